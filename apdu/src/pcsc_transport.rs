@@ -1,0 +1,144 @@
+//! PC/SC readers through the `pcsc` crate (PC/SC part 5; pcsc-lite and WinSCard).
+
+use crate::atr;
+use crate::error::{Error, Result};
+use crate::transport::{Channel, RawChannel, Transport};
+use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
+use std::ffi::CString;
+
+/// Maps a PC/SC failure to the crate error.
+pub fn map_pcsc_error(e: pcsc::Error) -> Error {
+    use pcsc::Error as P;
+    match e {
+        P::RemovedCard => Error::CardRemoved,
+        P::NoSmartcard => Error::NoCard,
+        P::ResetCard => Error::CardReset,
+        P::UnknownReader | P::ReaderUnavailable => Error::ReaderNotFound(e.to_string()),
+        P::NoService | P::ServiceStopped | P::NoReadersAvailable | P::Shutdown => Error::NoService(e.to_string()),
+        other => Error::Pcsc(other.to_string()),
+    }
+}
+
+/// Names of the readers PC/SC knows (empty when there are none).
+pub fn list_readers() -> Result<Vec<String>> {
+    let ctx = Context::establish(Scope::User).map_err(map_pcsc_error)?;
+    list_readers_in(&ctx)
+}
+
+/// Names of the readers of an established context.
+pub fn list_readers_in(ctx: &Context) -> Result<Vec<String>> {
+    match ctx.list_readers_owned() {
+        Ok(names) => Ok(names.into_iter().map(|n| n.to_string_lossy().into_owned()).collect()),
+        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+        Err(e) => Err(map_pcsc_error(e)),
+    }
+}
+
+/// A shared connection to the card in one PC/SC reader.
+pub struct PcscTransport {
+    // The context must outlive the card handle.
+    card: pcsc::Card,
+    _ctx: Context,
+    reader: String,
+    atr: Vec<u8>,
+    generation: u64,
+    extended: bool,
+}
+
+impl PcscTransport {
+    /// Connects in shared mode (other applications may use the card between our
+    /// transactions) with T=0 or T=1.
+    pub fn connect(reader: &str) -> Result<PcscTransport> {
+        let ctx = Context::establish(Scope::User).map_err(map_pcsc_error)?;
+        let name = CString::new(reader).map_err(|_| Error::ReaderNotFound(reader.into()))?;
+        let card = ctx.connect(&name, ShareMode::Shared, Protocols::ANY).map_err(|e| match e {
+            pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => Error::NoCard,
+            other => map_pcsc_error(other),
+        })?;
+        let status = card.status2_owned().map_err(map_pcsc_error)?;
+        let atr = status.atr().to_vec();
+        let extended = atr::supports_extended_length(&atr);
+        tracing::debug!(reader, atr = %crate::card::hex(&atr), extended, "connected");
+        Ok(PcscTransport { card, _ctx: ctx, reader: reader.to_owned(), atr, generation: 0, extended })
+    }
+
+    /// The reader's name.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    fn reconnect_after_reset(card: &mut pcsc::Card, generation: &mut u64) -> Result<()> {
+        tracing::info!("card was reset by another application; reconnecting");
+        card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard).map_err(map_pcsc_error)?;
+        *generation += 1;
+        Ok(())
+    }
+}
+
+/// Receive buffer large enough for an extended response (65 536 + SW).
+const MAX_RESPONSE: usize = 65_538;
+
+fn transmit(card: &pcsc::Card, capdu: &[u8]) -> std::result::Result<Vec<u8>, pcsc::Error> {
+    let mut buf = vec![0u8; MAX_RESPONSE];
+    let n = card.transmit(capdu, &mut buf)?.len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
+impl RawChannel for PcscTransport {
+    fn transmit_raw(&mut self, capdu: &[u8]) -> Result<Vec<u8>> {
+        match transmit(&self.card, capdu) {
+            Ok(r) => Ok(r),
+            Err(pcsc::Error::ResetCard) => {
+                Self::reconnect_after_reset(&mut self.card, &mut self.generation)?;
+                Err(Error::CardReset)
+            }
+            Err(e) => Err(map_pcsc_error(e)),
+        }
+    }
+}
+
+/// The card handle inside a running PC/SC transaction.
+struct InTransaction<'a>(&'a pcsc::Card);
+
+impl RawChannel for InTransaction<'_> {
+    fn transmit_raw(&mut self, capdu: &[u8]) -> Result<Vec<u8>> {
+        transmit(self.0, capdu).map_err(map_pcsc_error)
+    }
+}
+
+impl Transport for PcscTransport {
+    fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    /// `SCardBeginTransaction` … `SCardEndTransaction(LEAVE_CARD)`. A reset by
+    /// another application is noticed here, before any of our APDUs: we reconnect,
+    /// bump the reset generation (so drivers re-select) and start again.
+    fn transaction(&mut self, body: &mut dyn FnMut(&mut Channel<'_>) -> Result<()>) -> Result<()> {
+        let PcscTransport { card, generation, extended, .. } = self;
+        for _ in 0..3 {
+            let result = match card.transaction2() {
+                Ok(tx) => {
+                    let mut raw = InTransaction(&tx);
+                    let mut ch = Channel::new(&mut raw, *extended).with_generation(*generation);
+                    let result = body(&mut ch);
+                    if let Err((_, e)) = tx.end(Disposition::LeaveCard) {
+                        tracing::debug!(error = %e, "end of transaction failed");
+                    }
+                    result
+                }
+                Err((card, pcsc::Error::ResetCard)) => {
+                    Self::reconnect_after_reset(card, generation)?;
+                    continue;
+                }
+                Err((_, e)) => return Err(map_pcsc_error(e)),
+            };
+            if result == Err(Error::CardReset) {
+                Self::reconnect_after_reset(card, generation)?;
+            }
+            return result;
+        }
+        Err(Error::CardReset)
+    }
+}

@@ -1,0 +1,72 @@
+//! The little a card driver needs from a certificate (RFC 5280 §4.1): the key
+//! algorithm of the SubjectPublicKeyInfo and the holder's name fields.
+
+use crate::card::HolderInfo;
+use crate::error::{Error, Result};
+use crate::signature::KeyAlgorithm;
+use crate::tlv;
+use x509_cert::der::{oid::ObjectIdentifier, Decode};
+use x509_cert::Certificate;
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const SURNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.4");
+const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+const COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+const GIVEN_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.42");
+
+fn parse(der: &[u8]) -> Result<Certificate> {
+    Certificate::from_der(der).map_err(|e| Error::BadCertificate(e.to_string()))
+}
+
+/// The key algorithm of the certificate's subject public key (RFC 5280 §4.1.2.7).
+pub(crate) fn key_algorithm(der: &[u8]) -> Result<KeyAlgorithm> {
+    let cert = parse(der)?;
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid == RSA_ENCRYPTION {
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 §A.1.1)
+        let raw = spki.subject_public_key.raw_bytes();
+        let (seq, _) = tlv::parse_one(raw)?;
+        let modulus = seq.children()?.into_iter().next().ok_or(Error::BadCertificate("empty RSA key".into()))?;
+        let n = modulus.value.iter().skip_while(|b| **b == 0).count();
+        return Ok(KeyAlgorithm::Rsa { bits: (n * 8) as u32 });
+    }
+    if spki.algorithm.oid == EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            .ok_or(Error::BadCertificate("EC key without a named curve".into()))?;
+        return match curve {
+            c if c == SECP256R1 => Ok(KeyAlgorithm::EcP256),
+            c if c == SECP384R1 => Ok(KeyAlgorithm::EcP384),
+            _ => Err(Error::Unsupported("EC curve other than P-256 and P-384")),
+        };
+    }
+    Err(Error::Unsupported("key algorithm other than RSA and EC"))
+}
+
+/// The holder's name fields from the subject (RFC 5280 §4.1.2.6, X.520 attributes).
+pub(crate) fn holder(der: &[u8]) -> Result<HolderInfo> {
+    let cert = parse(der)?;
+    let mut h = HolderInfo::default();
+    for rdn in cert.tbs_certificate.subject.0.iter() {
+        for atv in rdn.0.iter() {
+            let text = String::from_utf8_lossy(atv.value.value()).into_owned();
+            let slot = match atv.oid {
+                o if o == CN => &mut h.common_name,
+                o if o == SURNAME => &mut h.surname,
+                o if o == GIVEN_NAME => &mut h.given_name,
+                o if o == SERIAL_NUMBER => &mut h.personal_code,
+                o if o == COUNTRY => &mut h.country,
+                _ => continue,
+            };
+            *slot = Some(text);
+        }
+    }
+    Ok(h)
+}
