@@ -1,1 +1,263 @@
+//! Fixtures for mohur's end-to-end tests: the test PKI, vpcd readers of the
+//! pcscd that `scripts/test.sh` starts, simulated cards plugged into them, and
+//! OpenSSL as the independent judge of certificates and signatures.
+#![forbid(unsafe_code)]
 
+use mohur_apdu::pcsc_transport::PcscTransport;
+use mohur_apdu::{HashAlg, SignInput, SmartCard};
+use mohur_card_sim::{provision, Profile, ProvisionOptions, SimCard, SimHandle, StateStore};
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Verifier;
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::{X509StoreContext, X509};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A scratch directory for this test process.
+pub fn scratch_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("mohur-tests-{}", std::process::id()));
+        fs::create_dir_all(&d).expect("create scratch dir");
+        d
+    })
+    .clone()
+}
+
+/// A fresh directory under the scratch dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = scratch_dir().join(format!("{name}-{n}"));
+    fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+/// The test PKI, generated once per test process.
+pub fn pki() -> &'static mohur_certs::TestPki {
+    static PKI: OnceLock<mohur_certs::TestPki> = OnceLock::new();
+    PKI.get_or_init(|| mohur_certs::generate(&scratch_dir().join("pki")).expect("generate test PKI"))
+}
+
+/// Holder directory of the test PKI (`piv`, `azedit`, `am`).
+pub fn holder_dir(name: &str) -> PathBuf {
+    pki().dir.join(name)
+}
+
+/// A fresh card state for `profile` with the holder of the same name.
+pub fn card_state(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> mohur_card_sim::CardState {
+    let mut o = ProvisionOptions::new(profile);
+    opts(&mut o);
+    let holder = match profile {
+        Profile::Piv => "piv",
+        Profile::Azedit => "azedit",
+    };
+    provision(&holder_dir(holder), &o).expect("provision card")
+}
+
+/// Checks with OpenSSL that `cert_der` chains to the test root through the PCA and ICA.
+pub fn verify_chain(cert_der: &[u8]) -> Result<(), String> {
+    let pki = pki();
+    let root = X509::from_pem(&fs::read(&pki.root_cert_pem).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    store.add_cert(root).map_err(|e| e.to_string())?;
+    let store = store.build();
+    let mut chain = Stack::new().map_err(|e| e.to_string())?;
+    for c in X509::stack_from_pem(&fs::read(&pki.chain_pem).map_err(|e| e.to_string())?).map_err(|e| e.to_string())? {
+        chain.push(c).map_err(|e| e.to_string())?;
+    }
+    let cert = X509::from_der(cert_der).map_err(|e| e.to_string())?;
+    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+    let ok = ctx
+        .init(&store, &cert, &chain, |c| {
+            let ok = c.verify_cert()?;
+            Ok(if ok { Ok(c.chain().map(|s| s.len()).unwrap_or(0)) } else { Err(c.error().to_string()) })
+        })
+        .map_err(|e| e.to_string())??;
+    if ok == 4 {
+        Ok(())
+    } else {
+        Err(format!("chain of {ok} certificates, expected 4 (holder, ICA, PCA, root)"))
+    }
+}
+
+/// Verifies with OpenSSL a signature over `data` (SHA-256) made by the key of
+/// `cert_der`. ECDSA signatures come raw (`r ‖ s`) from the drivers.
+pub fn verify_signature(cert_der: &[u8], data: &[u8], signature: &[u8]) -> Result<(), String> {
+    let cert = X509::from_der(cert_der).map_err(|e| e.to_string())?;
+    let key = cert.public_key().map_err(|e| e.to_string())?;
+    let der;
+    let sig = if key.id() == openssl::pkey::Id::EC {
+        der = mohur_apdu::signature::ecdsa_raw_to_der(signature).map_err(|e| e.to_string())?;
+        &der[..]
+    } else {
+        signature
+    };
+    let mut v = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
+    v.update(data).map_err(|e| e.to_string())?;
+    match v.verify(sig) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("signature does not verify".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// SHA-256 of `data` as the drivers' sign input.
+pub fn sha256_input(data: &[u8]) -> SignInput {
+    let digest = openssl::sha::sha256(data).to_vec();
+    SignInput::Digest { alg: HashAlg::Sha256, digest }
+}
+
+/// Loads a PEM private key (for tests that compare key material).
+pub fn private_key(path: &Path) -> PKey<openssl::pkey::Private> {
+    PKey::private_key_from_pem(&fs::read(path).expect("read key")).expect("parse key")
+}
+
+/// Fails the test with a clear message unless the pcscd of `scripts/test.sh` runs.
+pub fn require_pcscd() {
+    if !Path::new("/run/pcscd/pcscd.comm").exists() {
+        panic!(
+            "pcscd is not running. These tests need the real pcscd with vpcd readers that \
+             scripts/test.sh starts (scripts/pcscd.sh start)."
+        );
+    }
+}
+
+/// A vpcd reader claimed by this test (a lock file keeps parallel tests apart).
+pub struct Reader {
+    /// TCP port the card side connects to.
+    pub port: u16,
+    /// PC/SC reader name.
+    pub name: String,
+    _lock: File,
+}
+
+/// Base port and number of vpcd entries (each gives two readers) of our pcscd.
+fn vpcd_ports() -> Vec<u16> {
+    let base: u16 = std::env::var("MOHUR_VPCD_BASE_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(35963);
+    let entries: u16 = std::env::var("MOHUR_VPCD_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    (0..entries * 2).map(|i| base + i).collect()
+}
+
+/// The PC/SC name of the reader whose card side listens on `port`.
+pub fn reader_name(port: u16) -> String {
+    let base: u16 = std::env::var("MOHUR_VPCD_BASE_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(35963);
+    let entry_port = base + (port - base) / 2 * 2;
+    format!("mohur vpcd {entry_port} 00 {:02}", (port - base) % 2)
+}
+
+impl Reader {
+    /// Claims a free vpcd reader, waiting up to a minute for one.
+    pub fn claim() -> Reader {
+        require_pcscd();
+        let dir = std::env::temp_dir().join("mohur-vpcd-locks");
+        fs::create_dir_all(&dir).expect("lock dir");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for port in vpcd_ports() {
+                let f = File::create(dir.join(format!("{port}.lock"))).expect("lock file");
+                if f.try_lock().is_ok() {
+                    return Reader { port, name: reader_name(port), _lock: f };
+                }
+            }
+            assert!(Instant::now() < deadline, "no free vpcd reader for a minute");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until PC/SC reports a card in this reader (or none, with `present = false`).
+    pub fn wait_card(&self, present: bool, timeout: Duration) -> bool {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("PC/SC context");
+        let name = std::ffi::CString::new(self.name.clone()).expect("reader name");
+        let deadline = Instant::now() + timeout;
+        let mut states = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
+        loop {
+            if ctx.get_status_change(Duration::from_millis(200), &mut states).is_ok() {
+                let ev = states[0].event_state();
+                let is_present = ev.contains(pcsc::State::PRESENT) && !ev.contains(pcsc::State::MUTE);
+                if is_present == present {
+                    return true;
+                }
+                states[0].sync_current_state();
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+        }
+    }
+
+    /// Opens the card in this reader with our drivers, through pcscd.
+    pub fn open(&self) -> mohur_apdu::Result<Box<dyn SmartCard>> {
+        mohur_apdu::open(Box::new(PcscTransport::connect(&self.name)?))
+    }
+}
+
+/// A simulated card plugged into a claimed vpcd reader, in this process.
+pub struct PluggedCard {
+    /// The reader.
+    pub reader: Reader,
+    /// The simulator.
+    pub sim: SimHandle,
+    /// Its state file.
+    pub state_path: PathBuf,
+}
+
+impl PluggedCard {
+    /// Personalises a card, saves its state to a file and plugs it in.
+    pub fn new(state: mohur_card_sim::CardState) -> PluggedCard {
+        let reader = Reader::claim();
+        let state_path = temp_dir("card").join("state.json");
+        let store = StateStore::File(state_path.clone());
+        store.save(&state).expect("save state");
+        let sim = SimHandle::spawn(SimCard::new(state, store).expect("card"), reader.port);
+        assert!(sim.wait_connected(Duration::from_secs(10)), "vpcd on port {} did not accept the card", reader.port);
+        assert!(reader.wait_card(true, Duration::from_secs(10)), "pcscd did not see the card in {}", reader.name);
+        PluggedCard { reader, sim, state_path }
+    }
+
+    /// A PIV or AzeDIT card with default secrets.
+    pub fn profile(profile: Profile) -> PluggedCard {
+        PluggedCard::new(card_state(profile, |_| {}))
+    }
+
+    /// Opens it with our drivers through pcscd.
+    pub fn open(&self) -> Box<dyn SmartCard> {
+        self.reader.open().expect("open card through pcscd")
+    }
+}
+
+impl Drop for PluggedCard {
+    fn drop(&mut self) {
+        self.sim.stop();
+    }
+}
+
+/// OpenSC's PKCS#11 module (Debian path).
+pub const OPENSC_PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+
+/// An `opensc.conf` that only tries the PIV and EstEID (`mcrd`) drivers, so OpenSC
+/// does not probe ~300 APDUs of other card types.
+pub fn opensc_conf() -> PathBuf {
+    static CONF: OnceLock<PathBuf> = OnceLock::new();
+    CONF.get_or_init(|| {
+        let p = scratch_dir().join("opensc.conf");
+        fs::write(&p, "app default {\n  card_drivers = PIV-II, mcrd;\n}\n").expect("write opensc.conf");
+        p
+    })
+    .clone()
+}
+
+/// Runs a command with OpenSC's config; returns (success, stdout + stderr).
+pub fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env("OPENSC_CONF", opensc_conf())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e} (scripts/deps.sh installs it)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
