@@ -154,11 +154,8 @@ pub fn open(mut transport: Box<dyn Transport>) -> Result<Box<dyn SmartCard>> {
     if crate::azedit::matches_atr(transport.atr()) {
         return Ok(Box::new(AzeDit::open(transport, false)?));
     }
-    match Piv::probe(transport.as_mut()) {
-        Ok(true) => return Ok(Box::new(Piv::open(transport)?)),
-        Ok(false) => {}
-        Err(e) if e.is_card_gone() => return Err(e),
-        Err(_) => {}
+    if let Some(generation) = Piv::probe(transport.as_mut())? {
+        return Ok(Box::new(Piv::open_selected(transport, generation)));
     }
     if AzeDit::probe(transport.as_mut())? {
         return Ok(Box::new(AzeDit::open(transport, true)?));

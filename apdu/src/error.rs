@@ -64,6 +64,9 @@ pub enum Error {
     /// The card was removed (or pulled mid-operation).
     #[error("card removed")]
     CardRemoved,
+    /// The card gave no answer at all (no status word): pulled mid-command, or mute.
+    #[error("card did not answer (pulled or mute)")]
+    CardMute,
     /// Another application reset the card; volatile state (PIN, selection) is gone.
     #[error("card was reset by another application")]
     CardReset,
@@ -116,7 +119,7 @@ pub enum Error {
 impl Error {
     /// True when the card or reader is gone and the handle must be reopened.
     pub fn is_card_gone(&self) -> bool {
-        matches!(self, Error::CardRemoved | Error::NoCard | Error::ReaderNotFound(_))
+        matches!(self, Error::CardRemoved | Error::CardMute | Error::NoCard | Error::ReaderNotFound(_))
     }
 }
 

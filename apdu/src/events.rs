@@ -8,7 +8,9 @@ use crate::pcsc_transport::{list_readers_in, map_pcsc_error};
 use pcsc::{Context, ReaderState, Scope, State, PNP_NOTIFICATION};
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Something that happened to a reader.
@@ -38,6 +40,7 @@ pub enum ReaderEvent {
 /// A background thread that reports [`ReaderEvent`]s.
 pub struct ReaderMonitor {
     ctx: Context,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -47,11 +50,13 @@ impl ReaderMonitor {
         let ctx = Context::establish(Scope::User).map_err(map_pcsc_error)?;
         let (tx, rx) = channel();
         let thread_ctx = ctx.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("mohur-reader-events".into())
-            .spawn(move || watch(thread_ctx, tx))
+            .spawn(move || watch(thread_ctx, &thread_stop, tx))
             .map_err(Error::from)?;
-        Ok((ReaderMonitor { ctx, thread: Some(thread) }, rx))
+        Ok((ReaderMonitor { ctx, stop, thread: Some(thread) }, rx))
     }
 
     /// Stops the thread (cancels the blocking `SCardGetStatusChange`).
@@ -60,8 +65,15 @@ impl ReaderMonitor {
     }
 
     fn shutdown(&mut self) {
-        let _ = self.ctx.cancel();
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            // SCardCancel only wakes a call already waiting: repeat it until the
+            // thread has seen the flag, so a cancel that lands between two calls is
+            // not lost.
+            while !t.is_finished() {
+                let _ = self.ctx.cancel();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             let _ = t.join();
         }
     }
@@ -73,13 +85,17 @@ impl Drop for ReaderMonitor {
     }
 }
 
-fn watch(ctx: Context, tx: Sender<ReaderEvent>) {
-    if let Err(e) = watch_loop(&ctx, &tx) {
+/// pcsc-lite accepts at most 16 reader states per `SCardGetStatusChange`
+/// (`PCSCLITE_MAX_READERS_CONTEXTS`), the PnP pseudo-reader included.
+const MAX_READER_STATES: usize = 16;
+
+fn watch(ctx: Context, stop: &AtomicBool, tx: Sender<ReaderEvent>) {
+    if let Err(e) = watch_loop(&ctx, stop, &tx) {
         let _ = tx.send(ReaderEvent::ServiceLost(e.to_string()));
     }
 }
 
-fn watch_loop(ctx: &Context, tx: &Sender<ReaderEvent>) -> Result<()> {
+fn watch_loop(ctx: &Context, stop: &AtomicBool, tx: &Sender<ReaderEvent>) -> Result<()> {
     let mut states = vec![ReaderState::new(PNP_NOTIFICATION(), State::UNAWARE)];
     // Reader name -> ATR of the card in it, if any.
     let mut cards: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
@@ -95,6 +111,10 @@ fn watch_loop(ctx: &Context, tx: &Sender<ReaderEvent>) -> Result<()> {
                 states.retain(|s| s.name().to_string_lossy() != gone);
             }
             for name in names {
+                if !cards.contains_key(&name) && states.len() >= MAX_READER_STATES {
+                    tracing::warn!(reader = %name, "too many readers for one SCardGetStatusChange; not watched");
+                    continue;
+                }
                 if !cards.contains_key(&name) {
                     send(tx, ReaderEvent::ReaderAdded(name.clone()))?;
                     cards.insert(name.clone(), None);
@@ -104,9 +124,12 @@ fn watch_loop(ctx: &Context, tx: &Sender<ReaderEvent>) -> Result<()> {
             }
             relist = false;
         }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         match ctx.get_status_change(None, &mut states) {
             Ok(()) => {}
-            Err(pcsc::Error::Cancelled) => return Ok(()),
+            Err(pcsc::Error::Cancelled) => continue,
             Err(pcsc::Error::UnknownReader) => {
                 relist = true;
                 continue;

@@ -13,6 +13,9 @@ pub fn map_pcsc_error(e: pcsc::Error) -> Error {
         P::RemovedCard => Error::CardRemoved,
         P::NoSmartcard => Error::NoCard,
         P::ResetCard => Error::CardReset,
+        // pcsc-lite answers SCardTransmit with SCARD_E_NOT_TRANSACTED when the reader
+        // driver could not reach the card (IFD_COMMUNICATION_ERROR): the card is gone.
+        P::NotTransacted | P::CommError | P::UnresponsiveCard => Error::CardMute,
         P::UnknownReader | P::ReaderUnavailable => Error::ReaderNotFound(e.to_string()),
         P::NoService | P::ServiceStopped | P::NoReadersAvailable | P::Shutdown => Error::NoService(e.to_string()),
         other => Error::Pcsc(other.to_string()),
@@ -78,22 +81,38 @@ impl PcscTransport {
 /// Receive buffer large enough for an extended response (65 536 + SW).
 const MAX_RESPONSE: usize = 65_538;
 
-fn transmit(card: &pcsc::Card, capdu: &[u8]) -> std::result::Result<Vec<u8>, pcsc::Error> {
+fn transmit(card: &pcsc::Card, capdu: &[u8]) -> Result<Vec<u8>> {
+    let r = transmit_pcsc(card, capdu).map_err(map_pcsc_error)?;
+    if r.len() < 2 {
+        // Some readers (vpcd) give an empty answer when the card vanishes mid-command.
+        return Err(Error::CardMute);
+    }
+    Ok(r)
+}
+
+fn transmit_pcsc(card: &pcsc::Card, capdu: &[u8]) -> std::result::Result<Vec<u8>, pcsc::Error> {
     let mut buf = vec![0u8; MAX_RESPONSE];
     let n = card.transmit(capdu, &mut buf)?.len();
     buf.truncate(n);
+    if n < 2 {
+        // A card that vanishes mid-command can leave an empty answer: if PC/SC
+        // already knows it is gone, say so.
+        let status = card.status2_owned()?;
+        if status.status().contains(pcsc::Status::ABSENT) {
+            return Err(pcsc::Error::RemovedCard);
+        }
+    }
     Ok(buf)
 }
 
 impl RawChannel for PcscTransport {
     fn transmit_raw(&mut self, capdu: &[u8]) -> Result<Vec<u8>> {
         match transmit(&self.card, capdu) {
-            Ok(r) => Ok(r),
-            Err(pcsc::Error::ResetCard) => {
+            Err(Error::CardReset) => {
                 Self::reconnect_after_reset(&mut self.card, &mut self.generation)?;
                 Err(Error::CardReset)
             }
-            Err(e) => Err(map_pcsc_error(e)),
+            other => other,
         }
     }
 }
@@ -103,7 +122,7 @@ struct InTransaction<'a>(&'a pcsc::Card);
 
 impl RawChannel for InTransaction<'_> {
     fn transmit_raw(&mut self, capdu: &[u8]) -> Result<Vec<u8>> {
-        transmit(self.0, capdu).map_err(map_pcsc_error)
+        transmit(self.0, capdu)
     }
 }
 

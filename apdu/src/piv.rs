@@ -104,19 +104,24 @@ fn reference(kind: PinKind) -> u8 {
 }
 
 impl Piv {
-    /// True if the card answers SELECT of the PIV application (1 APDU). Leaves
-    /// the application selected.
-    pub fn probe(transport: &mut dyn Transport) -> Result<bool> {
+    /// Selects the PIV application (1 APDU). `Some(generation)` if the card has
+    /// it: the application stays selected for [`Piv::open_selected`].
+    pub fn probe(transport: &mut dyn Transport) -> Result<Option<u64>> {
         transact(transport, |ch| match select(ch) {
-            Ok(_) => Ok(true),
-            Err(e @ (Error::CardRemoved | Error::NoCard | Error::ReaderNotFound(_) | Error::NoService(_))) => Err(e),
-            Err(_) => Ok(false),
+            Ok(_) => Ok(Some(ch.reset_generation())),
+            Err(e) if e.is_card_gone() || matches!(e, Error::NoService(_)) => Err(e),
+            Err(_) => Ok(None),
         })
     }
 
     /// Opens a PIV card. The application is selected on first use.
     pub fn open(transport: Box<dyn Transport>) -> Result<Piv> {
         Ok(Piv { transport, state: State::default(), apdus: 0 })
+    }
+
+    /// Opens a card that [`Piv::probe`] just selected at `generation`, saving a SELECT.
+    pub fn open_selected(transport: Box<dyn Transport>, generation: u64) -> Piv {
+        Piv { transport, state: State { selected: Some(generation), ..State::default() }, apdus: 1 }
     }
 
     /// Runs `f` in one transaction, selecting the application first when this

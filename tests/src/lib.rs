@@ -139,7 +139,7 @@ pub struct Reader {
 /// Base port and number of vpcd entries (each gives two readers) of our pcscd.
 fn vpcd_ports() -> Vec<u16> {
     let base: u16 = std::env::var("MOHUR_VPCD_BASE_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(35963);
-    let entries: u16 = std::env::var("MOHUR_VPCD_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let entries: u16 = std::env::var("MOHUR_VPCD_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
     (0..entries * 2).map(|i| base + i).collect()
 }
 
@@ -161,7 +161,11 @@ impl Reader {
             for port in vpcd_ports() {
                 let f = File::create(dir.join(format!("{port}.lock"))).expect("lock file");
                 if f.try_lock().is_ok() {
-                    return Reader { port, name: reader_name(port), _lock: f };
+                    let reader = Reader { port, name: reader_name(port), _lock: f };
+                    // A card a previous user left (or pcscd has not yet seen leave) must be
+                    // gone before a test plugs in its own.
+                    assert!(reader.wait_card(false, Duration::from_secs(10)), "{} stays occupied", reader.name);
+                    return reader;
                 }
             }
             assert!(Instant::now() < deadline, "no free vpcd reader for a minute");
@@ -233,6 +237,8 @@ impl PluggedCard {
 impl Drop for PluggedCard {
     fn drop(&mut self) {
         self.sim.stop();
+        // Keep the reader claimed until pcscd has seen the card leave.
+        self.reader.wait_card(false, Duration::from_secs(10));
     }
 }
 
@@ -245,17 +251,42 @@ pub fn opensc_conf() -> PathBuf {
     static CONF: OnceLock<PathBuf> = OnceLock::new();
     CONF.get_or_init(|| {
         let p = scratch_dir().join("opensc.conf");
-        fs::write(&p, "app default {\n  card_drivers = PIV-II, mcrd;\n}\n").expect("write opensc.conf");
+        // 12 test readers with up to 4 slots each: raise OpenSC's default of 16 slots.
+        let conf = "app default {\n  card_drivers = PIV-II, mcrd;\n  framework pkcs15 { use_file_caching = no; }\n}\n\
+                    app opensc-pkcs11 {\n  pkcs11 { max_virtual_slots = 64; }\n}\n";
+        fs::write(&p, conf).expect("write opensc.conf");
         p
     })
     .clone()
 }
 
+impl Reader {
+    /// An `opensc.conf` that makes OpenSC see this reader only, so parallel tests
+    /// on other readers cannot shift its slot numbers.
+    pub fn opensc_conf(&self) -> PathBuf {
+        let others: Vec<String> =
+            vpcd_ports().into_iter().filter(|p| *p != self.port).map(|p| format!("\"{}\"", reader_name(p))).collect();
+        let p = temp_dir("opensc").join("opensc.conf");
+        let conf = format!(
+            "app default {{\n  card_drivers = PIV-II, mcrd;\n  ignored_readers = {};\n}}\n\
+             app opensc-pkcs11 {{\n  pkcs11 {{ max_virtual_slots = 64; }}\n}}\n",
+            others.join(", ")
+        );
+        fs::write(&p, conf).expect("write opensc.conf");
+        p
+    }
+}
+
 /// Runs a command with OpenSC's config; returns (success, stdout + stderr).
 pub fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
+    run_tool_with(&opensc_conf(), program, args)
+}
+
+/// Runs a command with the given `OPENSC_CONF`; returns (success, stdout + stderr).
+pub fn run_tool_with(conf: &Path, program: &str, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(program)
         .args(args)
-        .env("OPENSC_CONF", opensc_conf())
+        .env("OPENSC_CONF", conf)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e} (scripts/deps.sh installs it)"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

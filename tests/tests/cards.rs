@@ -133,6 +133,7 @@ fn a_card_pulled_during_a_signature_fails_cleanly_and_comes_back(profile: Profil
     assert!(took < Duration::from_secs(1), "pulled card took {took:?} to report");
     // The handle stays an error, not a hang or a panic.
     assert!(c.sign(key.id, &sha256_input(DATA), Some(&pin)).is_err());
+    assert!(card.reader.wait_card(false, Duration::from_secs(5)), "pcscd did not see the card leave");
     card.sim.insert();
     assert!(card.reader.wait_card(true, Duration::from_secs(10)));
     let mut c = card.open();

@@ -158,8 +158,10 @@ impl SimCard {
 
     /// Sends at most Ne bytes; the rest waits for GET RESPONSE behind `61 xx`.
     fn respond(&mut self, mut data: Vec<u8>, ne: Option<usize>) -> (Vec<u8>, StatusWord) {
-        let ne = ne.unwrap_or(0);
-        if data.len() <= ne || (ne == 0 && data.is_empty()) {
+        // Like most T=1 cards (YubiKeys among them), answer a command without Le as
+        // if Le were 00: yubico-piv-tool selects PIV that way and wants 90 00.
+        let ne = ne.unwrap_or(256);
+        if data.len() <= ne {
             return (data, StatusWord::OK);
         }
         let rest = data.split_off(ne.min(data.len()));

@@ -131,7 +131,7 @@ fn select(card: &mut SimCard, cmd: &Command) -> CardResult {
         card.session.just_verified = None;
         Ok(property_template())
     } else {
-        card.session.piv_selected = false;
+        // A failed SELECT leaves the current application selected (ISO 7816-4 §7.1.1).
         Err(StatusWord::FILE_NOT_FOUND)
     }
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages mohur's build and tests need, only the missing
+# ones, and checks for cargo. Fast (one dpkg-query) when everything is there.
+set -euo pipefail
+
+PACKAGES=(
+    pkg-config libssl-dev libpcsclite-dev
+    pcscd vsmartcard-vpcd pcsc-tools
+    opensc softhsm2 libnss3-tools p11-kit gnutls-bin libengine-pkcs11-openssl
+    yubico-piv-tool openssl
+)
+
+say() { printf 'deps.sh: %s\n' "$*"; }
+
+command -v dpkg-query >/dev/null || {
+    say "this script needs a Debian or Ubuntu system (dpkg-query not found)" >&2
+    exit 1
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} > 0)); then
+    say "missing packages: ${missing[*]}"
+    if [[ $(id -u) -eq 0 ]]; then
+        SUDO=()
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+        SUDO=(sudo -n)
+    else
+        say "not root and no password-less sudo; install them with:" >&2
+        echo "sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+        exit 1
+    fi
+    "${SUDO[@]}" apt-get update -q </dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+    say "installed: ${missing[*]}"
+else
+    say "all ${#PACKAGES[@]} Debian packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+    [[ -x $HOME/.cargo/bin/cargo ]] && say "cargo is in $HOME/.cargo/bin but not on PATH: run  . \"\$HOME/.cargo/env\"" >&2
+    say "cargo not found: install Rust with rustup (https://rustup.rs), then run this again" >&2
+    exit 1
+fi
+say "cargo: $(cargo --version)"
