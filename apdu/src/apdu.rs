@@ -253,6 +253,30 @@ mod tests {
         assert!(Command::new(0, 0, 0, 0).expect(0).to_bytes().is_err());
     }
 
+    proptest::proptest! {
+        /// Any command encodes to bytes that parse back to the same command.
+        #[test]
+        fn commands_round_trip(
+            header in proptest::array::uniform4(proptest::prelude::any::<u8>()),
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700),
+            ne in proptest::option::of(1usize..=65_536),
+        ) {
+            let mut cmd = Command::new(header[0], header[1], header[2], header[3]).with_data(data);
+            cmd.ne = ne;
+            let bytes = cmd.to_bytes().unwrap();
+            proptest::prop_assert_eq!(Command::parse(&bytes).unwrap(), cmd);
+        }
+
+        /// The card-side parser never panics, whatever arrives.
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            if let Ok(cmd) = Command::parse(&bytes) {
+                proptest::prop_assert!(cmd.to_bytes().is_ok());
+            }
+            let _ = Response::parse(&bytes);
+        }
+    }
+
     #[test]
     fn parses_responses() {
         let r = Response::parse(&[1, 2, 0x90, 0]).unwrap();
