@@ -203,8 +203,7 @@ fn verify(card: &mut SimCard, cmd: &Command) -> CardResult {
     }
     let id = secret_for(cmd.p2)?;
     if cmd.data.is_empty() {
-        let sw = card.query(id);
-        return if sw.is_ok() { Ok(Vec::new()) } else { Err(sw) };
+        return card.query(id);
     }
     digits(&cmd.data)?;
     card.verify(id, &cmd.data).map(|_| Vec::new())

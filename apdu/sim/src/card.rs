@@ -193,19 +193,19 @@ impl SimCard {
         })
     }
 
-    /// Status of a secret without spending a try: `63 Cx`, `69 83`, `69 84`, or `90 00`
-    /// when verified (ISO 7816-4 §7.5.6, empty VERIFY).
-    pub(crate) fn query(&self, id: SecretId) -> StatusWord {
-        let Some(s) = self.secret(id) else { return StatusWord::REFERENCED_DATA_NOT_FOUND };
-        if !s.activated {
+    /// Status of a secret without spending a try (ISO 7816-4 §7.5.6, VERIFY with no
+    /// data): `90 00` when verified, else `63 Cx`, `69 83` or `69 84`.
+    pub(crate) fn query(&self, id: SecretId) -> CardResult {
+        let s = self.secret(id).ok_or(StatusWord::REFERENCED_DATA_NOT_FOUND)?;
+        Err(if !s.activated {
             StatusWord::REFERENCE_DATA_NOT_USABLE
         } else if s.left == 0 {
             StatusWord::AUTH_METHOD_BLOCKED
         } else if self.session.verified.contains(&id) {
-            StatusWord::OK
+            return Ok(Vec::new());
         } else {
             StatusWord::new(0x63, 0xC0 | s.left.min(15))
-        }
+        })
     }
 
     /// Checks a candidate. A wrong one costs a try, persisted before the answer;
