@@ -175,9 +175,9 @@ impl AzeDit {
         })
     }
 
-    /// Opens the card. `_by_aid` notes that it was found by AID, not ATR.
-    pub fn open(transport: Box<dyn Transport>, _by_aid: bool) -> Result<AzeDit> {
-        Ok(AzeDit { transport, state: State::default(), apdus: 0 })
+    /// Opens the card (found by its ATR or by [`AzeDit::probe`]).
+    pub fn open(transport: Box<dyn Transport>) -> AzeDit {
+        AzeDit { transport, state: State::default(), apdus: 0 }
     }
 
     fn run<R>(&mut self, f: impl FnOnce(&mut Channel<'_>, &mut State) -> Result<R>) -> Result<R> {

@@ -152,13 +152,13 @@ pub trait SmartCard: Send {
 /// EstEID 3.5 by their application identifiers.
 pub fn open(mut transport: Box<dyn Transport>) -> Result<Box<dyn SmartCard>> {
     if crate::azedit::matches_atr(transport.atr()) {
-        return Ok(Box::new(AzeDit::open(transport, false)?));
+        return Ok(Box::new(AzeDit::open(transport)));
     }
     if let Some(generation) = Piv::probe(transport.as_mut())? {
         return Ok(Box::new(Piv::open_selected(transport, generation)));
     }
     if AzeDit::probe(transport.as_mut())? {
-        return Ok(Box::new(AzeDit::open(transport, true)?));
+        return Ok(Box::new(AzeDit::open(transport)));
     }
     Err(Error::UnsupportedCard { atr: hex(transport.atr()) })
 }
