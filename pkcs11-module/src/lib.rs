@@ -1,0 +1,20 @@
+//! mohur's PKCS#11 v2.40 module: the cards mohur's drivers open (PIV, AzeDIT),
+//! one slot per PC/SC reader, one token per card.
+//!
+//! - [`ffi`]: the `extern "C"` entry points and `CK_FUNCTION_LIST`; the only module
+//!   with unsafe code (raw pointers from the caller).
+//! - [`module`]: slots, tokens, sessions, login and signing, in safe Rust.
+//! - [`objects`]: the certificate, public-key and private-key objects of a key.
+//! - [`backend`]: where cards come from ([`backend::Backend`]), PC/SC by default.
+//! - [`error`]: [`Ck`], a `CK_RV` as a Rust error.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod error;
+#[allow(unsafe_code)]
+pub mod ffi;
+pub mod module;
+pub mod objects;
+
+pub use error::Ck;
