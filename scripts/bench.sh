@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints mohur's signature benchmark: APDUs and milliseconds per signature for
+# Prints mohur's benchmarks: APDUs and milliseconds per signature for
 # mohur's driver and for OpenSC's pkcs11-tool on the same simulated cards behind
 # the same pcscd. Needs our pcscd running (scripts/pcscd.sh start; scripts/test.sh
 # runs this with it). Reports numbers; never fails on speed.
@@ -7,4 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The dev profile keeps CI to one build; the cost measured is dominated by pcscd,
 # the card and process start-up, not by our code's optimisation level.
-exec cargo bench --locked --profile dev -p mohur-tests --bench signature
+cargo bench --locked --profile dev -p mohur-tests --bench signature
+# mohur's PKCS#11 module against OpenSC's, in-process: load + first token info, login + sign.
+cargo bench --locked --profile dev -p mohur-tests --bench pkcs11

@@ -146,6 +146,25 @@ pub trait SmartCard: Send {
     fn unblock_pin(&mut self, kind: PinKind, puk: &Pin, new_pin: &Pin) -> Result<()>;
     /// Number of APDUs this driver has sent so far (for benchmarks).
     fn apdu_count(&self) -> u64;
+    /// Ends the PIN's security status on the card, so a verified PIN no longer
+    /// unlocks the keys (PIV: VERIFY with P1 = `FF`, SP 800-73-4 part 2 §3.2.1).
+    ///
+    /// The default does nothing and returns `Ok`: it is for cards that have no such
+    /// command (AzeDIT / EstEID 3.5), where the PIN stays verified until the card is
+    /// reset or removed. Drivers for cards that have one must implement it.
+    fn logout(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// True if [`SmartCard::sign`] accepts [`SignInput::RsaRawBlock`] (a raw RSA
+    /// private-key operation on a caller-padded block, needed for RSA-PSS).
+    fn supports_raw_rsa(&self) -> bool {
+        false
+    }
+    /// True if [`SmartCard::verify_pin`] can check the PUK by itself. PIV cards check
+    /// the PUK only inside RESET RETRY COUNTER and CHANGE REFERENCE DATA.
+    fn can_verify_puk(&self) -> bool {
+        true
+    }
 }
 
 /// Picks the driver for the card behind `transport`: AzeDIT by its ATR, then PIV and

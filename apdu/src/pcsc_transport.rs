@@ -40,7 +40,8 @@ pub fn list_readers_in(ctx: &Context) -> Result<Vec<String>> {
 /// A shared connection to the card in one PC/SC reader.
 pub struct PcscTransport {
     // The context must outlive the card handle.
-    card: pcsc::Card,
+    /// Always `Some` until dropped (taken by `Drop` to disconnect).
+    card: Option<pcsc::Card>,
     _ctx: Context,
     reader: String,
     atr: Vec<u8>,
@@ -62,7 +63,7 @@ impl PcscTransport {
         let atr = status.atr().to_vec();
         let extended = atr::supports_extended_length(&atr);
         tracing::debug!(reader, atr = %crate::card::hex(&atr), extended, "connected");
-        Ok(PcscTransport { card, _ctx: ctx, reader: reader.to_owned(), atr, generation: 0, extended })
+        Ok(PcscTransport { card: Some(card), _ctx: ctx, reader: reader.to_owned(), atr, generation: 0, extended })
     }
 
     /// The reader's name.
@@ -105,11 +106,24 @@ fn transmit_pcsc(card: &pcsc::Card, capdu: &[u8]) -> std::result::Result<Vec<u8>
     Ok(buf)
 }
 
+impl Drop for PcscTransport {
+    /// Disconnects leaving the card as it is. A reset here would also clear a PIN
+    /// verified through this handle, but pcscd wedges the reader when it is asked to
+    /// reset a card that is leaving at that moment (the next card is not seen for
+    /// tens of seconds): drivers log out explicitly instead (`SmartCard::logout`).
+    fn drop(&mut self) {
+        if let Some(card) = self.card.take() {
+            let _ = card.disconnect(Disposition::LeaveCard);
+        }
+    }
+}
+
 impl RawChannel for PcscTransport {
     fn transmit_raw(&mut self, capdu: &[u8]) -> Result<Vec<u8>> {
-        match transmit(&self.card, capdu) {
+        let card = self.card.as_mut().ok_or(Error::CardRemoved)?;
+        match transmit(card, capdu) {
             Err(Error::CardReset) => {
-                Self::reconnect_after_reset(&mut self.card, &mut self.generation)?;
+                Self::reconnect_after_reset(card, &mut self.generation)?;
                 Err(Error::CardReset)
             }
             other => other,
@@ -136,6 +150,7 @@ impl Transport for PcscTransport {
     /// bump the reset generation (so drivers re-select) and start again.
     fn transaction(&mut self, body: &mut dyn FnMut(&mut Channel<'_>) -> Result<()>) -> Result<()> {
         let PcscTransport { card, generation, extended, .. } = self;
+        let card = card.as_mut().ok_or(Error::CardRemoved)?;
         for _ in 0..3 {
             let result = match card.transaction2() {
                 Ok(tx) => {

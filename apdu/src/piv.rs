@@ -301,4 +301,21 @@ impl SmartCard for Piv {
     fn apdu_count(&self) -> u64 {
         self.apdus
     }
+
+    /// VERIFY `00 20 FF 80` without data: resets the PIN's security status
+    /// (part 2 §3.2.1).
+    fn logout(&mut self) -> Result<()> {
+        let cmd = Command::new(0x00, 0x20, 0xFF, PIN_REF);
+        self.run(|ch, _| ch.transmit(&cmd)?.sw.check())
+    }
+
+    /// GENERAL AUTHENTICATE signs any block of the modulus length.
+    fn supports_raw_rsa(&self) -> bool {
+        true
+    }
+
+    /// VERIFY does not take the PUK reference `81` (part 2 §3.2.1).
+    fn can_verify_puk(&self) -> bool {
+        false
+    }
 }

@@ -16,8 +16,8 @@ impl From<Error> for Ck {
     /// their `CKR_PIN_*`, a vanished card to `CKR_DEVICE_REMOVED`.
     fn from(e: Error) -> Ck {
         let rv = match &e {
-            Error::WrongPin { .. } => CKR_PIN_INCORRECT,
-            Error::PinBlocked => CKR_PIN_LOCKED,
+            Error::WrongPin { .. } | Error::WrongPuk { .. } => CKR_PIN_INCORRECT,
+            Error::PinBlocked | Error::PukBlocked => CKR_PIN_LOCKED,
             Error::NotActivated => CKR_PIN_EXPIRED,
             Error::InvalidPinFormat("too short" | "too long") => CKR_PIN_LEN_RANGE,
             Error::InvalidPinFormat(_) => CKR_PIN_INVALID,

@@ -89,6 +89,23 @@ unsafe fn write_out<T: Copy>(src: &[T], out: *mut T, count: *mut CK_ULONG) -> Re
     Ok(())
 }
 
+/// The signature length convention of §5.2 for C_Sign and C_SignFinal: true when
+/// `out` has room for the signature; a null `out` gets the length, a short one the
+/// length and CKR_BUFFER_TOO_SMALL (the operation stays active in both cases).
+unsafe fn signature_room(h: CK_SESSION_HANDLE, out: *mut u8, len: *mut CK_ULONG) -> Result<bool> {
+    let need = module::sign_len(h)?;
+    let room = *len as usize;
+    *len = need as CK_ULONG;
+    match () {
+        _ if out.is_null() => Ok(false),
+        _ if room < need => Err(Ck(CKR_BUFFER_TOO_SMALL)),
+        _ => {
+            *len = room as CK_ULONG;
+            Ok(true)
+        }
+    }
+}
+
 unsafe fn template(p: *const CK_ATTRIBUTE, n: CK_ULONG) -> Result<Vec<(CK_ATTRIBUTE_TYPE, Vec<u8>)>> {
     if n == 0 {
         return Ok(Vec::new());
@@ -268,14 +285,17 @@ pkcs11! {
         NOT_SUPPORTED
     }
 
-    /// PKCS#11 v2.40 §5.5: not supported yet.
-    fn C_InitPIN(hSession: CK_SESSION_HANDLE, pPin: *mut CK_UTF8CHAR, ulPinLen: CK_ULONG) [Init] {
-        NOT_SUPPORTED
+    /// PKCS#11 v2.40 §5.5: in an SO session, sets the user PIN with the PUK (also
+    /// unblocks it). No protected authentication path: the PIN is required.
+    fn C_InitPIN(hSession: CK_SESSION_HANDLE, pPin: *mut CK_UTF8CHAR, ulPinLen: CK_ULONG) [Init; nonnull pPin] {
+        module::init_pin(hSession, Pin::new(bytes(pPin, ulPinLen)?.to_vec()))
     }
 
-    /// PKCS#11 v2.40 §5.5: not supported yet.
-    fn C_SetPIN(hSession: CK_SESSION_HANDLE, pOldPin: *mut CK_UTF8CHAR, ulOldLen: CK_ULONG, pNewPin: *mut CK_UTF8CHAR, ulNewLen: CK_ULONG) [Init] {
-        NOT_SUPPORTED
+    /// PKCS#11 v2.40 §5.5: the SO changes the PUK, anyone else the user PIN.
+    fn C_SetPIN(hSession: CK_SESSION_HANDLE, pOldPin: *mut CK_UTF8CHAR, ulOldLen: CK_ULONG, pNewPin: *mut CK_UTF8CHAR, ulNewLen: CK_ULONG) [Init; nonnull pOldPin, pNewPin] {
+        let old = Pin::new(bytes(pOldPin, ulOldLen)?.to_vec());
+        let new = Pin::new(bytes(pNewPin, ulNewLen)?.to_vec());
+        module::set_pin(hSession, old, new)
     }
 
     /// PKCS#11 v2.40 §5.6. Notification callbacks are ignored.
@@ -457,35 +477,37 @@ pkcs11! {
         NOT_SUPPORTED
     }
 
-    /// PKCS#11 v2.40 §5.11. Mechanism parameters are ignored (none of ours has any).
+    /// PKCS#11 v2.40 §5.11. The RSA-PSS mechanisms take their `CK_RSA_PKCS_PSS_PARAMS`
+    /// (current mechanisms §2.1.3); the others have no parameters.
     fn C_SignInit(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM, hKey: CK_OBJECT_HANDLE) [Init; nonnull pMechanism] {
-        module::sign_init(hSession, (*pMechanism).mechanism, hKey)
+        let m = &*pMechanism;
+        let pss = (!m.pParameter.is_null() && m.ulParameterLen as usize == std::mem::size_of::<CK_RSA_PKCS_PSS_PARAMS>())
+            .then(|| std::ptr::read_unaligned(m.pParameter as *const CK_RSA_PKCS_PSS_PARAMS));
+        module::sign_init(hSession, m.mechanism, pss, hKey)
     }
 
     /// PKCS#11 v2.40 §5.11, single part, with the length query of §5.2.
     fn C_Sign(hSession: CK_SESSION_HANDLE, pData: *mut CK_BYTE, ulDataLen: CK_ULONG, pSignature: *mut CK_BYTE, pulSignatureLen: *mut CK_ULONG) [Init; nonnull pulSignatureLen] {
         let data = bytes(pData, ulDataLen)?;
-        let need = module::sign_len(hSession)?;
-        if pSignature.is_null() {
-            *pulSignatureLen = need as CK_ULONG;
-            return Ok(());
+        if signature_room(hSession, pSignature, pulSignatureLen)? {
+            let signature = module::sign(hSession, data)?;
+            write_out(&signature, pSignature, pulSignatureLen)?;
         }
-        if (*pulSignatureLen as usize) < need {
-            *pulSignatureLen = need as CK_ULONG;
-            return Err(Ck(CKR_BUFFER_TOO_SMALL));
-        }
-        let signature = module::sign(hSession, data)?;
-        write_out(&signature, pSignature, pulSignatureLen)
+        Ok(())
     }
 
-    /// PKCS#11 v2.40 §5.11: multi-part signing is not supported yet.
+    /// PKCS#11 v2.40 §5.11: one more part of the data.
     fn C_SignUpdate(hSession: CK_SESSION_HANDLE, pPart: *mut CK_BYTE, ulPartLen: CK_ULONG) [Init] {
-        NOT_SUPPORTED
+        module::sign_update(hSession, bytes(pPart, ulPartLen)?)
     }
 
-    /// PKCS#11 v2.40 §5.11: multi-part signing is not supported yet.
-    fn C_SignFinal(hSession: CK_SESSION_HANDLE, pSignature: *mut CK_BYTE, pulSignatureLen: *mut CK_ULONG) [Init] {
-        NOT_SUPPORTED
+    /// PKCS#11 v2.40 §5.11, with the length query of §5.2.
+    fn C_SignFinal(hSession: CK_SESSION_HANDLE, pSignature: *mut CK_BYTE, pulSignatureLen: *mut CK_ULONG) [Init; nonnull pulSignatureLen] {
+        if signature_room(hSession, pSignature, pulSignatureLen)? {
+            let signature = module::sign_final(hSession)?;
+            write_out(&signature, pSignature, pulSignatureLen)?;
+        }
+        Ok(())
     }
 
     /// PKCS#11 v2.40 §5.11: not supported.
@@ -573,14 +595,17 @@ pkcs11! {
         NOT_SUPPORTED
     }
 
-    /// PKCS#11 v2.40 §5.15: not supported.
+    /// PKCS#11 v2.40 §5.15: the operating system's generator takes no seed.
     fn C_SeedRandom(hSession: CK_SESSION_HANDLE, pSeed: *mut CK_BYTE, ulSeedLen: CK_ULONG) [Init] {
-        NOT_SUPPORTED
+        Err(Ck(CKR_RANDOM_SEED_NOT_SUPPORTED))
     }
 
-    /// PKCS#11 v2.40 §5.15: not supported.
-    fn C_GenerateRandom(hSession: CK_SESSION_HANDLE, RandomData: *mut CK_BYTE, ulRandomLen: CK_ULONG) [Init] {
-        NOT_SUPPORTED
+    /// PKCS#11 v2.40 §5.15: random bytes from the operating system (PIV and AzeDIT
+    /// have no standard GET CHALLENGE for this, so the token does not claim CKF_RNG).
+    fn C_GenerateRandom(hSession: CK_SESSION_HANDLE, RandomData: *mut CK_BYTE, ulRandomLen: CK_ULONG) [Init; nonnull RandomData] {
+        module::session_info(hSession)?;
+        let out = std::slice::from_raw_parts_mut(RandomData, ulRandomLen as usize);
+        getrandom::fill(out).map_err(|_| Ck(CKR_FUNCTION_FAILED))
     }
 
     /// PKCS#11 v2.40 §5.16: legacy, CKR_FUNCTION_NOT_PARALLEL.
@@ -593,8 +618,14 @@ pkcs11! {
         Err(Ck(CKR_FUNCTION_NOT_PARALLEL))
     }
 
-    /// PKCS#11 v2.40 §5.5: not supported yet.
-    fn C_WaitForSlotEvent(flags: CK_FLAGS, pSlot: *mut CK_SLOT_ID, pReserved: *mut c_void) [Init] {
-        NOT_SUPPORTED
+    /// PKCS#11 v2.40 §5.5: with CKF_DONT_BLOCK, CKR_NO_EVENT when no slot changed;
+    /// otherwise blocks until one does, or until C_Finalize
+    /// (CKR_CRYPTOKI_NOT_INITIALIZED).
+    fn C_WaitForSlotEvent(flags: CK_FLAGS, pSlot: *mut CK_SLOT_ID, pReserved: *mut c_void) [Init; nonnull pSlot] {
+        if !pReserved.is_null() {
+            return Err(Ck(CKR_ARGUMENTS_BAD));
+        }
+        *pSlot = crate::slot_events::wait(flags & CKF_DONT_BLOCK == 0)?;
+        Ok(())
     }
 }

@@ -4,6 +4,8 @@
 //! - [`ffi`]: the `extern "C"` entry points and `CK_FUNCTION_LIST`; the only module
 //!   with unsafe code (raw pointers from the caller).
 //! - [`module`]: slots, tokens, sessions, login and signing, in safe Rust.
+//! - [`mechanisms`]: the signature mechanisms, their hashes and EMSA-PSS.
+//! - [`slot_events`]: C_WaitForSlotEvent through PC/SC.
 //! - [`objects`]: the certificate, public-key and private-key objects of a key.
 //! - [`backend`]: where cards come from ([`backend::Backend`]), PC/SC by default.
 //! - [`error`]: [`Ck`], a `CK_RV` as a Rust error.
@@ -14,7 +16,9 @@ pub mod backend;
 pub mod error;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod mechanisms;
 pub mod module;
 pub mod objects;
+pub mod slot_events;
 
 pub use error::Ck;

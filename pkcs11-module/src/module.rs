@@ -7,15 +7,16 @@
 
 use crate::backend::{Backend, PcscBackend};
 use crate::error::{Ck, Result};
+use crate::mechanisms::{self, Hasher, Mech, Pss};
 use crate::objects::{key_objects, Kind, Object};
 use cryptoki_sys::*;
-use mohur_apdu::{HashAlg, KeyAlgorithm, Pin, PinKind, PinState, SignInput, SmartCard};
-use sha2::{Digest, Sha256};
+use mohur_apdu::{KeyAlgorithm, Pin, PinKind, PinState, PinStatus, SignInput, SmartCard};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The mechanisms this module signs with.
-pub const MECHANISMS: [CK_MECHANISM_TYPE; 4] = [CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_ECDSA, CKM_ECDSA_SHA256];
+/// Largest input of a mechanism without hashing (`CKM_RSA_PKCS`, `CKM_ECDSA`,
+/// `CKM_RSA_PKCS_PSS`) that C_SignUpdate collects.
+const MAX_UNHASHED: usize = 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Panics are caught at the entry points; the state stays usable.
@@ -40,6 +41,8 @@ struct Token {
     serial: String,
     objects: Vec<Object>,
     user_logged_in: bool,
+    /// The PUK of C_Login(CKU_SO): the SO is logged in while it is kept.
+    so_puk: Option<Pin>,
 }
 
 #[derive(Default)]
@@ -63,10 +66,13 @@ impl Slot {
             if !self.backend.card_present(&self.reader)? {
                 return Err(Ck(CKR_TOKEN_NOT_PRESENT));
             }
-            let token = load_token(self.backend.open(&self.reader).map_err(|e| match e {
+            // A card that leaves while we read it was never a token for the caller.
+            let gone = |e: Ck| if e == Ck(CKR_DEVICE_REMOVED) { Ck(CKR_TOKEN_NOT_PRESENT) } else { e };
+            let card = self.backend.open(&self.reader).map_err(|e| match e {
                 mohur_apdu::Error::UnsupportedCard { .. } => Ck(CKR_TOKEN_NOT_RECOGNIZED),
-                e => Ck::from(e),
-            })?)?;
+                e => gone(Ck::from(e)),
+            })?;
+            let token = load_token(card).map_err(gone)?;
             st.token = Some(token);
         }
         Ok(st.token.as_mut().expect("token just loaded"))
@@ -98,16 +104,29 @@ fn load_token(mut card: Box<dyn SmartCard>) -> Result<Token> {
         objects.extend(key_objects(profile, &key, alg, &der)?);
     }
     tracing::debug!(%label, %serial, objects = objects.len(), "token loaded");
-    Ok(Token { card, label, serial, objects, user_logged_in: false })
+    Ok(Token { card, label, serial, objects, user_logged_in: false, so_puk: None })
+}
+
+/// What C_SignUpdate has collected.
+enum Input {
+    /// Hashing mechanisms: the running hash.
+    Hash(Box<Hasher>),
+    /// The others: the data itself (at most [`MAX_UNHASHED`] bytes).
+    Data(Vec<u8>),
 }
 
 struct SignOp {
-    mechanism: CK_MECHANISM_TYPE,
+    mech: Mech,
     key_id: u8,
     alg: KeyAlgorithm,
+    mod_bits: usize,
+    pss: Option<Pss>,
     always_authenticate: bool,
     /// PIN of C_Login(CKU_CONTEXT_SPECIFIC), for the next signature only.
     context_pin: Option<Pin>,
+    input: Input,
+    /// True once C_SignUpdate was called: C_Sign is then refused.
+    multi_part: bool,
 }
 
 struct Session {
@@ -131,7 +150,8 @@ static STATE: Mutex<Option<Module>> = Mutex::new(None);
 /// life of the process.
 static SLOT_IDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn slot_id(reader: &str) -> CK_SLOT_ID {
+/// The slot id of `reader`, stable for the life of the process.
+pub fn slot_id(reader: &str) -> CK_SLOT_ID {
     let mut ids = lock(&SLOT_IDS);
     let index = match ids.iter().position(|r| r == reader) {
         Some(i) => i,
@@ -169,9 +189,20 @@ pub fn initialize_with(backend: Arc<dyn Backend>) -> Result<()> {
     Ok(())
 }
 
-/// C_Finalize (PKCS#11 v2.40 §5.4): closes every session and forgets every token.
+/// C_Finalize (PKCS#11 v2.40 §5.4): wakes blocked C_WaitForSlotEvent calls, closes
+/// every session, logs out of the cards and forgets every token.
 pub fn finalize() -> Result<()> {
-    lock(&STATE).take().map(|_| ()).ok_or(Ck(CKR_CRYPTOKI_NOT_INITIALIZED))
+    let module = lock(&STATE).take().ok_or(Ck(CKR_CRYPTOKI_NOT_INITIALIZED))?;
+    crate::slot_events::finalize();
+    for slot in module.slots.values() {
+        if let Some(t) = lock(&slot.state).token.as_mut() {
+            if t.user_logged_in {
+                // Best effort: the module is going away whatever the card says.
+                let _ = t.card.logout();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// C_GetSlotList (PKCS#11 v2.40 §5.5): one slot per PC/SC reader; with
@@ -240,24 +271,43 @@ pub fn slot_info(id: CK_SLOT_ID) -> Result<CK_SLOT_INFO> {
     })
 }
 
-/// Token flags from the user PIN's retry counter (PKCS#11 v2.40 §5.5, CK_TOKEN_INFO).
-fn pin_flags(card: &mut dyn SmartCard) -> Result<CK_FLAGS> {
-    let status = card.pin_status(PinKind::Auth)?;
+/// The `[count low, final try, locked, to be changed]` flags of one secret.
+type PinFlagSet = [CK_FLAGS; 4];
+const USER_FLAGS: PinFlagSet =
+    [CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, CKF_USER_PIN_TO_BE_CHANGED];
+const SO_FLAGS: PinFlagSet = [CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED, CKF_SO_PIN_TO_BE_CHANGED];
+
+/// Token flags from a retry counter (PKCS#11 v2.40 §5.5, CK_TOKEN_INFO): count low
+/// after a wrong entry, final try at 1 left, locked when blocked, to be changed
+/// when never activated.
+fn status_flags(status: &PinStatus, [low, final_try, locked, to_change]: PinFlagSet) -> CK_FLAGS {
     let mut flags = 0;
     match status.state {
-        PinState::Blocked => flags |= CKF_USER_PIN_LOCKED,
-        PinState::NotActivated => flags |= CKF_USER_PIN_TO_BE_CHANGED,
+        PinState::Blocked => flags |= locked,
+        PinState::NotActivated => flags |= to_change,
         _ => {}
     }
     if let Some(left) = status.tries_left.filter(|_| status.state != PinState::Blocked) {
         if left < status.max_tries.unwrap_or(10) {
-            flags |= CKF_USER_PIN_COUNT_LOW;
+            flags |= low;
         }
         if left == 1 {
-            flags |= CKF_USER_PIN_FINAL_TRY;
+            flags |= final_try;
         }
     }
-    Ok(flags)
+    flags
+}
+
+/// User PIN flags and SO (PUK) flags, read without spending a try. A card that
+/// cannot report the PUK gives no SO flags.
+fn pin_flags(card: &mut dyn SmartCard) -> Result<CK_FLAGS> {
+    let user = status_flags(&card.pin_status(PinKind::Auth)?, USER_FLAGS);
+    let so = match card.pin_status(PinKind::Puk) {
+        Ok(status) => status_flags(&status, SO_FLAGS),
+        Err(e) if e.is_card_gone() => return Err(e.into()),
+        Err(_) => 0,
+    };
+    Ok(user | so)
 }
 
 /// C_GetTokenInfo (PKCS#11 v2.40 §5.5): label = holder's common name, serial from
@@ -277,7 +327,8 @@ pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
             manufacturerID: padded("mohur"),
             model: padded(&profile.to_string()),
             serialNumber: padded(&token.serial[token.serial.len().saturating_sub(16)..]),
-            flags: CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED | CKF_WRITE_PROTECTED | pin,
+            // Not write-protected: C_SetPIN and C_InitPIN change the card.
+            flags: CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED | pin,
             ulMaxSessionCount: CK_EFFECTIVELY_INFINITE,
             ulSessionCount: sessions.len() as CK_ULONG,
             ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE,
@@ -293,24 +344,52 @@ pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
             utcTime: [b' '; 16],
         })
     })();
+    // §5.5: a slot whose card has just gone has no token (callers such as libp11
+    // give up enumerating all slots on CKR_DEVICE_REMOVED).
+    slot.check(&mut st, r).map_err(|e| if e == Ck(CKR_DEVICE_REMOVED) { Ck(CKR_TOKEN_NOT_PRESENT) } else { e })
+}
+
+/// The token's private keys as (is RSA, size in bits), and whether its card signs
+/// raw RSA blocks.
+fn key_kinds(id: CK_SLOT_ID) -> Result<(Vec<(bool, CK_ULONG)>, bool)> {
+    let slot = slot(id)?;
+    let mut st = lock(&slot.state);
+    let r = slot.token(&mut st).map(|t| {
+        let keys = t.objects.iter().filter(|o| o.kind == Kind::PrivateKey);
+        let bits = |a: KeyAlgorithm| (a.field_len() * 8) as CK_ULONG;
+        (keys.map(|o| (!o.alg.is_ec(), bits(o.alg))).collect(), t.card.supports_raw_rsa())
+    });
     slot.check(&mut st, r)
 }
 
-/// C_GetMechanismList (PKCS#11 v2.40 §5.5).
+/// C_GetMechanismList (PKCS#11 v2.40 §5.5): the mechanisms of the token's key
+/// types; RSA-PSS only where the card signs raw RSA blocks.
 pub fn mechanism_list(id: CK_SLOT_ID) -> Result<Vec<CK_MECHANISM_TYPE>> {
-    slot(id)?;
-    Ok(MECHANISMS.to_vec())
+    let (keys, raw_rsa) = key_kinds(id)?;
+    let has = |rsa: bool| keys.iter().any(|(r, _)| *r == rsa);
+    Ok(mechanisms::ALL
+        .into_iter()
+        .filter(|m| mechanisms::describe(*m).is_some_and(|d| has(d.rsa) && (!d.pss || raw_rsa)))
+        .collect())
 }
 
-/// C_GetMechanismInfo (PKCS#11 v2.40 §5.5): key sizes in bits (RSA modulus, EC field).
+/// C_GetMechanismInfo (PKCS#11 v2.40 §5.5): key sizes in bits (RSA modulus, EC
+/// field) of the token's keys of that type.
 pub fn mechanism_info(id: CK_SLOT_ID, mechanism: CK_MECHANISM_TYPE) -> Result<CK_MECHANISM_INFO> {
-    slot(id)?;
-    let (min, max) = match mechanism {
-        CKM_RSA_PKCS | CKM_SHA256_RSA_PKCS => (1024, 4096),
-        CKM_ECDSA | CKM_ECDSA_SHA256 => (256, 384),
-        _ => return Err(Ck(CKR_MECHANISM_INVALID)),
-    };
-    Ok(CK_MECHANISM_INFO { ulMinKeySize: min, ulMaxKeySize: max, flags: CKF_HW | CKF_SIGN })
+    if !mechanism_list(id)?.contains(&mechanism) {
+        return Err(Ck(CKR_MECHANISM_INVALID));
+    }
+    let rsa = mechanisms::describe(mechanism).is_some_and(|d| d.rsa);
+    let sizes: Vec<CK_ULONG> = key_kinds(id)?.0.into_iter().filter(|(r, _)| *r == rsa).map(|(_, b)| b).collect();
+    let mut flags = CKF_HW | CKF_SIGN;
+    if !rsa {
+        flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+    }
+    Ok(CK_MECHANISM_INFO {
+        ulMinKeySize: sizes.iter().copied().min().unwrap_or(0),
+        ulMaxKeySize: sizes.iter().copied().max().unwrap_or(0),
+        flags,
+    })
 }
 
 /// C_OpenSession (PKCS#11 v2.40 §5.6): no callbacks.
@@ -321,8 +400,10 @@ pub fn open_session(id: CK_SLOT_ID, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE
     let slot = slot(id)?;
     let generation = {
         let mut st = lock(&slot.state);
-        let r = slot.token(&mut st).map(|_| ());
-        slot.check(&mut st, r)?;
+        let r = slot.token(&mut st).map(|t| t.so_puk.is_some());
+        if slot.check(&mut st, r)? && flags & CKF_RW_SESSION == 0 {
+            return Err(Ck(CKR_SESSION_READ_WRITE_SO_EXISTS));
+        }
         st.generation
     };
     with_module(|m| {
@@ -334,11 +415,16 @@ pub fn open_session(id: CK_SLOT_ID, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE
     })
 }
 
-/// Logs out of a token whose last session closed (PKCS#11 v2.40 §5.6, C_CloseSession).
+/// Logs out of a token whose last session closed (PKCS#11 v2.40 §5.6, C_CloseSession),
+/// on the card too.
 fn logout_if_unused(m: &Module, slot: &Slot) {
     if !m.sessions.values().any(|s| lock(s).slot.id == slot.id) {
         if let Some(t) = lock(&slot.state).token.as_mut() {
-            t.user_logged_in = false;
+            t.so_puk = None;
+            if std::mem::take(&mut t.user_logged_in) {
+                // A card that is gone has forgotten the PIN anyway.
+                let _ = t.card.logout();
+            }
         }
     }
 }
@@ -387,7 +473,9 @@ fn token(st: &mut SlotState) -> &mut Token {
 pub fn session_info(h: CK_SESSION_HANDLE) -> Result<CK_SESSION_INFO> {
     with_session(h, |s, st| {
         let rw = s.flags & CKF_RW_SESSION != 0;
-        let state = match (token(st).user_logged_in, rw) {
+        let t = token(st);
+        let state = match (t.user_logged_in, rw) {
+            _ if t.so_puk.is_some() => CKS_RW_SO_FUNCTIONS,
             (false, false) => CKS_RO_PUBLIC_SESSION,
             (false, true) => CKS_RW_PUBLIC_SESSION,
             (true, false) => CKS_RO_USER_FUNCTIONS,
@@ -397,20 +485,32 @@ pub fn session_info(h: CK_SESSION_HANDLE) -> Result<CK_SESSION_INFO> {
     })
 }
 
+/// The slot of session `h`.
+fn session_slot(h: CK_SESSION_HANDLE) -> Result<CK_SLOT_ID> {
+    let session = with_module(|m| m.sessions.get(&h).cloned().ok_or(Ck(CKR_SESSION_HANDLE_INVALID)))?;
+    let id = lock(&session).slot.id;
+    Ok(id)
+}
+
+/// True if slot `id` has a read-only session.
+fn ro_session_exists(id: CK_SLOT_ID) -> Result<bool> {
+    with_module(|m| {
+        Ok(m.sessions.values().any(|s| {
+            let s = lock(s);
+            s.slot.id == id && s.flags & CKF_RW_SESSION == 0
+        }))
+    })
+}
+
 /// C_Login (PKCS#11 v2.40 §5.6). `CKU_USER` verifies the PIN once on the card (never
-/// retried); `CKU_CONTEXT_SPECIFIC` keeps the PIN for the next signature of an
-/// always-authenticate key, which verifies it right before signing.
+/// retried); `CKU_SO` logs in with the PUK; `CKU_CONTEXT_SPECIFIC` keeps the PIN for
+/// the next signature of an always-authenticate key, which verifies it right before
+/// signing.
 pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Pin) -> Result<()> {
+    let ro_exists = user == CKU_SO && ro_session_exists(session_slot(h)?)?;
     with_session(h, |s, st| match user {
-        CKU_USER => {
-            let t = token(st);
-            if t.user_logged_in {
-                return Err(Ck(CKR_USER_ALREADY_LOGGED_IN));
-            }
-            t.card.verify_pin(PinKind::Auth, &pin)?;
-            t.user_logged_in = true;
-            Ok(())
-        }
+        CKU_USER => login_user(token(st), &pin),
+        CKU_SO => login_so(token(st), pin, ro_exists),
         CKU_CONTEXT_SPECIFIC => {
             let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
             if pin.is_empty() {
@@ -419,20 +519,99 @@ pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Pin) -> Result<()> {
             op.context_pin = Some(pin);
             Ok(())
         }
-        CKU_SO => Err(Ck(CKR_USER_TYPE_INVALID)),
         _ => Err(Ck(CKR_USER_TYPE_INVALID)),
     })
 }
 
-/// C_Logout (PKCS#11 v2.40 §5.6).
+fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
+    if t.so_puk.is_some() {
+        return Err(Ck(CKR_USER_ANOTHER_ALREADY_LOGGED_IN));
+    }
+    if t.user_logged_in {
+        return Err(Ck(CKR_USER_ALREADY_LOGGED_IN));
+    }
+    t.card.verify_pin(PinKind::Auth, pin)?;
+    t.user_logged_in = true;
+    Ok(())
+}
+
+/// SO login (PKCS#11 v2.40 §5.6: only without read-only sessions). The PUK is
+/// verified on the card where the card can; a PIV card checks it only in the
+/// C_InitPIN or C_SetPIN that uses it.
+fn login_so(t: &mut Token, puk: Pin, ro_exists: bool) -> Result<()> {
+    if t.user_logged_in {
+        return Err(Ck(CKR_USER_ANOTHER_ALREADY_LOGGED_IN));
+    }
+    if t.so_puk.is_some() {
+        return Err(Ck(CKR_USER_ALREADY_LOGGED_IN));
+    }
+    if ro_exists {
+        return Err(Ck(CKR_SESSION_READ_ONLY_EXISTS));
+    }
+    if puk.is_empty() {
+        return Err(Ck(CKR_PIN_LEN_RANGE));
+    }
+    if t.card.can_verify_puk() {
+        t.card.verify_pin(PinKind::Puk, &puk)?;
+    }
+    t.so_puk = Some(puk);
+    Ok(())
+}
+
+/// C_Logout (PKCS#11 v2.40 §5.6): the user's PIN is also logged out on the card
+/// ([`SmartCard::logout`]); the SO's PUK is forgotten.
 pub fn logout(h: CK_SESSION_HANDLE) -> Result<()> {
     with_session(h, |s, st| {
         let t = token(st);
+        s.sign = None;
+        if t.so_puk.take().is_some() {
+            return Ok(());
+        }
         if !t.user_logged_in {
             return Err(Ck(CKR_USER_NOT_LOGGED_IN));
         }
         t.user_logged_in = false;
-        s.sign = None;
+        Ok(t.card.logout()?)
+    })
+}
+
+/// Forgets a PUK the card did not check at login once the card rejects it, so the
+/// module never sends a wrong PUK twice by itself.
+fn drop_rejected_puk<T>(t: &mut Token, r: mohur_apdu::Result<T>) -> Result<T> {
+    if matches!(r, Err(mohur_apdu::Error::WrongPuk { .. } | mohur_apdu::Error::PukBlocked)) {
+        t.so_puk = None;
+    }
+    Ok(r?)
+}
+
+/// C_InitPIN (PKCS#11 v2.40 §5.5) in an SO session: sets the user PIN with the PUK
+/// (RESET RETRY COUNTER), which also unblocks or activates it.
+pub fn init_pin(h: CK_SESSION_HANDLE, new_pin: Pin) -> Result<()> {
+    with_session(h, |s, st| {
+        if s.flags & CKF_RW_SESSION == 0 {
+            return Err(Ck(CKR_SESSION_READ_ONLY));
+        }
+        let t = token(st);
+        let puk = t.so_puk.clone().ok_or(Ck(CKR_USER_NOT_LOGGED_IN))?;
+        let r = t.card.unblock_pin(PinKind::Auth, &puk, &new_pin);
+        drop_rejected_puk(t, r)
+    })
+}
+
+/// C_SetPIN (PKCS#11 v2.40 §5.5), in read/write sessions only: the SO changes the
+/// PUK, anyone else the user PIN (CHANGE REFERENCE DATA, the old value sent once).
+pub fn set_pin(h: CK_SESSION_HANDLE, old: Pin, new: Pin) -> Result<()> {
+    with_session(h, |s, st| {
+        if s.flags & CKF_RW_SESSION == 0 {
+            return Err(Ck(CKR_SESSION_READ_ONLY));
+        }
+        let t = token(st);
+        if t.so_puk.is_none() {
+            return Ok(t.card.change_pin(PinKind::Auth, &old, &new)?);
+        }
+        let r = t.card.change_pin(PinKind::Puk, &old, &new);
+        drop_rejected_puk(t, r)?;
+        t.so_puk = Some(new);
         Ok(())
     })
 }
@@ -488,8 +667,22 @@ pub fn find_final(h: CK_SESSION_HANDLE) -> Result<()> {
     with_session(h, |s, _| s.find.take().map(|_| ()).ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED)))
 }
 
-/// C_SignInit (PKCS#11 v2.40 §5.11) for the mechanisms of [`MECHANISMS`].
-pub fn sign_init(h: CK_SESSION_HANDLE, mechanism: CK_MECHANISM_TYPE, key: CK_OBJECT_HANDLE) -> Result<()> {
+/// Modulus length in bits from `CKA_MODULUS` (0 for EC keys).
+fn modulus_bits(o: &Object) -> usize {
+    let n = o.attr(CKA_MODULUS).unwrap_or_default();
+    let n = &n[n.iter().take_while(|b| **b == 0).count()..];
+    n.first().map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize)
+}
+
+/// C_SignInit (PKCS#11 v2.40 §5.11) for the mechanisms of [`mechanisms::ALL`]; the
+/// RSA-PSS ones need `pss` (their `CK_RSA_PKCS_PSS_PARAMS`) and a card that signs
+/// raw RSA blocks.
+pub fn sign_init(
+    h: CK_SESSION_HANDLE,
+    mechanism: CK_MECHANISM_TYPE,
+    pss: Option<CK_RSA_PKCS_PSS_PARAMS>,
+    key: CK_OBJECT_HANDLE,
+) -> Result<()> {
     with_session(h, |s, st| {
         if s.sign.is_some() {
             return Err(Ck(CKR_OPERATION_ACTIVE));
@@ -498,24 +691,34 @@ pub fn sign_init(h: CK_SESSION_HANDLE, mechanism: CK_MECHANISM_TYPE, key: CK_OBJ
         if !t.user_logged_in {
             return Err(Ck(CKR_USER_NOT_LOGGED_IN));
         }
+        let mech = mechanisms::describe(mechanism).ok_or(Ck(CKR_MECHANISM_INVALID))?;
+        if mech.pss && !t.card.supports_raw_rsa() {
+            return Err(Ck(CKR_MECHANISM_INVALID));
+        }
         let o = object(t, key)?;
-        if o.kind != Kind::PrivateKey {
+        if o.kind != Kind::PrivateKey || mech.rsa == o.alg.is_ec() {
             return Err(Ck(CKR_KEY_TYPE_INCONSISTENT));
         }
-        let fits = match mechanism {
-            CKM_RSA_PKCS | CKM_SHA256_RSA_PKCS => !o.alg.is_ec(),
-            CKM_ECDSA | CKM_ECDSA_SHA256 => o.alg.is_ec(),
-            _ => return Err(Ck(CKR_MECHANISM_INVALID)),
+        let mod_bits = modulus_bits(o);
+        let pss = match (mech.pss, pss) {
+            (false, _) => None,
+            (true, None) => return Err(Ck(CKR_MECHANISM_PARAM_INVALID)),
+            (true, Some(p)) => Some(Pss::new(&p, &mech, mod_bits)?),
         };
-        if !fits {
-            return Err(Ck(CKR_KEY_TYPE_INCONSISTENT));
-        }
+        let input = match mech.hash {
+            Some(alg) => Input::Hash(Box::new(Hasher::new(alg)?)),
+            None => Input::Data(Vec::new()),
+        };
         s.sign = Some(SignOp {
-            mechanism,
+            mech,
             key_id: o.key_id,
             alg: o.alg,
+            mod_bits,
+            pss,
             always_authenticate: o.always_authenticate,
             context_pin: None,
+            input,
+            multi_part: false,
         });
         Ok(())
     })
@@ -529,21 +732,75 @@ pub fn sign_len(h: CK_SESSION_HANDLE) -> Result<usize> {
     })
 }
 
-/// C_Sign (PKCS#11 v2.40 §5.11), single part: ends the operation, successful or not.
+/// Adds `data` to the operation's input.
+fn absorb(op: &mut SignOp, data: &[u8]) -> Result<()> {
+    match &mut op.input {
+        Input::Hash(h) => h.update(data),
+        Input::Data(d) if d.len() + data.len() > MAX_UNHASHED => return Err(Ck(CKR_DATA_LEN_RANGE)),
+        Input::Data(d) => d.extend_from_slice(data),
+    }
+    Ok(())
+}
+
+/// What the card signs for `op`: a digest (PKCS#1 v1.5 DigestInfo or ECDSA hash),
+/// the collected data, or an EMSA-PSS block (RFC 8017 §9.1.1) with a fresh salt.
+fn sign_input(op: &mut SignOp) -> Result<SignInput> {
+    let (value, hashed) = match std::mem::replace(&mut op.input, Input::Data(Vec::new())) {
+        Input::Hash(h) => ((*h).finish(), true),
+        Input::Data(d) => (d, false),
+    };
+    if let Some(pss) = &op.pss {
+        let salt = mechanisms::random(pss.salt_len)?;
+        return Ok(SignInput::RsaRawBlock(mechanisms::pss_encode(pss, &value, &salt, op.mod_bits)?));
+    }
+    Ok(match op.mech.hash {
+        Some(alg) if hashed => SignInput::Digest { alg, digest: value },
+        _ if !op.mech.rsa && value.is_empty() => return Err(Ck(CKR_DATA_LEN_RANGE)),
+        _ => SignInput::Raw(value),
+    })
+}
+
+/// Signs on the card. The context PIN is dropped (and wiped) with `op` at the end.
+fn finish(mut op: SignOp, card: &mut dyn SmartCard) -> Result<Vec<u8>> {
+    if op.always_authenticate && op.context_pin.is_none() {
+        return Err(Ck(CKR_USER_NOT_LOGGED_IN));
+    }
+    let input = sign_input(&mut op)?;
+    Ok(card.sign(op.key_id, &input, op.context_pin.as_ref())?)
+}
+
+/// C_Sign (PKCS#11 v2.40 §5.11), single part: ends the operation, successful or not
+/// (refused without ending it after C_SignUpdate).
 pub fn sign(h: CK_SESSION_HANDLE, data: &[u8]) -> Result<Vec<u8>> {
     with_session(h, |s, st| {
-        let op = s.sign.take().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
-        let input = match op.mechanism {
-            CKM_SHA256_RSA_PKCS | CKM_ECDSA_SHA256 => {
-                SignInput::Digest { alg: HashAlg::Sha256, digest: Sha256::digest(data).to_vec() }
-            }
-            CKM_ECDSA if data.is_empty() => return Err(Ck(CKR_DATA_LEN_RANGE)),
-            _ => SignInput::Raw(data.to_vec()),
-        };
-        if op.always_authenticate && op.context_pin.is_none() {
-            return Err(Ck(CKR_USER_NOT_LOGGED_IN));
+        if s.sign.as_ref().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?.multi_part {
+            return Err(Ck(CKR_OPERATION_ACTIVE));
         }
-        // The context PIN is dropped (and wiped) with `op` at the end of this call.
-        Ok(token(st).card.sign(op.key_id, &input, op.context_pin.as_ref())?)
+        let mut op = s.sign.take().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+        absorb(&mut op, data)?;
+        finish(op, token(st).card.as_mut())
+    })
+}
+
+/// C_SignUpdate (PKCS#11 v2.40 §5.11): hashes the part, or collects it for the
+/// mechanisms without hashing; an error ends the operation.
+pub fn sign_update(h: CK_SESSION_HANDLE, part: &[u8]) -> Result<()> {
+    with_session(h, |s, _| {
+        let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+        op.multi_part = true;
+        let r = absorb(op, part);
+        if r.is_err() {
+            s.sign = None;
+        }
+        r
+    })
+}
+
+/// C_SignFinal (PKCS#11 v2.40 §5.11): signs what C_SignUpdate collected and ends
+/// the operation.
+pub fn sign_final(h: CK_SESSION_HANDLE) -> Result<Vec<u8>> {
+    with_session(h, |s, st| {
+        let op = s.sign.take().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+        finish(op, token(st).card.as_mut())
     })
 }

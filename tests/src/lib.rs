@@ -164,7 +164,7 @@ impl Reader {
                     let reader = Reader { port, name: reader_name(port), _lock: f };
                     // A card a previous user left (or pcscd has not yet seen leave) must be
                     // gone before a test plugs in its own.
-                    assert!(reader.wait_card(false, Duration::from_secs(10)), "{} stays occupied", reader.name);
+                    assert!(reader.wait_card(false, Duration::from_secs(20)), "{} stays occupied", reader.name);
                     return reader;
                 }
             }
@@ -182,8 +182,14 @@ impl Reader {
         loop {
             if ctx.get_status_change(Duration::from_millis(200), &mut states).is_ok() {
                 let ev = states[0].event_state();
-                let is_present = ev.contains(pcsc::State::PRESENT) && !ev.contains(pcsc::State::MUTE);
-                if is_present == present {
+                // Present means usable (not mute); gone means pcscd saw it leave: a
+                // mute card is neither.
+                let done = if present {
+                    ev.contains(pcsc::State::PRESENT) && !ev.contains(pcsc::State::MUTE)
+                } else {
+                    ev.contains(pcsc::State::EMPTY)
+                };
+                if done {
                     return true;
                 }
                 states[0].sync_current_state();
@@ -219,7 +225,7 @@ impl PluggedCard {
         store.save(&state).expect("save state");
         let sim = SimHandle::spawn(SimCard::new(state, store).expect("card"), reader.port);
         assert!(sim.wait_connected(Duration::from_secs(10)), "vpcd on port {} did not accept the card", reader.port);
-        assert!(reader.wait_card(true, Duration::from_secs(10)), "pcscd did not see the card in {}", reader.name);
+        assert!(reader.wait_card(true, Duration::from_secs(20)), "pcscd did not see the card in {}", reader.name);
         PluggedCard { reader, sim, state_path }
     }
 
@@ -291,4 +297,40 @@ pub fn run_tool_with(conf: &Path, program: &str, args: &[&str]) -> (bool, String
         .unwrap_or_else(|e| panic!("cannot run {program}: {e} (scripts/deps.sh installs it)"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
+}
+
+/// mohur's PKCS#11 module (`libmohur_pkcs11.so`): cargo builds it as a dev-dependency
+/// of this crate, next to the test or bench binary (`target/<profile>/deps`) or one
+/// level up (`target/<profile>`). The newest candidate wins.
+pub fn mohur_pkcs11_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps dir").to_path_buf();
+    let candidates = [
+        deps.join("libmohur_pkcs11.so"),
+        deps.parent().map(|d| d.join("libmohur_pkcs11.so")).unwrap_or_default(),
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/libmohur_pkcs11.so")),
+    ];
+    candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!("libmohur_pkcs11.so not found in {candidates:?}: build it with `cargo build -p mohur-pkcs11`")
+        })
+}
+
+/// A free TCP port on 127.0.0.1 (bound once, then released for a server to take).
+pub fn free_local_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
+}
+
+/// Percent-encodes `s` for a PKCS#11 URI path attribute (RFC 7512 §2.3).
+pub fn pkcs11_uri_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -6,11 +6,14 @@
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use cryptoki_sys::*;
+use mohur_apdu::{PinKind, PinState};
 use mohur_card_sim::Profile;
 use mohur_tests::*;
 use std::fs;
@@ -171,7 +174,7 @@ fn cryptoki_sees_pin_counters_buffers_and_bad_handles() {
     assert!(token.login_required() && token.user_pin_initialized() && token.token_initialized());
     assert!(!token.user_pin_count_low(), "fresh card, 10 tries");
     let mechanisms = p11.get_mechanism_list(slot).expect("C_GetMechanismList");
-    assert_eq!(mechanisms.len(), 4, "{mechanisms:?}");
+    assert_eq!(mechanisms.len(), 10, "RSA 9A with PSS, EC 9C: {mechanisms:?}");
 
     // A wrong PIN: CKR_PIN_INCORRECT, and the token flags show the spent try.
     let session = p11.open_ro_session(slot).expect("C_OpenSession");
@@ -288,6 +291,8 @@ fn cryptoki_signs_with_the_azedit_signature_key_and_its_context_pin() {
     let p11 = Pkcs11::new(&path).expect("load module");
     p11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
     let slot = slot_of(&p11, &card.reader.name);
+    let mechanisms = p11.get_mechanism_list(slot).expect("C_GetMechanismList");
+    assert!(!mechanisms.contains(&MechanismType::RSA_PKCS_PSS), "AzeDIT signs no raw RSA: {mechanisms:?}");
     let session = p11.open_ro_session(slot).expect("C_OpenSession");
     session.login(UserType::User, Some(&pin("1234"))).expect("C_Login with PIN1");
     let key =
@@ -328,5 +333,352 @@ fn cryptoki_signs_with_the_azedit_signature_key_and_its_context_pin() {
         assert_eq!(raw.C_CloseSession(h), CKR_OK);
     }
     drop(session);
+    p11.finalize().expect("C_Finalize");
+}
+
+/// Loads and initializes the module (the caller holds `MODULE_USERS`).
+fn init() -> Pkcs11 {
+    let p11 = Pkcs11::new(module_path()).expect("load module");
+    p11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    p11
+}
+
+fn module_guard() -> std::sync::MutexGuard<'static, ()> {
+    MODULE_USERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn cert_der(holder: &str, file: &str) -> Vec<u8> {
+    let pem = fs::read(holder_dir(holder).join(file)).unwrap();
+    openssl::x509::X509::from_pem(&pem).unwrap().to_der().unwrap()
+}
+
+fn private_key_with_id(session: &cryptoki::session::Session, id: u8) -> cryptoki::object::ObjectHandle {
+    session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(vec![id])]).expect("find")[0]
+}
+
+/// OpenSSL's verdict on `sig` over `data` with `md`: PKCS#1 v1.5 or PSS (salt =
+/// hash length) for RSA, ECDSA (raw `r ‖ s` from the module) for EC.
+fn openssl_verifies(cert: &[u8], md: openssl::hash::MessageDigest, data: &[u8], sig: &[u8], pss: bool) -> bool {
+    use openssl::rsa::Padding;
+    use openssl::sign::{RsaPssSaltlen, Verifier};
+    let key = openssl::x509::X509::from_der(cert).unwrap().public_key().unwrap();
+    let der;
+    let sig = if key.id() == openssl::pkey::Id::EC {
+        der = mohur_apdu::signature::ecdsa_raw_to_der(sig).unwrap();
+        &der[..]
+    } else {
+        sig
+    };
+    let mut v = Verifier::new(md, &key).unwrap();
+    if pss {
+        v.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+        v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).unwrap();
+        v.set_rsa_mgf1_md(md).unwrap();
+    }
+    v.update(data).unwrap();
+    v.verify(sig).unwrap_or(false)
+}
+
+#[test]
+fn cryptoki_walks_the_pin_flags_and_unblocks_with_the_puk() {
+    let _guard = module_guard();
+    let card = PluggedCard::profile(Profile::Piv);
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    let session = p11.open_rw_session(slot).expect("C_OpenSession RW");
+    let token = || p11.get_token_info(slot).expect("C_GetTokenInfo");
+    assert!(!token().write_protected());
+
+    // 10 wrong PINs, each sent once: the flags follow the card's counter.
+    for wrong in 1..=10u8 {
+        let r = session.login(UserType::User, Some(&pin("000000"))).map_err(rv);
+        assert!(matches!(r, Err(RvError::PinIncorrect | RvError::PinLocked)), "try {wrong}: {r:?}");
+        let t = token();
+        assert_eq!(t.user_pin_count_low(), wrong < 10, "count low after {wrong}");
+        assert_eq!(t.user_pin_final_try(), wrong == 9, "final try after {wrong}");
+        assert_eq!(t.user_pin_locked(), wrong == 10, "locked after {wrong}");
+    }
+    assert_eq!(session.login(UserType::User, Some(&pin("123456"))).map_err(rv), Err(RvError::PinLocked));
+
+    // SO login needs every session read/write.
+    let ro = p11.open_ro_session(slot).expect("C_OpenSession RO");
+    assert_eq!(session.login(UserType::So, Some(&pin("12345678"))).map_err(rv), Err(RvError::SessionReadOnlyExists));
+    assert_eq!(ro.set_pin(&pin("123456"), &pin("654321")).map_err(rv), Err(RvError::SessionReadOnly));
+    drop(ro);
+
+    // A wrong PUK (PIV checks it only in RESET RETRY COUNTER) costs one try and
+    // logs the SO out, so it is not sent again.
+    session.login(UserType::So, Some(&pin("00000000"))).expect("C_Login(CKU_SO)");
+    assert_eq!(session.init_pin(&pin("654321")).map_err(rv), Err(RvError::PinIncorrect));
+    assert!(token().so_pin_count_low() && !token().so_pin_locked());
+    assert_eq!(session.init_pin(&pin("654321")).map_err(rv), Err(RvError::UserNotLoggedIn));
+
+    // The right PUK unblocks with a new PIN.
+    session.login(UserType::So, Some(&pin("12345678"))).expect("C_Login(CKU_SO)");
+    let state = session.get_session_info().expect("C_GetSessionInfo").session_state();
+    assert_eq!(state, cryptoki::session::SessionState::RwSecurityOfficer);
+    assert_eq!(
+        session.login(UserType::User, Some(&pin("123456"))).map_err(rv),
+        Err(RvError::UserAnotherAlreadyLoggedIn)
+    );
+    session.init_pin(&pin("654321")).expect("C_InitPIN");
+    // The SO changes the PUK with C_SetPIN.
+    session.set_pin(&pin("12345678"), &pin("87654321")).expect("C_SetPIN as SO");
+    session.logout().expect("C_Logout SO");
+    let t = token();
+    assert!(!t.user_pin_locked() && !t.user_pin_count_low() && !t.so_pin_count_low(), "{t:?}");
+
+    assert_eq!(session.login(UserType::User, Some(&pin("123456"))).map_err(rv), Err(RvError::PinIncorrect));
+    session.login(UserType::User, Some(&pin("654321"))).expect("C_Login with the new PIN");
+    // The user changes the PIN with C_SetPIN.
+    session.set_pin(&pin("654321"), &pin("112233")).expect("C_SetPIN");
+    session.logout().expect("C_Logout");
+    session.login(UserType::User, Some(&pin("112233"))).expect("C_Login after C_SetPIN");
+    session.logout().expect("C_Logout");
+    session.login(UserType::So, Some(&pin("87654321"))).expect("C_Login with the new PUK");
+    session.init_pin(&pin("123456")).expect("C_InitPIN with the new PUK");
+    drop(session);
+    p11.finalize().expect("C_Finalize");
+}
+
+#[test]
+fn cryptoki_flags_a_pin_to_be_changed_and_sets_it_with_the_puk() {
+    let _guard = module_guard();
+    let card = PluggedCard::new(card_state(Profile::Piv, |o| o.not_activated = true));
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    assert!(p11.get_token_info(slot).expect("C_GetTokenInfo").user_pin_to_be_changed());
+    let session = p11.open_rw_session(slot).expect("C_OpenSession RW");
+    assert_eq!(session.login(UserType::User, Some(&pin("123456"))).map_err(rv), Err(RvError::PinExpired));
+    session.login(UserType::So, Some(&pin("12345678"))).expect("C_Login(CKU_SO)");
+    session.init_pin(&pin("246810")).expect("C_InitPIN activates the PIN");
+    session.logout().expect("C_Logout");
+    assert!(!p11.get_token_info(slot).expect("C_GetTokenInfo").user_pin_to_be_changed());
+    session.login(UserType::User, Some(&pin("246810"))).expect("C_Login");
+    drop(session);
+    p11.finalize().expect("C_Finalize");
+}
+
+#[test]
+fn cryptoki_signs_in_parts_with_sha2_and_pss_and_logs_out_on_the_card() {
+    use openssl::hash::MessageDigest;
+    let _guard = module_guard();
+    let card = PluggedCard::profile(Profile::Piv);
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    let mechanisms = p11.get_mechanism_list(slot).expect("C_GetMechanismList");
+    for m in [MechanismType::RSA_PKCS_PSS, MechanismType::SHA256_RSA_PKCS_PSS, MechanismType::ECDSA_SHA512] {
+        assert!(mechanisms.contains(&m), "{m} missing: {mechanisms:?}");
+    }
+    let info = p11.get_mechanism_info(slot, MechanismType::SHA384_RSA_PKCS).expect("C_GetMechanismInfo");
+    assert_eq!((info.min_key_size(), info.max_key_size()), (2048, 2048));
+
+    let session = p11.open_ro_session(slot).expect("C_OpenSession");
+    session.login(UserType::User, Some(&pin("123456"))).expect("C_Login");
+    let rsa = private_key_with_id(&session, 1);
+    let ec = private_key_with_id(&session, 2);
+    let (rsa_cert, ec_cert) = (cert_der("piv", "auth.pem"), cert_der("piv", "sign.pem"));
+    let parts: [&[u8]; 3] = [b"e-gov.az ", b"login: ", b"mohur test"];
+    let multi_part = |mech: &Mechanism, key, context_pin: bool| {
+        session.sign_init(mech, key).expect("C_SignInit");
+        if context_pin {
+            session.login(UserType::ContextSpecific, Some(&pin("123456"))).expect("C_Login(CKU_CONTEXT_SPECIFIC)");
+        }
+        for p in parts {
+            session.sign_update(p).expect("C_SignUpdate");
+        }
+        session.sign_final().expect("C_SignFinal")
+    };
+    let pss = |hash_alg, mgf, s_len: u64| PkcsPssParams { hash_alg, mgf, s_len: s_len.into() };
+
+    for (mech, md) in [
+        (Mechanism::Sha256RsaPkcs, MessageDigest::sha256()),
+        (Mechanism::Sha384RsaPkcs, MessageDigest::sha384()),
+        (Mechanism::Sha512RsaPkcs, MessageDigest::sha512()),
+    ] {
+        let sig = multi_part(&mech, rsa, false);
+        assert!(openssl_verifies(&rsa_cert, md, DATA, &sig, false), "{mech:?}");
+    }
+    for (mech, md) in [
+        (Mechanism::EcdsaSha256, MessageDigest::sha256()),
+        (Mechanism::EcdsaSha384, MessageDigest::sha384()),
+        (Mechanism::EcdsaSha512, MessageDigest::sha512()),
+    ] {
+        let sig = multi_part(&mech, ec, true);
+        assert!(openssl_verifies(&ec_cert, md, DATA, &sig, false), "{mech:?}");
+    }
+    let params = pss(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, 32);
+    let sig = multi_part(&Mechanism::Sha256RsaPkcsPss(params), rsa, false);
+    assert!(openssl_verifies(&rsa_cert, MessageDigest::sha256(), DATA, &sig, true), "multi-part PSS");
+    let sig = session.sign(&Mechanism::Sha256RsaPkcsPss(params), rsa, DATA).expect("C_Sign PSS");
+    assert!(openssl_verifies(&rsa_cert, MessageDigest::sha256(), DATA, &sig, true), "single-part PSS");
+    let hash = openssl::sha::sha256(DATA);
+    let sig = session.sign(&Mechanism::RsaPkcsPss(params), rsa, &hash).expect("C_Sign CKM_RSA_PKCS_PSS");
+    assert!(openssl_verifies(&rsa_cert, MessageDigest::sha256(), DATA, &sig, true), "CKM_RSA_PKCS_PSS");
+    // Bad PSS parameters, PSS on an EC key.
+    let wrong_hash = pss(MechanismType::SHA384, PkcsMgfType::MGF1_SHA384, 48);
+    let r = session.sign_init(&Mechanism::Sha256RsaPkcsPss(wrong_hash), rsa).map_err(rv);
+    assert_eq!(r, Err(RvError::MechanismParamInvalid));
+    assert_eq!(session.sign_init(&Mechanism::RsaPkcsPss(params), ec).map_err(rv), Err(RvError::KeyTypeInconsistent));
+
+    // SAFETY: the module is the one cryptoki loaded; pointers are to live locals.
+    unsafe {
+        let raw = cryptoki_sys::Pkcs11::new(module_path()).expect("load module raw");
+        let mut h: CK_SESSION_HANDLE = 0;
+        assert_eq!(raw.C_OpenSession(slot.id(), CKF_SERIAL_SESSION, std::ptr::null_mut(), None, &mut h), CKR_OK);
+        let mut mech =
+            CK_MECHANISM { mechanism: CKM_SHA512_RSA_PKCS, pParameter: std::ptr::null_mut(), ulParameterLen: 0 };
+        assert_eq!(raw.C_SignInit(h, &mut mech, rsa.handle()), CKR_OK);
+        let mut part = *b"abc";
+        assert_eq!(raw.C_SignUpdate(h, part.as_mut_ptr(), 3), CKR_OK);
+        let mut sig = [0u8; 256];
+        let mut len: CK_ULONG = 256;
+        // C_Sign after C_SignUpdate is refused; the length query and a short buffer
+        // leave the operation active.
+        assert_eq!(raw.C_Sign(h, part.as_mut_ptr(), 3, sig.as_mut_ptr(), &mut len), CKR_OPERATION_ACTIVE);
+        len = 0;
+        assert_eq!(raw.C_SignFinal(h, std::ptr::null_mut(), &mut len), CKR_OK);
+        assert_eq!(len, 256);
+        len = 8;
+        assert_eq!(raw.C_SignFinal(h, sig.as_mut_ptr(), &mut len), CKR_BUFFER_TOO_SMALL);
+        len = 256;
+        assert_eq!(raw.C_SignFinal(h, sig.as_mut_ptr(), &mut len), CKR_OK);
+        assert!(openssl_verifies(&rsa_cert, MessageDigest::sha512(), b"abc", &sig, false));
+        assert_eq!(raw.C_SignFinal(h, sig.as_mut_ptr(), &mut len), CKR_OPERATION_NOT_INITIALIZED);
+        // PSS without its parameters.
+        mech.mechanism = CKM_SHA256_RSA_PKCS_PSS;
+        assert_eq!(raw.C_SignInit(h, &mut mech, rsa.handle()), CKR_MECHANISM_PARAM_INVALID);
+        assert_eq!(raw.C_CloseSession(h), CKR_OK);
+    }
+
+    // C_Logout logs out on the card too: another connection sees the PIN unverified.
+    let mut direct = card.open();
+    assert_eq!(direct.pin_status(PinKind::Auth).expect("PIN status").state, PinState::Verified);
+    session.logout().expect("C_Logout");
+    assert_eq!(direct.pin_status(PinKind::Auth).expect("PIN status").state, PinState::Ready);
+    assert_eq!(session.sign_init(&Mechanism::Sha256RsaPkcs, rsa).map_err(rv), Err(RvError::UserNotLoggedIn));
+    drop(session);
+    p11.finalize().expect("C_Finalize");
+}
+
+#[test]
+fn cryptoki_reports_a_pulled_card_and_works_after_reinsertion() {
+    let _guard = module_guard();
+    let card = PluggedCard::profile(Profile::Piv);
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    let session = p11.open_ro_session(slot).expect("C_OpenSession");
+    session.login(UserType::User, Some(&pin("123456"))).expect("C_Login");
+    let key = private_key_with_id(&session, 1);
+
+    card.sim.pull();
+    assert!(card.reader.wait_card(false, std::time::Duration::from_secs(10)), "card still seen");
+    let r = session.sign(&Mechanism::Sha256RsaPkcs, key, DATA).map_err(rv);
+    assert!(matches!(r, Err(RvError::DeviceRemoved | RvError::TokenNotPresent)), "{r:?}");
+    assert_eq!(session.get_session_info().map(drop).map_err(rv), Err(RvError::SessionHandleInvalid));
+    assert!(!p11.get_slot_info(slot).expect("C_GetSlotInfo").token_present());
+    assert_eq!(p11.open_ro_session(slot).map(drop).map_err(rv), Err(RvError::TokenNotPresent));
+
+    card.sim.insert();
+    assert!(card.reader.wait_card(true, std::time::Duration::from_secs(10)), "card not back");
+    let again = p11.open_ro_session(slot).expect("C_OpenSession after reinsertion");
+    let state = again.get_session_info().expect("C_GetSessionInfo").session_state();
+    assert_eq!(state, cryptoki::session::SessionState::RoPublic, "a new card session needs a new login");
+    again.login(UserType::User, Some(&pin("123456"))).expect("C_Login");
+    let key = private_key_with_id(&again, 1);
+    let sig = again.sign(&Mechanism::Sha256RsaPkcs, key, DATA).expect("C_Sign");
+    verify_signature(&cert_der("piv", "auth.pem"), DATA, &sig).expect("signature verifies");
+    drop((session, again));
+    p11.finalize().expect("C_Finalize");
+}
+
+/// Polls C_WaitForSlotEvent(CKF_DONT_BLOCK) until it reports `slot` (other tests
+/// make events on other readers).
+fn poll_event(p11: &Pkcs11, slot: Slot) -> bool {
+    (0..200).any(|_| match p11.get_slot_event().expect("C_WaitForSlotEvent(CKF_DONT_BLOCK)") {
+        Some(s) => s == slot,
+        None => {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        }
+    })
+}
+
+/// C_WaitForSlotEvent blocking in a thread until it reports `slot` or fails.
+fn wait_event_in_thread(p11: &Pkcs11, slot: Slot) -> std::sync::mpsc::Receiver<Result<Slot, RvError>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p11 = p11.clone();
+    std::thread::spawn(move || loop {
+        match p11.wait_for_slot_event().map_err(rv) {
+            Ok(s) if s != slot => continue,
+            r => {
+                let _ = tx.send(r);
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn cryptoki_waits_for_slot_events_and_c_finalize_wakes_the_waiter() {
+    use std::time::Duration;
+    let _guard = module_guard();
+    let card = PluggedCard::profile(Profile::Piv);
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    // The first call sets the baseline; nothing happened to our card since.
+    let first = p11.get_slot_event().expect("C_WaitForSlotEvent(CKF_DONT_BLOCK)");
+    assert_ne!(first, Some(slot));
+
+    card.sim.pull();
+    assert!(card.reader.wait_card(false, Duration::from_secs(10)));
+    assert!(poll_event(&p11, slot), "no event for the pulled card");
+    card.sim.insert();
+    assert!(card.reader.wait_card(true, Duration::from_secs(10)));
+    assert!(poll_event(&p11, slot), "no event for the inserted card");
+
+    let waiter = wait_event_in_thread(&p11, slot);
+    std::thread::sleep(Duration::from_millis(300));
+    card.sim.pull();
+    assert_eq!(waiter.recv_timeout(Duration::from_secs(15)).expect("no event in 15 s"), Ok(slot));
+    let waiter = wait_event_in_thread(&p11, slot);
+    std::thread::sleep(Duration::from_millis(300));
+    card.sim.insert();
+    assert_eq!(waiter.recv_timeout(Duration::from_secs(15)).expect("no event in 15 s"), Ok(slot));
+    assert!(card.reader.wait_card(true, Duration::from_secs(10)));
+
+    // C_Finalize wakes a blocked call (PKCS#11 v2.40 §5.5).
+    let waiter = wait_event_in_thread(&p11, slot);
+    std::thread::sleep(Duration::from_millis(300));
+    p11.clone().finalize().expect("C_Finalize");
+    let r = waiter.recv_timeout(Duration::from_secs(5)).expect("C_Finalize did not wake the waiter");
+    assert_eq!(r, Err(RvError::CryptokiNotInitialized));
+}
+
+#[test]
+fn cryptoki_signs_from_8_threads_at_once() {
+    let _guard = module_guard();
+    let card = PluggedCard::profile(Profile::Piv);
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    let main = p11.open_ro_session(slot).expect("C_OpenSession");
+    main.login(UserType::User, Some(&pin("123456"))).expect("C_Login");
+    let cert = cert_der("piv", "auth.pem");
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (p11, cert) = (&p11, &cert);
+            scope.spawn(move || {
+                let session = p11.open_ro_session(slot).expect("C_OpenSession");
+                let key = private_key_with_id(&session, 1);
+                for i in 0..5 {
+                    let data = format!("thread {t}, signature {i}");
+                    let sig = session.sign(&Mechanism::Sha256RsaPkcs, key, data.as_bytes()).expect("C_Sign");
+                    verify_signature(cert, data.as_bytes(), &sig).expect("signature verifies");
+                }
+            });
+        }
+    });
+    drop(main);
     p11.finalize().expect("C_Finalize");
 }
