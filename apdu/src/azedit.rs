@@ -197,17 +197,24 @@ impl AzeDit {
 
     /// A personal-data record of EF 5044, trimmed (read once per handle).
     pub fn personal_data(&mut self, record: u8) -> Result<String> {
-        if let Some(v) = self.state.records.get(&record) {
-            return Ok(v.clone());
+        Ok(self.personal_records(&[record])?.remove(0))
+    }
+
+    /// Several records of EF 5044 with one SELECT, in one transaction; records
+    /// already read are not read again.
+    pub fn personal_records(&mut self, records: &[u8]) -> Result<Vec<String>> {
+        let missing: Vec<u8> = records.iter().copied().filter(|r| !self.state.records.contains_key(r)).collect();
+        if !missing.is_empty() {
+            let values = self.run(|ch, state| {
+                enter_df(ch, state)?;
+                select_child(ch, 0x02, EF_PERSONAL_DATA)?;
+                missing.iter().map(|r| read_record(ch, *r)).collect::<Result<Vec<_>>>()
+            })?;
+            for (r, v) in missing.iter().zip(values) {
+                self.state.records.insert(*r, String::from_utf8_lossy(&v).trim().to_owned());
+            }
         }
-        let value = self.run(|ch, state| {
-            enter_df(ch, state)?;
-            select_child(ch, 0x02, EF_PERSONAL_DATA)?;
-            read_record(ch, record)
-        })?;
-        let text = String::from_utf8_lossy(&value).trim().to_owned();
-        self.state.records.insert(record, text.clone());
-        Ok(text)
+        Ok(records.iter().map(|r| self.state.records.get(r).cloned().unwrap_or_default()).collect())
     }
 
     fn key(&self, id: u8) -> Result<&'static KeyInfo> {
@@ -228,19 +235,23 @@ impl SmartCard for AzeDit {
         &KEYS
     }
 
-    /// The document number (EF 5044 record 8).
+    /// The document number (EF 5044 record 8). The other holder records come with
+    /// it under the same SELECT: whoever asks for the serial asks for the holder next.
     fn serial(&mut self) -> Result<String> {
-        self.personal_data(REC_DOCUMENT_NUMBER)
+        let records = [REC_DOCUMENT_NUMBER, REC_SURNAME, REC_GIVEN_NAME, REC_CITIZENSHIP, REC_PERSONAL_CODE];
+        Ok(self.personal_records(&records)?.remove(0))
     }
 
     fn holder(&mut self) -> Result<HolderInfo> {
         let mut h = crate::x509::holder(&self.certificate(0x01)?)?;
-        let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
-        h.surname = non_empty(self.personal_data(REC_SURNAME)?).or(h.surname);
-        h.given_name = non_empty(self.personal_data(REC_GIVEN_NAME)?).or(h.given_name);
-        h.country = non_empty(self.personal_data(REC_CITIZENSHIP)?).or(h.country);
-        h.personal_code = non_empty(self.personal_data(REC_PERSONAL_CODE)?).or(h.personal_code);
-        h.document_number = non_empty(self.personal_data(REC_DOCUMENT_NUMBER)?);
+        let wanted = [REC_SURNAME, REC_GIVEN_NAME, REC_CITIZENSHIP, REC_PERSONAL_CODE, REC_DOCUMENT_NUMBER];
+        let mut values = self.personal_records(&wanted)?.into_iter().map(|s| if s.is_empty() { None } else { Some(s) });
+        let mut next = || values.next().flatten();
+        h.surname = next().or(h.surname);
+        h.given_name = next().or(h.given_name);
+        h.country = next().or(h.country);
+        h.personal_code = next().or(h.personal_code);
+        h.document_number = next();
         Ok(h)
     }
 
