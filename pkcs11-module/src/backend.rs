@@ -21,8 +21,9 @@ pub trait Backend: Send + Sync {
 pub struct PcscBackend;
 
 impl Backend for PcscBackend {
+    /// The readers the configuration's allow-list lets through ([`crate::config`]).
     fn readers(&self) -> Result<Vec<String>> {
-        list_readers()
+        Ok(list_readers()?.into_iter().filter(|r| crate::config::reader_allowed(r)).collect())
     }
 
     fn card_present(&self, reader: &str) -> Result<bool> {

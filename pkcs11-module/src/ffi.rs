@@ -1,5 +1,6 @@
-//! The C ABI: every function of the PKCS#11 v2.40 `CK_FUNCTION_LIST` (§5.2), and
-//! the only unsafe code of the crate.
+//! The C ABI: every function of the PKCS#11 v2.40 `CK_FUNCTION_LIST` (§5.2), the
+//! v3.0 interfaces (`C_GetInterfaceList`, `C_GetInterface`, `CK_FUNCTION_LIST_3_0`,
+//! v3.0 §5.2 and §5.4), and the only unsafe code of the crate.
 //!
 //! Every entry point is made by [`pkcs11!`], which catches panics (a panic must not
 //! unwind into C), refuses calls before C_Initialize, rejects null pointers the
@@ -51,7 +52,7 @@ macro_rules! pkcs11 {
         $(#[doc = $doc])*
         ///
         /// # Safety
-        /// Pointer arguments must be valid as PKCS#11 v2.40 describes for this function.
+        /// Pointer arguments must be valid as PKCS#11 (v2.40, v3.0) describes for this function.
         #[no_mangle]
         #[allow(unused_variables)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> CK_RV {
@@ -119,13 +120,21 @@ unsafe fn template(p: *const CK_ATTRIBUTE, n: CK_ULONG) -> Result<Vec<(CK_ATTRIB
         .collect()
 }
 
-macro_rules! function_list {
-    ($($f:ident),* $(,)?) => {
-        CK_FUNCTION_LIST { version: CK_VERSION { major: 2, minor: 40 }, $($f: Some($f)),* }
+/// The v2.40 `CK_FUNCTION_LIST` and the v3.0 `CK_FUNCTION_LIST_3_0`: the second
+/// starts with the same functions and adds those of v3.0.
+macro_rules! function_lists {
+    ($($f:ident),* $(,)?; $($g:ident),* $(,)?) => {
+        static FUNCTION_LIST: CK_FUNCTION_LIST =
+            CK_FUNCTION_LIST { version: CK_VERSION { major: 2, minor: 40 }, $($f: Some($f)),* };
+        static FUNCTION_LIST_3_0: CK_FUNCTION_LIST_3_0 = CK_FUNCTION_LIST_3_0 {
+            version: CK_VERSION { major: 3, minor: 0 },
+            $($f: Some($f),)*
+            $($g: Some($g)),*
+        };
     };
 }
 
-static FUNCTION_LIST: CK_FUNCTION_LIST = function_list!(
+function_lists!(
     C_Initialize,
     C_Finalize,
     C_GetInfo,
@@ -193,8 +202,64 @@ static FUNCTION_LIST: CK_FUNCTION_LIST = function_list!(
     C_GenerateRandom,
     C_GetFunctionStatus,
     C_CancelFunction,
-    C_WaitForSlotEvent,
+    C_WaitForSlotEvent;
+    C_GetInterfaceList,
+    C_GetInterface,
+    C_LoginUser,
+    C_SessionCancel,
+    C_MessageEncryptInit,
+    C_EncryptMessage,
+    C_EncryptMessageBegin,
+    C_EncryptMessageNext,
+    C_MessageEncryptFinal,
+    C_MessageDecryptInit,
+    C_DecryptMessage,
+    C_DecryptMessageBegin,
+    C_DecryptMessageNext,
+    C_MessageDecryptFinal,
+    C_MessageSignInit,
+    C_SignMessage,
+    C_SignMessageBegin,
+    C_SignMessageNext,
+    C_MessageSignFinal,
+    C_MessageVerifyInit,
+    C_VerifyMessage,
+    C_VerifyMessageBegin,
+    C_VerifyMessageNext,
+    C_MessageVerifyFinal,
 );
+
+/// The name of both interfaces (PKCS#11 v3.0 §5.2), NUL-terminated.
+const INTERFACE_NAME: &[u8; 8] = b"PKCS 11\0";
+
+/// The interfaces of C_GetInterfaceList, the default (v3.0) first.
+struct Interfaces([CK_INTERFACE; 2]);
+
+// SAFETY: the pointers lead to immutable statics (the name and the function lists);
+// callers must not write through them (PKCS#11 v3.0 §5.4).
+unsafe impl Sync for Interfaces {}
+
+static INTERFACES: Interfaces = Interfaces([
+    CK_INTERFACE {
+        pInterfaceName: INTERFACE_NAME.as_ptr().cast_mut(),
+        pFunctionList: std::ptr::addr_of!(FUNCTION_LIST_3_0).cast_mut().cast(),
+        flags: 0,
+    },
+    CK_INTERFACE {
+        pInterfaceName: INTERFACE_NAME.as_ptr().cast_mut(),
+        pFunctionList: std::ptr::addr_of!(FUNCTION_LIST).cast_mut().cast(),
+        flags: 0,
+    },
+]);
+
+/// The version of an interface's function list (its first field in both layouts).
+fn interface_version(i: &CK_INTERFACE) -> CK_VERSION {
+    if std::ptr::eq(i.pFunctionList.cast_const(), std::ptr::addr_of!(FUNCTION_LIST_3_0).cast()) {
+        FUNCTION_LIST_3_0.version
+    } else {
+        FUNCTION_LIST.version
+    }
+}
 
 const NOT_SUPPORTED: Result<()> = Err(Ck(CKR_FUNCTION_NOT_SUPPORTED));
 
@@ -219,6 +284,9 @@ pkcs11! {
             if callbacks[0] && args.flags & CKF_OS_LOCKING_OK == 0 {
                 return Err(Ck(CKR_CANT_LOCK));
             }
+        }
+        if !module::is_initialized() {
+            crate::config::load();
         }
         module::initialize()
     }
@@ -331,8 +399,9 @@ pkcs11! {
     }
 
     /// PKCS#11 v2.40 §5.6. No protected authentication path: the PIN is required.
-    fn C_Login(hSession: CK_SESSION_HANDLE, userType: CK_USER_TYPE, pPin: *mut CK_UTF8CHAR, ulPinLen: CK_ULONG) [Init; nonnull pPin] {
-        let pin = Pin::new(bytes(pPin, ulPinLen)?.to_vec());
+    fn C_Login(hSession: CK_SESSION_HANDLE, userType: CK_USER_TYPE, pPin: *mut CK_UTF8CHAR, ulPinLen: CK_ULONG) [Init] {
+        // A null pPin asks for the protected authentication path (module::login).
+        let pin = if pPin.is_null() { None } else { Some(Pin::new(bytes(pPin, ulPinLen)?.to_vec())) };
         module::login(hSession, userType, pin)
     }
 
@@ -627,5 +696,144 @@ pkcs11! {
         }
         *pSlot = crate::slot_events::wait(flags & CKF_DONT_BLOCK == 0)?;
         Ok(())
+    }
+
+    /// PKCS#11 v3.0 §5.4: the "PKCS 11" interfaces, v3.0 (the default) and v2.40.
+    fn C_GetInterfaceList(pInterfacesList: *mut CK_INTERFACE, pulCount: *mut CK_ULONG) [Any; nonnull pulCount] {
+        write_out(&INTERFACES.0, pInterfacesList, pulCount)
+    }
+
+    /// PKCS#11 v3.0 §5.4: a null name gives the default interface (v3.0); otherwise
+    /// the interface of that name, with that version if `pVersion` is given and the
+    /// `flags` asked for. No such interface is CKR_ARGUMENTS_BAD.
+    fn C_GetInterface(pInterfaceName: *mut CK_UTF8CHAR, pVersion: *mut CK_VERSION, ppInterface: *mut *mut CK_INTERFACE, flags: CK_FLAGS) [Any; nonnull ppInterface] {
+        let name = (!pInterfaceName.is_null()).then(|| std::ffi::CStr::from_ptr(pInterfaceName.cast()).to_bytes());
+        let version = (!pVersion.is_null()).then(|| *pVersion).map(|v| (v.major, v.minor));
+        let found = INTERFACES.0.iter().find(|i| {
+            let have = interface_version(i);
+            (name.is_none() || name == Some(&INTERFACE_NAME[..INTERFACE_NAME.len() - 1]))
+                && (version.is_none() || version == Some((have.major, have.minor)))
+                && i.flags & flags == flags
+        });
+        let found = found.ok_or(Ck(CKR_ARGUMENTS_BAD))?;
+        *ppInterface = std::ptr::from_ref(found).cast_mut();
+        Ok(())
+    }
+
+    /// PKCS#11 v3.0 §5.6: C_Login when the user name is empty; this token has no
+    /// user names (CKR_FUNCTION_NOT_SUPPORTED otherwise).
+    fn C_LoginUser(hSession: CK_SESSION_HANDLE, userType: CK_USER_TYPE, pPin: *mut CK_UTF8CHAR, ulPinLen: CK_ULONG, pUsername: *mut CK_UTF8CHAR, ulUsernameLen: CK_ULONG) [Init] {
+        if !bytes(pUsername, ulUsernameLen)?.is_empty() {
+            return NOT_SUPPORTED;
+        }
+        match C_Login(hSession, userType, pPin, ulPinLen) {
+            CKR_OK => Ok(()),
+            rv => Err(Ck(rv)),
+        }
+    }
+
+    /// PKCS#11 v3.0 §5.6: not supported.
+    fn C_SessionCancel(hSession: CK_SESSION_HANDLE, flags: CK_FLAGS) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.8: not supported (message-based encryption).
+    fn C_MessageEncryptInit(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM, hKey: CK_OBJECT_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.8: not supported.
+    fn C_EncryptMessage(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pAssociatedData: *mut CK_BYTE, ulAssociatedDataLen: CK_ULONG, pPlaintext: *mut CK_BYTE, ulPlaintextLen: CK_ULONG, pCiphertext: *mut CK_BYTE, pulCiphertextLen: *mut CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.8: not supported.
+    fn C_EncryptMessageBegin(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pAssociatedData: *mut CK_BYTE, ulAssociatedDataLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.8: not supported.
+    fn C_EncryptMessageNext(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pPlaintextPart: *mut CK_BYTE, ulPlaintextPartLen: CK_ULONG, pCiphertextPart: *mut CK_BYTE, pulCiphertextPartLen: *mut CK_ULONG, flags: CK_FLAGS) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.8: not supported.
+    fn C_MessageEncryptFinal(hSession: CK_SESSION_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.10: not supported (message-based decryption).
+    fn C_MessageDecryptInit(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM, hKey: CK_OBJECT_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.10: not supported.
+    fn C_DecryptMessage(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pAssociatedData: *mut CK_BYTE, ulAssociatedDataLen: CK_ULONG, pCiphertext: *mut CK_BYTE, ulCiphertextLen: CK_ULONG, pPlaintext: *mut CK_BYTE, pulPlaintextLen: *mut CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.10: not supported.
+    fn C_DecryptMessageBegin(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pAssociatedData: *mut CK_BYTE, ulAssociatedDataLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.10: not supported.
+    fn C_DecryptMessageNext(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pCiphertextPart: *mut CK_BYTE, ulCiphertextPartLen: CK_ULONG, pPlaintextPart: *mut CK_BYTE, pulPlaintextPartLen: *mut CK_ULONG, flags: CK_FLAGS) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.10: not supported.
+    fn C_MessageDecryptFinal(hSession: CK_SESSION_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.13: not supported (message-based signing).
+    fn C_MessageSignInit(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM, hKey: CK_OBJECT_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.13: not supported.
+    fn C_SignMessage(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pData: *mut CK_BYTE, ulDataLen: CK_ULONG, pSignature: *mut CK_BYTE, pulSignatureLen: *mut CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.13: not supported.
+    fn C_SignMessageBegin(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.13: not supported.
+    fn C_SignMessageNext(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pData: *mut CK_BYTE, ulDataLen: CK_ULONG, pSignature: *mut CK_BYTE, pulSignatureLen: *mut CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.13: not supported.
+    fn C_MessageSignFinal(hSession: CK_SESSION_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.15: not supported (message-based verification).
+    fn C_MessageVerifyInit(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM, hKey: CK_OBJECT_HANDLE) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.15: not supported.
+    fn C_VerifyMessage(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pData: *mut CK_BYTE, ulDataLen: CK_ULONG, pSignature: *mut CK_BYTE, ulSignatureLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.15: not supported.
+    fn C_VerifyMessageBegin(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.15: not supported.
+    fn C_VerifyMessageNext(hSession: CK_SESSION_HANDLE, pParameter: *mut c_void, ulParameterLen: CK_ULONG, pData: *mut CK_BYTE, ulDataLen: CK_ULONG, pSignature: *mut CK_BYTE, ulSignatureLen: CK_ULONG) [Init] {
+        NOT_SUPPORTED
+    }
+
+    /// PKCS#11 v3.0 §5.15: not supported.
+    fn C_MessageVerifyFinal(hSession: CK_SESSION_HANDLE) [Init] {
+        NOT_SUPPORTED
     }
 }

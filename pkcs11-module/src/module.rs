@@ -322,13 +322,14 @@ pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
         let token = slot.token(&mut st)?;
         let pin = pin_flags(token.card.as_mut())?;
         let profile = token.card.profile();
+        let protected = if crate::pinentry::enabled() { CKF_PROTECTED_AUTHENTICATION_PATH } else { 0 };
         Ok(CK_TOKEN_INFO {
             label: padded(&token.label),
             manufacturerID: padded("mohur"),
             model: padded(&profile.to_string()),
             serialNumber: padded(&token.serial[token.serial.len().saturating_sub(16)..]),
             // Not write-protected: C_SetPIN and C_InitPIN change the card.
-            flags: CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED | pin,
+            flags: CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED | pin | protected,
             ulMaxSessionCount: CK_EFFECTIVELY_INFINITE,
             ulSessionCount: sessions.len() as CK_ULONG,
             ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE,
@@ -506,13 +507,39 @@ fn ro_session_exists(id: CK_SLOT_ID) -> Result<bool> {
 /// retried); `CKU_SO` logs in with the PUK; `CKU_CONTEXT_SPECIFIC` keeps the PIN for
 /// the next signature of an always-authenticate key, which verifies it right before
 /// signing.
-pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Pin) -> Result<()> {
+///
+/// `pin` is `None` for a null `pPin`: with the protected authentication path
+/// ([`crate::pinentry`]) the user's PIN is then asked for in mohur's dialog (not for a
+/// blocked PIN) and goes the same way as one the caller gave; without it, or for
+/// `CKU_SO`, that is CKR_ARGUMENTS_BAD.
+pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Option<Pin>) -> Result<()> {
+    if pin.is_none() && (user == CKU_SO || !crate::pinentry::enabled()) {
+        return Err(Ck(CKR_ARGUMENTS_BAD));
+    }
     let ro_exists = user == CKU_SO && ro_session_exists(session_slot(h)?)?;
     with_session(h, |s, st| match user {
-        CKU_USER => login_user(token(st), &pin),
-        CKU_SO => login_so(token(st), pin, ro_exists),
+        CKU_USER => {
+            let t = token(st);
+            let pin = match pin {
+                Some(pin) => pin,
+                None => {
+                    login_allowed(t)?;
+                    ask_pin(t, PinKind::Auth)?
+                }
+            };
+            login_user(t, &pin)
+        }
+        CKU_SO => login_so(token(st), pin.ok_or(Ck(CKR_ARGUMENTS_BAD))?, ro_exists),
         CKU_CONTEXT_SPECIFIC => {
             let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+            let pin = match pin {
+                Some(pin) => pin,
+                None => {
+                    let t = token(st);
+                    let kind = t.card.keys().iter().find(|k| k.id == op.key_id).map_or(PinKind::Auth, |k| k.pin);
+                    ask_pin(t, kind)?
+                }
+            };
             if pin.is_empty() {
                 return Err(Ck(CKR_PIN_LEN_RANGE));
             }
@@ -523,13 +550,26 @@ pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Pin) -> Result<()> {
     })
 }
 
-fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
+/// Asks the holder for the secret `kind` in mohur's dialog, with the tries left read
+/// from the card (without spending one).
+fn ask_pin(t: &mut Token, kind: PinKind) -> Result<Pin> {
+    let status = t.card.pin_status(kind)?;
+    crate::pinentry::ask(&t.label, kind, &status)
+}
+
+/// The checks of [`login_user`] that come before the PIN.
+fn login_allowed(t: &Token) -> Result<()> {
     if t.so_puk.is_some() {
         return Err(Ck(CKR_USER_ANOTHER_ALREADY_LOGGED_IN));
     }
     if t.user_logged_in {
         return Err(Ck(CKR_USER_ALREADY_LOGGED_IN));
     }
+    Ok(())
+}
+
+fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
+    login_allowed(t)?;
     t.card.verify_pin(PinKind::Auth, pin)?;
     t.user_logged_in = true;
     Ok(())

@@ -96,7 +96,8 @@ fn reader_states(names: &[String]) -> Vec<Vec<ReaderState>> {
 fn wait_loop(ctx: &Context, epoch: u64, block: bool) -> Result<CK_SLOT_ID> {
     loop {
         check_epoch(epoch)?;
-        let names = list_readers_in(ctx)?;
+        let mut names = list_readers_in(ctx)?;
+        names.retain(|r| crate::config::reader_allowed(r));
         let mut groups = reader_states(&names);
         let timeout = if groups.len() > 1 { GROUP_WAIT } else { SINGLE_GROUP_WAIT };
         let relist_at = Instant::now() + RELIST_EVERY;

@@ -387,3 +387,174 @@ fn pkcs11_tool_unlocks_a_blocked_pin_with_the_puk() {
     assert!(ok, "the new PIN does not log in after unblocking:\n{out}");
     assert_eq!(out.matches("Private Key Object").count(), 2, "{out}");
 }
+
+// ---------------------------------------------------------------- every mechanism, judged by openssl
+
+/// The public key of the test PKI's certificate `file` of the PIV holder, as PEM in `dir`.
+fn public_key_pem(dir: &Path, file: &str) -> String {
+    let pubkey = dir.join(format!("{file}.pub.pem")).display().to_string();
+    let cert = holder_dir("piv").join(file).display().to_string();
+    let (ok, out) = run("openssl", &["x509", "-in", &cert, "-pubkey", "-noout", "-out", &pubkey], &[], 60);
+    assert!(ok, "openssl x509 -pubkey:\n{out}");
+    pubkey
+}
+
+/// `pkcs11-tool --sign` of `input` with key `id` and `mech` (extra `args`); returns
+/// the signature file.
+fn tool_sign(card: &PluggedCard, dir: &Path, id: &str, mech: &str, input: &Path, args: &[&str]) -> String {
+    let sig = dir.join(format!("{mech}.sig")).display().to_string();
+    let input = input.display().to_string();
+    let mut all = vec!["--login", "--pin", PIN, "--sign", "--id", id, "-m", mech, "-i", &input, "-o", &sig];
+    all.extend_from_slice(args);
+    let (ok, out) = pkcs11_tool(card, &all);
+    assert!(ok, "pkcs11-tool --sign -m {mech} with mohur's module failed:\n{out}");
+    sig
+}
+
+fn openssl_verifies(args: &[&str], what: &str) {
+    let (ok, out) = run("openssl", args, &[], 60);
+    assert!(ok && out.contains("Verified"), "openssl rejects the {what} signature of mohur's module:\n{out}");
+}
+
+/// The mechanisms `pkcs11-tool -M` lists for our token.
+fn listed_mechanisms(card: &PluggedCard) -> String {
+    let (ok, out) = pkcs11_tool(card, &["-M"]);
+    assert!(ok, "pkcs11-tool -M failed:\n{out}");
+    out
+}
+
+#[test]
+fn pkcs11_tool_signs_with_every_rsa_mechanism_of_the_piv_card() {
+    let card = piv_card(|_| {});
+    let listed = listed_mechanisms(&card);
+    // Every mechanism the module offers for PIV is signed with below (the two tests).
+    let all = [
+        "RSA-PKCS,",
+        "SHA256-RSA-PKCS,",
+        "SHA384-RSA-PKCS,",
+        "SHA512-RSA-PKCS,",
+        "RSA-PKCS-PSS,",
+        "SHA256-RSA-PKCS-PSS,",
+        "ECDSA,",
+        "ECDSA-SHA256,",
+        "ECDSA-SHA384,",
+        "ECDSA-SHA512,",
+    ];
+    let offered = listed.lines().filter(|l| l.starts_with("  ")).count();
+    assert_eq!(offered, all.len(), "mechanisms offered:\n{listed}");
+    for m in all {
+        assert!(listed.lines().any(|l| l.trim_start().starts_with(m)), "{m} not in pkcs11-tool -M:\n{listed}");
+    }
+    let dir = temp_dir("pkcs11-rsa-mechanisms");
+    let pubkey = public_key_pem(&dir, "auth.pem");
+    let data = dir.join("data");
+    fs::write(&data, b"e-gov.az login: mohur test").unwrap();
+    let data_s = data.display().to_string();
+
+    // CKM_RSA_PKCS over a DigestInfo we build (SHA-256, RFC 8017 §9.2 note 1).
+    let mut digest_info = vec![
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
+    ];
+    digest_info.extend_from_slice(&openssl::sha::sha256(b"e-gov.az login: mohur test"));
+    let di = dir.join("digest-info");
+    fs::write(&di, &digest_info).unwrap();
+    let sig = tool_sign(&card, &dir, "01", "RSA-PKCS", &di, &[]);
+    let recovered = dir.join("recovered");
+    let (ok, out) = run(
+        "openssl",
+        &[
+            "pkeyutl",
+            "-verifyrecover",
+            "-pubin",
+            "-inkey",
+            &pubkey,
+            "-in",
+            &sig,
+            "-out",
+            &recovered.display().to_string(),
+        ],
+        &[],
+        60,
+    );
+    assert!(ok, "openssl pkeyutl -verifyrecover:\n{out}");
+    assert_eq!(fs::read(&recovered).unwrap(), digest_info, "RSA-PKCS signature does not recover the DigestInfo");
+
+    for (mech, md) in [("SHA256-RSA-PKCS", "-sha256"), ("SHA384-RSA-PKCS", "-sha384"), ("SHA512-RSA-PKCS", "-sha512")] {
+        let sig = tool_sign(&card, &dir, "01", mech, &data, &[]);
+        openssl_verifies(&["dgst", md, "-verify", &pubkey, "-signature", &sig, &data_s], mech);
+    }
+
+    // RSA-PSS, salt = hash length, MGF1-SHA256.
+    let pss = ["--salt-len", "-1", "--mgf", "MGF1-SHA256", "--hash-algorithm", "SHA256"];
+    let hash = dir.join("hash");
+    fs::write(&hash, openssl::sha::sha256(b"e-gov.az login: mohur test")).unwrap();
+    let sig = tool_sign(&card, &dir, "01", "RSA-PKCS-PSS", &hash, &pss);
+    let hash_s = hash.display().to_string();
+    openssl_verifies(
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            &pubkey,
+            "-in",
+            &hash_s,
+            "-sigfile",
+            &sig,
+            "-pkeyopt",
+            "rsa_padding_mode:pss",
+            "-pkeyopt",
+            "digest:sha256",
+            "-pkeyopt",
+            "rsa_mgf1_md:sha256",
+            "-pkeyopt",
+            "rsa_pss_saltlen:digest",
+        ],
+        "RSA-PKCS-PSS",
+    );
+    // pkcs11-tool takes --hash-algorithm only with RSA-PKCS-PSS (the mechanism names it).
+    let sig = tool_sign(&card, &dir, "01", "SHA256-RSA-PKCS-PSS", &data, &pss[..4]);
+    openssl_verifies(
+        &[
+            "dgst",
+            "-sha256",
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:digest",
+            "-sigopt",
+            "rsa_mgf1_md:sha256",
+            "-verify",
+            &pubkey,
+            "-signature",
+            &sig,
+            &data_s,
+        ],
+        "SHA256-RSA-PKCS-PSS",
+    );
+}
+
+#[test]
+fn pkcs11_tool_signs_with_every_ecdsa_mechanism_of_the_piv_card() {
+    let card = piv_card(|_| {});
+    let dir = temp_dir("pkcs11-ec-mechanisms");
+    let pubkey = public_key_pem(&dir, "sign.pem");
+    let data = dir.join("data");
+    fs::write(&data, b"e-gov.az signature: mohur test").unwrap();
+    let data_s = data.display().to_string();
+    let der = ["--signature-format", "openssl"];
+
+    // CKM_ECDSA over a SHA-256 hash; 9C is always-authenticate (pkcs11-tool logs in
+    // again with CKU_CONTEXT_SPECIFIC).
+    let hash = dir.join("hash");
+    fs::write(&hash, openssl::sha::sha256(b"e-gov.az signature: mohur test")).unwrap();
+    let hash_s = hash.display().to_string();
+    let sig = tool_sign(&card, &dir, "02", "ECDSA", &hash, &der);
+    openssl_verifies(&["pkeyutl", "-verify", "-pubin", "-inkey", &pubkey, "-in", &hash_s, "-sigfile", &sig], "ECDSA");
+
+    for (mech, md) in [("ECDSA-SHA256", "-sha256"), ("ECDSA-SHA384", "-sha384"), ("ECDSA-SHA512", "-sha512")] {
+        let sig = tool_sign(&card, &dir, "02", mech, &data, &der);
+        openssl_verifies(&["dgst", md, "-verify", &pubkey, "-signature", &sig, &data_s], mech);
+    }
+}
