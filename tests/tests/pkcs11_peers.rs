@@ -386,6 +386,17 @@ fn pkcs11_tool_unlocks_a_blocked_pin_with_the_puk() {
     let (ok, out) = pkcs11_tool(&card, &["--login", "--pin", "111111", "-O"]);
     assert!(ok, "the new PIN does not log in after unblocking:\n{out}");
     assert_eq!(out.matches("Private Key Object").count(), 2, "{out}");
+
+    // Block it again and unblock the way OpenSC users do: `--unlock-pin --puk`.
+    for _ in 0..3 {
+        pkcs11_tool(&card, &["--login", "--pin", "000000", "-O"]);
+    }
+    let (ok, out) = pkcs11_tool(&card, &["--unlock-pin", "--puk", "87654321", "--new-pin", "222222"]);
+    assert!(!ok && out.contains("CKR_PIN_INCORRECT"), "a wrong PUK must fail:\n{out}");
+    let (ok, out) = pkcs11_tool(&card, &["--unlock-pin", "--puk", PUK, "--new-pin", "222222"]);
+    assert!(ok, "pkcs11-tool --unlock-pin --puk failed:\n{out}");
+    let (ok, out) = pkcs11_tool(&card, &["--login", "--pin", "222222", "-O"]);
+    assert!(ok && out.matches("Private Key Object").count() == 2, "{out}");
 }
 
 // ---------------------------------------------------------------- every mechanism, judged by openssl
