@@ -135,9 +135,6 @@ struct Session {
     flags: CK_FLAGS,
     find: Option<Vec<CK_OBJECT_HANDLE>>,
     sign: Option<SignOp>,
-    /// PUK of a C_Login(CKU_CONTEXT_SPECIFIC) made with no operation active, for the
-    /// next C_InitPIN only (the convention OpenSC's `pkcs11-tool --unlock-pin` uses).
-    unlock_puk: Option<Pin>,
 }
 
 struct Module {
@@ -413,7 +410,7 @@ pub fn open_session(id: CK_SLOT_ID, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE
     with_module(|m| {
         let h = m.next_session;
         m.next_session += 1;
-        let session = Session { slot, generation, flags, find: None, sign: None, unlock_puk: None };
+        let session = Session { slot, generation, flags, find: None, sign: None };
         m.sessions.insert(h, Arc::new(Mutex::new(session)));
         Ok(h)
     })
@@ -533,15 +530,6 @@ pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Option<Pin>) -> Resu
             login_user(t, &pin)
         }
         CKU_SO => login_so(token(st), pin.ok_or(Ck(CKR_ARGUMENTS_BAD))?, ro_exists),
-        CKU_CONTEXT_SPECIFIC if s.sign.is_none() => {
-            // No operation to authorise: the secret is a PUK for the next C_InitPIN.
-            let puk = pin.ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
-            if puk.is_empty() {
-                return Err(Ck(CKR_PIN_LEN_RANGE));
-            }
-            s.unlock_puk = Some(puk);
-            Ok(())
-        }
         CKU_CONTEXT_SPECIFIC => {
             let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
             let pin = match pin {
@@ -636,20 +624,15 @@ fn drop_rejected_puk<T>(t: &mut Token, r: mohur_apdu::Result<T>) -> Result<T> {
     Ok(r?)
 }
 
-/// C_InitPIN (PKCS#11 v2.40 §5.5) in an SO session — or after a context-specific
-/// login with the PUK, as OpenSC's `pkcs11-tool --unlock-pin` does: sets the user PIN
-/// with the PUK (RESET RETRY COUNTER), which also unblocks or activates it. The PUK
-/// is sent once.
+/// C_InitPIN (PKCS#11 v2.40 §5.5) in an SO session: sets the user PIN with the PUK
+/// (RESET RETRY COUNTER), which also unblocks or activates it. The PUK is sent once.
 pub fn init_pin(h: CK_SESSION_HANDLE, new_pin: Pin) -> Result<()> {
     with_session(h, |s, st| {
         if s.flags & CKF_RW_SESSION == 0 {
             return Err(Ck(CKR_SESSION_READ_ONLY));
         }
         let t = token(st);
-        let puk = match (t.so_puk.clone(), s.unlock_puk.take()) {
-            (Some(puk), _) | (None, Some(puk)) => puk,
-            (None, None) => return Err(Ck(CKR_USER_NOT_LOGGED_IN)),
-        };
+        let puk = t.so_puk.clone().ok_or(Ck(CKR_USER_NOT_LOGGED_IN))?;
         let r = t.card.unblock_pin(PinKind::Auth, &puk, &new_pin);
         drop_rejected_puk(t, r)
     })
@@ -668,8 +651,7 @@ pub fn set_pin(h: CK_SESSION_HANDLE, old: Pin, new: Pin) -> Result<()> {
             // while the user PIN is blocked unblocks it with the PUK — one RESET
             // RETRY COUNTER, so a wrong PUK costs exactly one PUK try.
             if !t.user_logged_in && t.card.pin_status(PinKind::Auth)?.state == mohur_apdu::PinState::Blocked {
-                let puk = s.unlock_puk.take().unwrap_or(old);
-                return Ok(t.card.unblock_pin(PinKind::Auth, &puk, &new)?);
+                return Ok(t.card.unblock_pin(PinKind::Auth, &old, &new)?);
             }
             return Ok(t.card.change_pin(PinKind::Auth, &old, &new)?);
         }
