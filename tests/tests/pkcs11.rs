@@ -25,24 +25,9 @@ const DATA: &[u8] = b"e-gov.az login: mohur test";
 /// Tests that load the module through `cryptoki` share its one global state.
 static MODULE_USERS: Mutex<()> = Mutex::new(());
 
-/// Our module: built by cargo as a (dev-)dependency of this crate, found next to the
-/// test binary (`target/debug/deps`) or one level up (`target/debug`).
+/// Our module (see [`mohur_tests::mohur_pkcs11_path`]).
 fn module_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps dir").to_path_buf();
-    let candidates = [
-        deps.join("libmohur_pkcs11.so"),
-        deps.parent().map(|d| d.join("libmohur_pkcs11.so")).unwrap_or_default(),
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/libmohur_pkcs11.so")),
-    ];
-    candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("libmohur_pkcs11.so not found in {candidates:?}: build it with `cargo build -p mohur-pkcs11`")
-        })
+    mohur_pkcs11_path()
 }
 
 fn module() -> String {
