@@ -43,6 +43,9 @@ struct Token {
     user_logged_in: bool,
     /// The PUK of C_Login(CKU_SO): the SO is logged in while it is kept.
     so_puk: Option<Pin>,
+    /// Highest user / SO tries-left seen, standing in for the maximum on cards that
+    /// do not report it (PIV), so a 3-try card is not "count low" from the start.
+    most_tries_seen: [u8; 2],
 }
 
 #[derive(Default)]
@@ -104,7 +107,7 @@ fn load_token(mut card: Box<dyn SmartCard>) -> Result<Token> {
         objects.extend(key_objects(profile, &key, alg, &der)?);
     }
     tracing::debug!(%label, %serial, objects = objects.len(), "token loaded");
-    Ok(Token { card, label, serial, objects, user_logged_in: false, so_puk: None })
+    Ok(Token { card, label, serial, objects, user_logged_in: false, so_puk: None, most_tries_seen: [0; 2] })
 }
 
 /// What C_SignUpdate has collected.
@@ -280,15 +283,16 @@ const SO_FLAGS: PinFlagSet = [CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO
 /// Token flags from a retry counter (PKCS#11 v2.40 §5.5, CK_TOKEN_INFO): count low
 /// after a wrong entry, final try at 1 left, locked when blocked, to be changed
 /// when never activated.
-fn status_flags(status: &PinStatus, [low, final_try, locked, to_change]: PinFlagSet) -> CK_FLAGS {
+fn status_flags(status: &PinStatus, most_seen: &mut u8, [low, final_try, locked, to_change]: PinFlagSet) -> CK_FLAGS {
     let mut flags = 0;
+    *most_seen = (*most_seen).max(status.tries_left.unwrap_or(0));
     match status.state {
         PinState::Blocked => flags |= locked,
         PinState::NotActivated => flags |= to_change,
         _ => {}
     }
     if let Some(left) = status.tries_left.filter(|_| status.state != PinState::Blocked) {
-        if left < status.max_tries.unwrap_or(10) {
+        if left < status.max_tries.unwrap_or(*most_seen) {
             flags |= low;
         }
         if left == 1 {
@@ -300,10 +304,11 @@ fn status_flags(status: &PinStatus, [low, final_try, locked, to_change]: PinFlag
 
 /// User PIN flags and SO (PUK) flags, read without spending a try. A card that
 /// cannot report the PUK gives no SO flags.
-fn pin_flags(card: &mut dyn SmartCard) -> Result<CK_FLAGS> {
-    let user = status_flags(&card.pin_status(PinKind::Auth)?, USER_FLAGS);
-    let so = match card.pin_status(PinKind::Puk) {
-        Ok(status) => status_flags(&status, SO_FLAGS),
+fn pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
+    let [user_seen, so_seen] = &mut token.most_tries_seen;
+    let user = status_flags(&token.card.pin_status(PinKind::Auth)?, user_seen, USER_FLAGS);
+    let so = match token.card.pin_status(PinKind::Puk) {
+        Ok(status) => status_flags(&status, so_seen, SO_FLAGS),
         Err(e) if e.is_card_gone() => return Err(e.into()),
         Err(_) => 0,
     };
@@ -320,7 +325,7 @@ pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
     let mut st = lock(&slot.state);
     let r = (|| {
         let token = slot.token(&mut st)?;
-        let pin = pin_flags(token.card.as_mut())?;
+        let pin = pin_flags(token)?;
         let profile = token.card.profile();
         let protected = if crate::pinentry::enabled() { CKF_PROTECTED_AUTHENTICATION_PATH } else { 0 };
         Ok(CK_TOKEN_INFO {
@@ -570,7 +575,13 @@ fn login_allowed(t: &Token) -> Result<()> {
 
 fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
     login_allowed(t)?;
-    t.card.verify_pin(PinKind::Auth, pin)?;
+    if let Err(e) = t.card.verify_pin(PinKind::Auth, pin) {
+        if let mohur_apdu::Error::WrongPin { tries_left } = e {
+            // The card had at least one more try before this wrong PIN.
+            t.most_tries_seen[0] = t.most_tries_seen[0].max(tries_left.saturating_add(1));
+        }
+        return Err(e.into());
+    }
     t.user_logged_in = true;
     Ok(())
 }

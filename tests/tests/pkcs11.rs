@@ -667,3 +667,22 @@ fn cryptoki_signs_from_8_threads_at_once() {
     drop(main);
     p11.finalize().expect("C_Finalize");
 }
+
+/// PIV cards do not report their maximum of tries: a fresh 3-try card must not read
+/// as "count low", and the flags must still follow wrong PINs.
+#[test]
+fn cryptoki_pin_flags_on_a_three_try_card_that_hides_its_maximum() {
+    let _guard = module_guard();
+    let card = PluggedCard::new(card_state(Profile::Piv, |o| o.pin_tries = 3));
+    let p11 = init();
+    let slot = slot_of(&p11, &card.reader.name);
+    let session = p11.open_rw_session(slot).expect("C_OpenSession RW");
+    let token = || p11.get_token_info(slot).expect("C_GetTokenInfo");
+    assert!(!token().user_pin_count_low() && !token().user_pin_final_try());
+    assert_eq!(session.login(UserType::User, Some(&pin("000000"))).map_err(rv), Err(RvError::PinIncorrect));
+    assert!(token().user_pin_count_low() && !token().user_pin_final_try());
+    assert_eq!(session.login(UserType::User, Some(&pin("000000"))).map_err(rv), Err(RvError::PinIncorrect));
+    assert!(token().user_pin_count_low() && token().user_pin_final_try());
+    session.login(UserType::User, Some(&pin("123456"))).expect("right PIN");
+    assert!(!token().user_pin_count_low() && !token().user_pin_final_try());
+}
