@@ -334,3 +334,42 @@ pub fn pkcs11_uri_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Signs `data` with `pkcs11-tool` and checks the signature with the `openssl`
+/// command against the public key of `cert_pem`. `tool_args` pick the module and the
+/// slot (`--module M --slot-description R`); `conf` is the `OPENSC_CONF` it runs
+/// with. RSA keys use SHA256-RSA-PKCS; EC keys ECDSA over a SHA-256 hash made here.
+pub fn pkcs11_tool_signs_and_openssl_verifies(
+    conf: &Path,
+    tool_args: &[&str],
+    data: &[u8],
+    (id, pin): (&str, &str),
+    cert_pem: &Path,
+    rsa: bool,
+) {
+    let dir = temp_dir("pkcs11-tool-sign");
+    let data_file = dir.join("data");
+    fs::write(&data_file, data).expect("write data");
+    let (input, mech) = if rsa {
+        (data_file.clone(), "SHA256-RSA-PKCS")
+    } else {
+        let hash = dir.join("hash");
+        fs::write(&hash, openssl::sha::sha256(data)).expect("write hash");
+        (hash, "ECDSA")
+    };
+    let (input, sig, data_s) =
+        (input.display().to_string(), dir.join("sig").display().to_string(), data_file.display().to_string());
+    let mut args = tool_args.to_vec();
+    args.extend_from_slice(&["--login", "--pin", pin, "--sign", "--id", id, "-m", mech, "-i", &input, "-o", &sig]);
+    if !rsa {
+        args.extend_from_slice(&["--signature-format", "openssl"]);
+    }
+    let (ok, out) = run_tool_with(conf, "pkcs11-tool", &args);
+    assert!(ok, "pkcs11-tool --sign {tool_args:?} failed:\n{out}");
+    let pubkey = dir.join("pub.pem").display().to_string();
+    let cert = cert_pem.display().to_string();
+    let (ok, out) = run_tool("openssl", &["x509", "-in", &cert, "-pubkey", "-noout", "-out", &pubkey]);
+    assert!(ok, "{out}");
+    let (ok, out) = run_tool("openssl", &["dgst", "-sha256", "-verify", &pubkey, "-signature", &sig, &data_s]);
+    assert!(ok && out.contains("Verified OK"), "openssl rejects the signature made through {tool_args:?}:\n{out}");
+}

@@ -49,51 +49,11 @@ fn opensc_signs_in_slot(
     cert_pem: &std::path::Path,
     rsa: bool,
 ) {
-    let dir = temp_dir("opensc-sign");
-    let data = dir.join("data");
-    fs::write(&data, DATA).unwrap();
-    let sig = dir.join("sig");
-    let (input, mech) = if rsa {
-        (data.clone(), "SHA256-RSA-PKCS")
-    } else {
-        let hash = dir.join("hash");
-        fs::write(&hash, openssl::sha::sha256(DATA)).unwrap();
-        (hash, "ECDSA")
+    let tool = match slot {
+        Some(slot) => ["--module", OPENSC_PKCS11, "--slot", slot],
+        None => ["--module", OPENSC_PKCS11, "--slot-description", card.reader.name.as_str()],
     };
-    let mut args = vec!["--login", "--pin", pin, "--sign", "--id", id, "-m", mech];
-    if !rsa {
-        args.extend_from_slice(&["--signature-format", "openssl"]);
-    }
-    let (input_s, sig_s) = (input.display().to_string(), sig.display().to_string());
-    args.extend_from_slice(&["-i", &input_s, "-o", &sig_s]);
-    let (ok, out) = match slot {
-        Some(slot) => {
-            let mut all = vec!["--module", OPENSC_PKCS11, "--slot", slot];
-            all.extend_from_slice(&args);
-            run_tool_with(&card.reader.opensc_conf(), "pkcs11-tool", &all)
-        }
-        None => pkcs11_tool(card, &args),
-    };
-    assert!(ok, "pkcs11-tool --sign failed:\n{out}");
-    let pubkey = dir.join("pub.pem");
-    let (ok, out) = run_tool(
-        "openssl",
-        &["x509", "-in", &cert_pem.display().to_string(), "-pubkey", "-noout", "-out", &pubkey.display().to_string()],
-    );
-    assert!(ok, "{out}");
-    let (ok, out) = run_tool(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            &pubkey.display().to_string(),
-            "-signature",
-            &sig_s,
-            &data.display().to_string(),
-        ],
-    );
-    assert!(ok && out.contains("Verified OK"), "openssl rejects OpenSC's signature:\n{out}");
+    pkcs11_tool_signs_and_openssl_verifies(&card.reader.opensc_conf(), &tool, DATA, (id, pin), cert_pem, rsa);
 }
 
 #[test]

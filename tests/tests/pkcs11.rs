@@ -55,31 +55,9 @@ fn label_of(card: &PluggedCard) -> String {
 /// Signs `DATA` with pkcs11-tool and our module; `openssl dgst` verifies it with
 /// the public key of the certificate the test PKI issued.
 fn sign_and_verify(card: &PluggedCard, id: &str, pin: &str, cert_pem: &std::path::Path, rsa: bool) {
-    let dir = temp_dir("mohur-pkcs11-sign");
-    let data = dir.join("data");
-    fs::write(&data, DATA).unwrap();
-    let sig = dir.join("sig");
-    let (input, mech) = if rsa {
-        (data.clone(), "SHA256-RSA-PKCS")
-    } else {
-        let hash = dir.join("hash");
-        fs::write(&hash, openssl::sha::sha256(DATA)).unwrap();
-        (hash, "ECDSA")
-    };
-    let (input_s, sig_s) = (input.display().to_string(), sig.display().to_string());
-    let mut args = vec!["--login", "--pin", pin, "--sign", "--id", id, "-m", mech, "-i", &input_s, "-o", &sig_s];
-    if !rsa {
-        args.extend_from_slice(&["--signature-format", "openssl"]);
-    }
-    let (ok, out) = pkcs11_tool(card, &args);
-    assert!(ok, "pkcs11-tool --sign with mohur's module failed:\n{out}");
-    let pubkey = dir.join("pub.pem").display().to_string();
-    let (ok, out) =
-        run_tool("openssl", &["x509", "-in", &cert_pem.display().to_string(), "-pubkey", "-noout", "-out", &pubkey]);
-    assert!(ok, "{out}");
-    let data_s = data.display().to_string();
-    let (ok, out) = run_tool("openssl", &["dgst", "-sha256", "-verify", &pubkey, "-signature", &sig_s, &data_s]);
-    assert!(ok && out.contains("Verified OK"), "openssl rejects the signature of mohur's module:\n{out}");
+    let module = module();
+    let tool = ["--module", module.as_str(), "--slot-description", card.reader.name.as_str()];
+    pkcs11_tool_signs_and_openssl_verifies(&opensc_conf(), &tool, DATA, (id, pin), cert_pem, rsa);
 }
 
 #[test]
