@@ -34,19 +34,6 @@ struct Case {
     rsa: bool,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn apdus(card: &PluggedCard) -> u64 {
-    card.sim.card().lock().unwrap().stats().total
-}
-
-fn reset(card: &PluggedCard) {
-    card.sim.card().lock().unwrap().reset_stats();
-}
-
 /// The slot of `reader` whose token is not OpenSC's PIN2 token of an AzeDIT card.
 fn slot_of(p11: &Pkcs11, reader: &str) -> Slot {
     p11.get_slots_with_token()
@@ -69,13 +56,13 @@ fn init(path: &Path) -> Pkcs11 {
 fn load(card: &PluggedCard, path: &Path) -> (f64, f64) {
     let (mut ms, mut n) = (vec![], vec![]);
     for _ in 0..LOAD_RUNS {
-        reset(card);
+        card.reset_apdu_count();
         let t = Instant::now();
         let p11 = init(path);
         let slot = slot_of(&p11, &card.reader.name);
         let token = p11.get_token_info(slot).expect("C_GetTokenInfo");
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        n.push(apdus(card) as f64);
+        n.push(card.apdu_count() as f64);
         assert!(!token.label().is_empty());
         p11.finalize().expect("C_Finalize");
     }
@@ -100,12 +87,12 @@ fn login_sign(card: &PluggedCard, path: &Path, case: &Case) -> (f64, f64) {
     let (mech, input) = if case.rsa { (Mechanism::Sha256RsaPkcs, DATA) } else { (Mechanism::Ecdsa, &digest[..]) };
     let (mut ms, mut n) = (vec![], vec![]);
     for _ in 0..SIGN_RUNS {
-        reset(card);
+        card.reset_apdu_count();
         let t = Instant::now();
         session.login(UserType::User, Some(&pin)).expect("C_Login");
         let sig = session.sign(&mech, key, input).expect("C_Sign");
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        n.push(apdus(card) as f64);
+        n.push(card.apdu_count() as f64);
         assert!(!sig.is_empty());
         session.logout().expect("C_Logout");
     }

@@ -24,26 +24,13 @@ struct Case {
     pin: &'static str,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn apdus(card: &PluggedCard) -> u64 {
-    card.sim.card().lock().unwrap().stats().total
-}
-
-fn reset(card: &PluggedCard) {
-    card.sim.card().lock().unwrap().reset_stats();
-}
-
 fn run(card: &PluggedCard, mut cmd: Command) -> (f64, u64) {
-    reset(card);
+    card.reset_apdu_count();
     let t = Instant::now();
     let out = cmd.env("OPENSC_CONF", card.reader.opensc_conf()).output().expect("run");
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
-    (ms, apdus(card))
+    (ms, card.apdu_count())
 }
 
 fn main() {
@@ -135,14 +122,19 @@ fn main() {
         }
         let with_pin = key.always_authenticate.then_some(&pin);
         c.sign(case.key, &input, with_pin).unwrap();
-        reset(&card);
+        card.reset_apdu_count();
         let n = 50;
         let t = Instant::now();
         for _ in 0..n {
             c.sign(case.key, &input, with_pin).unwrap();
         }
         let per = t.elapsed() / n;
-        println!("{:<28} {:>14.2} {:>16.1}", case.name, per.as_secs_f64() * 1000.0, apdus(&card) as f64 / n as f64);
+        println!(
+            "{:<28} {:>14.2} {:>16.1}",
+            case.name,
+            per.as_secs_f64() * 1000.0,
+            card.apdu_count() as f64 / n as f64
+        );
     }
     std::thread::sleep(Duration::from_millis(10));
 }

@@ -88,6 +88,19 @@ pub fn verify_chain(cert_der: &[u8]) -> Result<(), String> {
 /// Verifies with OpenSSL a signature over `data` (SHA-256) made by the key of
 /// `cert_der`. ECDSA signatures come raw (`r ‖ s`) from the drivers.
 pub fn verify_signature(cert_der: &[u8], data: &[u8], signature: &[u8]) -> Result<(), String> {
+    verify_signature_with(cert_der, MessageDigest::sha256(), data, signature, false)
+}
+
+/// Verifies with OpenSSL a signature over `data` hashed with `md`: PKCS#1 v1.5, or
+/// PSS with MGF1(`md`) and a salt as long as the hash when `pss`, for RSA keys;
+/// ECDSA (raw `r ‖ s`, as drivers and PKCS#11 give it) for EC keys.
+pub fn verify_signature_with(
+    cert_der: &[u8],
+    md: MessageDigest,
+    data: &[u8],
+    signature: &[u8],
+    pss: bool,
+) -> Result<(), String> {
     let cert = X509::from_der(cert_der).map_err(|e| e.to_string())?;
     let key = cert.public_key().map_err(|e| e.to_string())?;
     let der;
@@ -97,13 +110,24 @@ pub fn verify_signature(cert_der: &[u8], data: &[u8], signature: &[u8]) -> Resul
     } else {
         signature
     };
-    let mut v = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
+    let mut v = Verifier::new(md, &key).map_err(|e| e.to_string())?;
+    if pss {
+        v.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).map_err(|e| e.to_string())?;
+        v.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH).map_err(|e| e.to_string())?;
+        v.set_rsa_mgf1_md(md).map_err(|e| e.to_string())?;
+    }
     v.update(data).map_err(|e| e.to_string())?;
     match v.verify(sig) {
         Ok(true) => Ok(()),
         Ok(false) => Err("signature does not verify".into()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The median of `v` (benchmarks).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// SHA-256 of `data` as the drivers' sign input.
@@ -232,6 +256,18 @@ impl PluggedCard {
     /// A PIV or AzeDIT card with default secrets.
     pub fn profile(profile: Profile) -> PluggedCard {
         PluggedCard::new(card_state(profile, |_| {}))
+    }
+
+    /// APDUs the simulated card has answered since the last [`PluggedCard::reset_apdu_count`].
+    pub fn apdu_count(&self) -> u64 {
+        self.sim.card().lock().map(|c| c.stats().total).unwrap_or(0)
+    }
+
+    /// Starts the APDU count again.
+    pub fn reset_apdu_count(&self) {
+        if let Ok(mut c) = self.sim.card().lock() {
+            c.reset_stats();
+        }
     }
 
     /// Opens it with our drivers through pcscd.

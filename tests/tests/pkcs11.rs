@@ -319,27 +319,9 @@ fn private_key_with_id(session: &cryptoki::session::Session, id: u8) -> cryptoki
     session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(vec![id])]).expect("find")[0]
 }
 
-/// OpenSSL's verdict on `sig` over `data` with `md`: PKCS#1 v1.5 or PSS (salt =
-/// hash length) for RSA, ECDSA (raw `r ‖ s` from the module) for EC.
+/// OpenSSL's verdict on `sig` over `data` with `md` (see [`verify_signature_with`]).
 fn openssl_verifies(cert: &[u8], md: openssl::hash::MessageDigest, data: &[u8], sig: &[u8], pss: bool) -> bool {
-    use openssl::rsa::Padding;
-    use openssl::sign::{RsaPssSaltlen, Verifier};
-    let key = openssl::x509::X509::from_der(cert).unwrap().public_key().unwrap();
-    let der;
-    let sig = if key.id() == openssl::pkey::Id::EC {
-        der = mohur_apdu::signature::ecdsa_raw_to_der(sig).unwrap();
-        &der[..]
-    } else {
-        sig
-    };
-    let mut v = Verifier::new(md, &key).unwrap();
-    if pss {
-        v.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
-        v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).unwrap();
-        v.set_rsa_mgf1_md(md).unwrap();
-    }
-    v.update(data).unwrap();
-    v.verify(sig).unwrap_or(false)
+    verify_signature_with(cert, md, data, sig, pss).is_ok()
 }
 
 #[test]
