@@ -24,7 +24,7 @@ pub mod signature;
 pub mod sw;
 pub mod tlv;
 pub mod transport;
-mod x509;
+pub mod x509;
 
 pub use apdu::{Command, Response};
 pub use card::{open, CardProfile, HolderInfo, KeyInfo, KeyPurpose, PinKind, PinState, PinStatus, SmartCard};

@@ -23,7 +23,7 @@ fn parse(der: &[u8]) -> Result<Certificate> {
 }
 
 /// The key algorithm of the certificate's subject public key (RFC 5280 §4.1.2.7).
-pub(crate) fn key_algorithm(der: &[u8]) -> Result<KeyAlgorithm> {
+pub fn key_algorithm(der: &[u8]) -> Result<KeyAlgorithm> {
     let cert = parse(der)?;
     let spki = &cert.tbs_certificate.subject_public_key_info;
     if spki.algorithm.oid == RSA_ENCRYPTION {
@@ -51,7 +51,7 @@ pub(crate) fn key_algorithm(der: &[u8]) -> Result<KeyAlgorithm> {
 }
 
 /// The holder's name fields from the subject (RFC 5280 §4.1.2.6, X.520 attributes).
-pub(crate) fn holder(der: &[u8]) -> Result<HolderInfo> {
+pub fn holder(der: &[u8]) -> Result<HolderInfo> {
     let cert = parse(der)?;
     let mut h = HolderInfo::default();
     for rdn in cert.tbs_certificate.subject.0.iter() {

@@ -1,0 +1,139 @@
+//! The agent's one error type, and the stable protocol error codes it maps to
+//! (`agent/PROTOCOL.md` § Errors).
+
+/// Result with the agent's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in the agent. Each variant has a stable protocol
+/// code ([`Error::code`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The citizen cancelled a prompt or a confirmation, or the page cancelled.
+    #[error("cancelled by the user")]
+    UserCancelled,
+    /// Wrong PIN; the card or mohur's counter says how many tries are left.
+    #[error("wrong PIN ({tries_left:?} tries left)")]
+    PinIncorrect {
+        /// Tries left, when known.
+        tries_left: Option<u8>,
+    },
+    /// The PIN is blocked: it must be unblocked with the PUK.
+    #[error("the PIN is blocked")]
+    PinBlocked,
+    /// Wrong PUK (or SO PIN for PKCS#11 tokens).
+    #[error("wrong PUK ({tries_left:?} tries left)")]
+    PukIncorrect {
+        /// Tries left, when known.
+        tries_left: Option<u8>,
+    },
+    /// The PUK is blocked: the card cannot be unblocked any more.
+    #[error("the PUK is blocked")]
+    PukBlocked,
+    /// The PIN was never set: activate the card with the PUK first.
+    #[error("the PIN is not activated")]
+    PinNotActivated,
+    /// The PIN typed does not fit the card's rules (length, digits).
+    #[error("the PIN does not fit the card's rules: {0}")]
+    PinFormat(String),
+    /// No card or token (with the key asked for) is present.
+    #[error("no token present")]
+    NoToken,
+    /// The token was removed during the operation.
+    #[error("the token was removed")]
+    TokenRemoved,
+    /// The page's origin is not (yet) allowed by the citizen.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The method does not exist in this protocol version.
+    #[error("unknown method {0:?}")]
+    UnknownMethod(String),
+    /// The operation took too long (a prompt nobody answered).
+    #[error("timed out")]
+    Timeout,
+    /// Another prompt or operation is in progress.
+    #[error("busy with another request")]
+    Busy,
+    /// Too many requests on this connection.
+    #[error("too many requests")]
+    RateLimited,
+    /// The agent has no way to ask the citizen (no pinentry, no terminal).
+    #[error("no way to ask the user: {0}")]
+    NoPrompter(String),
+    /// A card error that has no protocol code of its own.
+    #[error("card error: {0}")]
+    Card(mohur_apdu::Error),
+    /// A PKCS#11 token error.
+    #[error("token error: {0}")]
+    Token(String),
+    /// Anything else (I/O, encoding): a bug or the environment.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable protocol code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UserCancelled => "USER_CANCELLED",
+            Error::PinIncorrect { .. } => "PIN_INCORRECT",
+            Error::PinBlocked => "PIN_BLOCKED",
+            Error::PukIncorrect { .. } => "PUK_INCORRECT",
+            Error::PukBlocked => "PUK_BLOCKED",
+            Error::PinNotActivated => "PIN_NOT_ACTIVATED",
+            Error::PinFormat(_) => "PIN_FORMAT",
+            Error::NoToken => "NO_TOKEN",
+            Error::TokenRemoved => "TOKEN_REMOVED",
+            Error::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
+            Error::BadRequest(_) => "BAD_REQUEST",
+            Error::UnknownMethod(_) => "UNKNOWN_METHOD",
+            Error::Timeout => "TIMEOUT",
+            Error::Busy => "BUSY",
+            Error::RateLimited => "RATE_LIMITED",
+            Error::NoPrompter(_) => "NO_PROMPTER",
+            Error::Card(_) | Error::Token(_) => "TOKEN_ERROR",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Tries left, for `PIN_INCORRECT` / `PUK_INCORRECT`.
+    pub fn tries_left(&self) -> Option<u8> {
+        match self {
+            Error::PinIncorrect { tries_left } | Error::PukIncorrect { tries_left } => *tries_left,
+            _ => None,
+        }
+    }
+
+    /// Maps a card error for a PIN (`puk = false`) or PUK (`puk = true`) operation.
+    pub fn from_card(e: mohur_apdu::Error, puk: bool) -> Error {
+        use mohur_apdu::Error as E;
+        match e {
+            E::WrongPin { tries_left } if puk => Error::PukIncorrect { tries_left: Some(tries_left) },
+            E::WrongPin { tries_left } => Error::PinIncorrect { tries_left: Some(tries_left) },
+            E::WrongPuk { tries_left } => Error::PukIncorrect { tries_left: Some(tries_left) },
+            E::PinBlocked if puk => Error::PukBlocked,
+            E::PinBlocked => Error::PinBlocked,
+            E::PukBlocked => Error::PukBlocked,
+            E::NotActivated => Error::PinNotActivated,
+            E::InvalidPinFormat(m) => Error::PinFormat(m.to_string()),
+            E::NoCard | E::ReaderNotFound(_) => Error::NoToken,
+            e if e.is_card_gone() => Error::TokenRemoved,
+            e => Error::Card(e),
+        }
+    }
+}
+
+impl From<mohur_apdu::Error> for Error {
+    fn from(e: mohur_apdu::Error) -> Error {
+        Error::from_card(e, false)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Internal(e.to_string())
+    }
+}

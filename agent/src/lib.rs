@@ -1,0 +1,16 @@
+//! mohur's signing agent: a WebSocket signer on loopback for portals (protocol v1,
+//! `agent/PROTOCOL.md`), the tokens it signs with (cards through mohur's own drivers,
+//! USB tokens through vendor PKCS#11 modules), its PIN policy, CAdES signing, and the
+//! demo portal.
+#![forbid(unsafe_code)]
+
+pub mod cancel;
+pub mod cms;
+pub mod config;
+pub mod error;
+pub mod prompt;
+pub mod retry_counter;
+pub mod tokens;
+
+pub use cancel::Cancel;
+pub use error::{Error, Result};

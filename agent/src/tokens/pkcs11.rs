@@ -1,0 +1,1 @@
+//! USB tokens through vendor PKCS#11 modules (cryptoki). (being written)
