@@ -20,8 +20,8 @@ use der::asn1::{BitString, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
 use mohur_apdu::{HashAlg, KeyAlgorithm};
 use openssl::hash::MessageDigest;
-use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 use spki::SubjectPublicKeyInfoOwned;
+use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
@@ -41,8 +41,7 @@ pub const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.
 /// `id-signingTime` (RFC 5652 §11.3).
 pub const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 /// `id-aa-signingCertificateV2` (RFC 5035 §3).
-pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 
 const SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.4");
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
@@ -177,7 +176,13 @@ fn asn1_err(what: &str) -> impl Fn(der::Error) -> Error + '_ {
 
 /// The signing-time attribute (RFC 5652 §11.3): UTCTime through 2049, GeneralizedTime after.
 fn signing_time_attribute(t: SystemTime) -> Result<Attribute> {
-    let time = Time::try_from(t).map_err(|e| Error::BadRequest(format!("signing time out of range: {e}")))?;
+    let range = |e: der::Error| Error::BadRequest(format!("signing time out of range: {e}"));
+    let dt = der::DateTime::from_system_time(t).map_err(range)?;
+    // x509-cert's `Time::try_from(SystemTime)` always picks GeneralizedTime; §11.3 does not.
+    let time = match dt.year() {
+        1950..=2049 => Time::UtcTime(der::asn1::UtcTime::from_date_time(dt).map_err(range)?),
+        _ => Time::GeneralTime(der::asn1::GeneralizedTime::from_date_time(dt)),
+    };
     let mut values = SetOfVec::new();
     values.insert(Any::encode_from(&time).map_err(asn1_err("signing-time"))?).map_err(asn1_err("signing-time"))?;
     Ok(Attribute { oid: ID_SIGNING_TIME, values })
@@ -340,8 +345,8 @@ pub fn sign_cades(req: &SignRequest, sign: &mut SignFn<'_>) -> Result<Vec<u8>> {
     });
     let cms_err = |e: cms::builder::Error| Error::Internal(format!("CMS builder: {e}"));
 
-    let mut si = SignerInfoBuilder::new(&signer, sid, digest_alg.clone(), &eci, external_digest.as_deref())
-        .map_err(cms_err)?;
+    let mut si =
+        SignerInfoBuilder::new(&signer, sid, digest_alg.clone(), &eci, external_digest.as_deref()).map_err(cms_err)?;
     // content-type and message-digest are added by the builder (RFC 5652 §5.3, §11.1–11.2).
     si.add_signed_attribute(signing_time_attribute(req.signing_time)?).map_err(cms_err)?;
     si.add_signed_attribute(signing_certificate_v2_attribute(req.certificate, &cert)?).map_err(cms_err)?;
