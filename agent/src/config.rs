@@ -1,1 +1,150 @@
-//! Configuration. (being written)
+//! The agent's configuration: a TOML file plus command-line flags.
+//!
+//! The file is `--config FILE`, else `$MOHUR_CONFIG`, else
+//! `$XDG_CONFIG_HOME/mohur/agent.toml` (`~/.config/mohur/agent.toml`); a missing
+//! default file means the defaults. Unknown keys are an error, so a typo never
+//! silently weakens a security setting.
+
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The documented default port (`agent/PROTOCOL.md`).
+pub const DEFAULT_PORT: u16 = 29170;
+
+/// Everything the agent can be told.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// TCP port on loopback.
+    pub port: u16,
+    /// Dev mode: also accept `http://localhost[:port]` and `http://127.0.0.1[:port]`
+    /// origins (never in production: any local web server could call the agent).
+    pub dev: bool,
+    /// Origins allowed without asking (`https://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Ask the citizen about origins that are neither allowed nor denied; when false
+    /// they get `ORIGIN_NOT_ALLOWED` at once.
+    pub ask_unknown_origins: bool,
+    /// Largest WebSocket message accepted.
+    pub max_message_bytes: usize,
+    /// Seconds a dialog waits for the citizen before `TIMEOUT`.
+    pub prompt_timeout_seconds: u64,
+    /// Vendor PKCS#11 modules to load (USB tokens).
+    pub pkcs11_modules: Vec<PathBuf>,
+    /// Also load the well-known vendor modules that are installed.
+    pub probe_well_known_modules: bool,
+    /// Use only these PC/SC readers (exact names); empty = all.
+    pub readers: Vec<String>,
+    /// Watch PC/SC readers at all (off for a PKCS#11-only or simulated setup).
+    pub pcsc: bool,
+    /// Where remembered origins live (default `$XDG_DATA_HOME/mohur`).
+    pub data_dir: Option<PathBuf>,
+    /// Where the PIN failure counters live (default `$XDG_STATE_HOME/mohur`).
+    pub state_dir: Option<PathBuf>,
+    /// `tracing` filter, e.g. `info` or `mohur_agent=debug`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: DEFAULT_PORT,
+            dev: false,
+            allowed_origins: Vec::new(),
+            ask_unknown_origins: true,
+            max_message_bytes: 10 * 1024 * 1024,
+            prompt_timeout_seconds: 120,
+            pkcs11_modules: Vec::new(),
+            probe_well_known_modules: true,
+            readers: Vec::new(),
+            pcsc: true,
+            data_dir: None,
+            state_dir: None,
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document.
+    pub fn parse(text: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| Error::BadRequest(format!("configuration: {e}")))
+    }
+
+    /// Loads `explicit`, or the default file if there is one, or the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => match std::env::var_os("MOHUR_CONFIG").filter(|v| !v.is_empty()) {
+                Some(p) => (PathBuf::from(p), true),
+                None => match config_home() {
+                    Some(dir) => (dir.join("mohur/agent.toml"), false),
+                    None => return Ok(Config::default()),
+                },
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text)
+                .map_err(|e| Error::BadRequest(format!("{}: {}", path.display(), e.to_string().trim()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(Config::default()),
+            Err(e) => Err(Error::Internal(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// Where remembered origins live.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| xdg_dir("XDG_DATA_HOME", ".local/share").join("mohur"))
+    }
+
+    /// Where the PIN failure counters live.
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| xdg_dir("XDG_STATE_HOME", ".local/state").join("mohur"))
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from).unwrap_or_default()
+}
+
+fn config_home() -> Option<PathBuf> {
+    let dir = xdg_dir("XDG_CONFIG_HOME", ".config");
+    (!dir.as_os_str().is_empty()).then_some(dir)
+}
+
+/// An XDG base directory (XDG Base Directory Specification 0.8): the variable if
+/// set to an absolute path, else `$HOME/<fallback>`.
+fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_absolute() => p,
+        _ => home().join(fallback),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.port, DEFAULT_PORT);
+        let c = Config::parse("port = 4000\nallowed_origins = [\"https://e-gov.az\"]\ndev = true\n").unwrap();
+        assert_eq!(c.port, 4000);
+        assert!(c.dev);
+        assert_eq!(c.allowed_origins, ["https://e-gov.az"]);
+    }
+
+    #[test]
+    fn typos_and_bad_types_are_errors() {
+        assert!(Config::parse("alowed_origins = []").is_err());
+        assert!(Config::parse("port = \"x\"").is_err());
+        assert!(Config::parse("port = 70000").is_err());
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        assert!(Config::load(Some(Path::new("/nonexistent/mohur.toml"))).is_err());
+    }
+}

@@ -1,1 +1,190 @@
-fn main() {}
+//! `mohur`: the signing agent, its demo, and (later) the card tools.
+
+use clap::{Args, Parser, Subcommand};
+use mohur_agent::agent::Agent;
+use mohur_agent::config::Config;
+use mohur_agent::origins::{normalize_origin, Origins};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "mohur", version, about = "ID cards and USB tokens for e-government portals: the signing agent and its tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the signing agent (WebSocket on loopback for portals).
+    Agent(AgentArgs),
+    /// Run the agent with a simulated card and a demo portal, and print the portal's address.
+    Demo(demo::DemoArgs),
+    /// Show or revoke the web sites allowed to use the agent.
+    Origins {
+        #[command(subcommand)]
+        action: OriginsAction,
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+pub(crate) struct AgentArgs {
+    /// Configuration file (default: $MOHUR_CONFIG or ~/.config/mohur/agent.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Port on 127.0.0.1 (default 29170).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Dev mode: also accept http://localhost origins.
+    #[arg(long)]
+    dev: bool,
+    /// Allow this origin without asking (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Do not watch PC/SC readers.
+    #[arg(long)]
+    no_pcsc: bool,
+    /// Load this vendor PKCS#11 module (repeatable).
+    #[arg(long = "pkcs11-module", value_name = "PATH")]
+    pkcs11_modules: Vec<PathBuf>,
+    /// Do not probe the well-known vendor PKCS#11 modules.
+    #[arg(long)]
+    no_well_known_modules: bool,
+    /// Never show a tray icon (always true until the tray exists).
+    #[arg(long)]
+    no_tray: bool,
+}
+
+#[derive(Subcommand)]
+enum OriginsAction {
+    /// List allowed origins.
+    List,
+    /// Forget an origin the citizen allowed.
+    Revoke {
+        /// The origin, e.g. https://e-gov.az
+        origin: String,
+    },
+}
+
+impl AgentArgs {
+    pub(crate) fn config(&self) -> mohur_agent::Result<Config> {
+        let mut c = Config::load(self.config.as_deref())?;
+        if let Some(p) = self.port {
+            c.port = p;
+        }
+        c.dev |= self.dev;
+        c.allowed_origins.extend(self.allow_origins.iter().cloned());
+        if self.no_pcsc {
+            c.pcsc = false;
+        }
+        c.pkcs11_modules.extend(self.pkcs11_modules.iter().cloned());
+        if self.no_well_known_modules {
+            c.probe_well_known_modules = false;
+        }
+        Ok(c)
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOHUR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Builds the agent for `config`, watches its token sources, serves until Ctrl-C or
+/// SIGTERM. `setup` adds tokens or servers of its own (the demo) once the agent exists.
+pub(crate) fn serve(
+    config: Config,
+    setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle) -> mohur_agent::Result<()>,
+) -> mohur_agent::Result<()> {
+    let listeners = mohur_agent::server::bind(config.port)
+        .map_err(|e| mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)))?;
+    let port = listeners[0].local_addr()?.port();
+    let prompter = mohur_agent::prompt::from_environment(Duration::from_secs(config.prompt_timeout_seconds));
+    let agent = Agent::new(config, prompter)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| mohur_agent::Error::Internal(e.to_string()))?;
+    if agent.config.pcsc {
+        agent.manager.watch_pcsc(agent.config.readers.clone());
+    }
+    setup(&agent, runtime.handle())?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    runtime.block_on(async move {
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        println!("mohur agent: listening on ws://127.0.0.1:{port}/v1");
+        tracing::info!(port, dev = agent.config.dev, "agent ready");
+        mohur_agent::server::serve(agent, listeners, stop_rx).await
+    })?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Agent(args) => args.config().and_then(|c| {
+            init_logging(&c.log_level);
+            serve(c, |_, _| Ok(()))
+        }),
+        Command::Demo(args) => demo::run(args),
+        Command::Origins { action, config } => origins(action, config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mohur: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn origins(action: OriginsAction, config: Option<PathBuf>) -> mohur_agent::Result<()> {
+    let config = Config::load(config.as_deref())?;
+    let origins = Origins::load(config.data_dir(), &config.allowed_origins)?;
+    match action {
+        OriginsAction::List => {
+            for o in origins.configured() {
+                println!("{o}\t(configuration)");
+            }
+            for o in origins.remembered() {
+                println!("{o}\t(allowed by you)");
+            }
+        }
+        OriginsAction::Revoke { origin } => {
+            let origin = normalize_origin(&origin).map_err(mohur_agent::Error::BadRequest)?;
+            if origins.revoke(&origin)? {
+                println!("revoked {origin}");
+            } else {
+                println!("{origin} was not allowed");
+            }
+        }
+    }
+    Ok(())
+}
