@@ -9,8 +9,10 @@ pub mod cms;
 pub mod config;
 pub mod error;
 pub mod prompt;
+pub mod relying_party;
 pub mod retry_counter;
 pub mod tokens;
+pub mod webeid;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};
