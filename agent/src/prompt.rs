@@ -5,8 +5,20 @@
 //! terminal); what the dialogs say, and when not to ask at all (a blocked PIN), is
 //! decided by the PIN policy in [`crate::pin_policy`].
 
-use crate::{Cancel, Result};
+use crate::{Cancel, Error, Result};
 use mohur_apdu::Pin;
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod pinentry;
+mod terminal;
+#[doc(hidden)]
+pub mod testing;
+
+pub use pinentry::PinentryPrompter;
+pub use terminal::TerminalPrompter;
 
 /// A dialog that asks for one secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,4 +57,124 @@ pub trait Prompter: Send + Sync {
     fn confirm(&self, dialog: &ConfirmDialog, cancel: &Cancel) -> Result<bool>;
     /// Shows a message with one button (e.g. why a PIN is not asked for).
     fn message(&self, title: &str, description: &str, cancel: &Cancel) -> Result<()>;
+}
+
+/// The prompter for how the agent was started, every dialog closed after `timeout`:
+///
+/// 1. `$MOHUR_PINENTRY` set: that program, through [`PinentryPrompter`] (also how
+///    tests of the running agent script their dialogs);
+/// 2. a desktop session (`DISPLAY` or `WAYLAND_DISPLAY`) and a `pinentry` on
+///    `PATH`: that pinentry;
+/// 3. stdin is a terminal: the terminal ([`TerminalPrompter`]);
+/// 4. otherwise a prompter that answers every call with [`Error::NoPrompter`], so a
+///    request fails with `NO_PROMPTER` instead of hanging.
+pub fn from_environment(timeout: Duration) -> Box<dyn Prompter> {
+    match choose(&|key| std::env::var_os(key), std::io::stdin().is_terminal()) {
+        Choice::Pinentry(program) => Box::new(PinentryPrompter::new(program).timeout(timeout)),
+        Choice::Terminal => Box::new(TerminalPrompter::new().timeout(timeout)),
+        Choice::Nothing => Box::new(Unavailable("no pinentry program and no terminal")),
+    }
+}
+
+/// What [`from_environment`] picked.
+#[derive(Debug, PartialEq, Eq)]
+enum Choice {
+    Pinentry(OsString),
+    Terminal,
+    Nothing,
+}
+
+/// The decision of [`from_environment`], on an environment given as a lookup so that
+/// it is tested without touching the process's.
+fn choose(env: &dyn Fn(&str) -> Option<OsString>, stdin_is_tty: bool) -> Choice {
+    let set = |key: &str| env(key).filter(|v| !v.is_empty());
+    if let Some(program) = set("MOHUR_PINENTRY") {
+        return Choice::Pinentry(program);
+    }
+    if set("DISPLAY").or_else(|| set("WAYLAND_DISPLAY")).is_some() {
+        if let Some(path) = set("PATH").and_then(|path| find_program(&path, "pinentry")) {
+            return Choice::Pinentry(path.into_os_string());
+        }
+    }
+    if stdin_is_tty {
+        return Choice::Terminal;
+    }
+    Choice::Nothing
+}
+
+/// The first executable `name` in the directories of `path` (a `PATH` value).
+fn find_program(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    std::env::split_paths(path).map(|dir| dir.join(name)).find(|p| executable(p))
+}
+
+/// The prompter of an agent that has no way to ask.
+struct Unavailable(&'static str);
+
+impl Prompter for Unavailable {
+    fn secret(&self, _: &SecretDialog, _: &Cancel) -> Result<Pin> {
+        Err(Error::NoPrompter(self.0.to_owned()))
+    }
+
+    fn confirm(&self, _: &ConfirmDialog, _: &Cancel) -> Result<bool> {
+        Err(Error::NoPrompter(self.0.to_owned()))
+    }
+
+    fn message(&self, _: &str, _: &str, _: &Cancel) -> Result<()> {
+        Err(Error::NoPrompter(self.0.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let vars: HashMap<String, OsString> = vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        move |key| vars.get(key).cloned()
+    }
+
+    /// A directory with an executable `pinentry` in it.
+    fn bin_dir() -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mohur-prompt-choose-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("pinentry");
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn mohur_pinentry_wins() {
+        let e = env(&[("MOHUR_PINENTRY", "/opt/scripted"), ("DISPLAY", ":0")]);
+        assert_eq!(choose(&e, true), Choice::Pinentry("/opt/scripted".into()));
+    }
+
+    #[test]
+    fn a_desktop_with_pinentry_on_path_uses_it() {
+        let dir = bin_dir();
+        let path = format!("/nonexistent:{}", dir.display());
+        let want = Choice::Pinentry(dir.join("pinentry").into_os_string());
+        assert_eq!(choose(&env(&[("DISPLAY", ":0"), ("PATH", &path)]), false), want);
+        assert_eq!(choose(&env(&[("WAYLAND_DISPLAY", "wayland-0"), ("PATH", &path)]), false), want);
+        // No desktop: the terminal, even with a pinentry installed.
+        assert_eq!(choose(&env(&[("PATH", &path)]), true), Choice::Terminal);
+        // A desktop without pinentry: the terminal, else nothing.
+        assert_eq!(choose(&env(&[("DISPLAY", ":0"), ("PATH", "/nonexistent")]), true), Choice::Terminal);
+        assert_eq!(choose(&env(&[("DISPLAY", ":0"), ("PATH", "/nonexistent")]), false), Choice::Nothing);
+        // An empty variable is no variable.
+        assert_eq!(choose(&env(&[("MOHUR_PINENTRY", ""), ("DISPLAY", "")]), false), Choice::Nothing);
+    }
+
+    #[test]
+    fn without_a_way_to_ask_every_call_is_no_prompter() {
+        let p = Unavailable("no pinentry program and no terminal");
+        let c = Cancel::new();
+        let d = SecretDialog { title: "t".into(), description: "d".into(), prompt: "PIN:".into(), error: None };
+        assert!(matches!(p.secret(&d, &c), Err(Error::NoPrompter(m)) if m.contains("no terminal")));
+        assert!(matches!(p.message("t", "d", &c), Err(Error::NoPrompter(_))));
+    }
 }

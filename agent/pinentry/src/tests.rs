@@ -151,8 +151,14 @@ fn cancel_from_another_thread_ends_a_hanging_dialog_promptly() {
     let s = Script::new("hang-cancel", &["hang"]);
     let canceller = Canceller::new();
     let c = canceller.clone();
+    let log = s.dir.join("log");
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
+        // Cancel once the dialog is up (python may take a while to start).
+        let up = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains("GETPIN") && Instant::now() < up {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         c.cancel();
         Instant::now()
     });
