@@ -96,3 +96,67 @@ pub fn openssl_cms_verify(cms: &Path, content: Option<&Path>, intermediates: boo
     }
     cmd.output().expect("run openssl")
 }
+
+/// Issues a test certificate with the openssl crate: `issuer` is `None` for a self-signed CA.
+/// Validity runs from `from_days` to `to_days` relative to now; the key usage is
+/// digitalSignature (`auth`) or nonRepudiation.
+pub fn issue_cert(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&openssl::x509::X509, &PKey<Private>)>,
+    from_days: i64,
+    to_days: i64,
+    auth: bool,
+) -> openssl::x509::X509 {
+    use openssl::asn1::{Asn1Integer, Asn1Time};
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::hash::MessageDigest;
+    use openssl::x509::extension::{BasicConstraints, KeyUsage};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("C", "AZ").unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    let name = name.build();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::ONE, false).unwrap();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&Asn1Integer::from_bn(&serial).unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map_or(&*name, |(c, _)| c.subject_name())).unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap()).unwrap();
+    if issuer.is_none() {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+        b.append_extension(KeyUsage::new().critical().key_cert_sign().digital_signature().build().unwrap()).unwrap();
+    } else if auth {
+        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
+    } else {
+        b.append_extension(KeyUsage::new().critical().non_repudiation().build().unwrap()).unwrap();
+    }
+    let signer = issuer.map_or(key, |(_, k)| k);
+    b.sign(signer, MessageDigest::sha384()).unwrap();
+    b.build()
+}
+
+/// The E-Government CA's certificate and key, to issue extra test certificates.
+pub fn ica() -> (openssl::x509::X509, PKey<Private>) {
+    let dir = &pki().dir;
+    let cert = openssl::x509::X509::from_pem(&std::fs::read(dir.join("ica.pem")).unwrap()).unwrap();
+    let key = PKey::private_key_from_pem(&std::fs::read(dir.join("ica.key.pem")).unwrap()).unwrap();
+    (cert, key)
+}
+
+/// A fresh EC key on `nid`.
+pub fn ec_key(nid: openssl::nid::Nid) -> PKey<Private> {
+    let group = openssl::ec::EcGroup::from_curve_name(nid).unwrap();
+    PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
+}
+
+/// The relying party's trust store for the test PKI.
+pub fn trust() -> mohur_agent::relying_party::TrustStore {
+    mohur_agent::relying_party::TrustStore::from_pem_files(&pki().root_cert_pem, &pki().chain_pem).unwrap()
+}
