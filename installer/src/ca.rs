@@ -1,0 +1,357 @@
+//! Loads the CA bundle (root, Policy CA, E-Government CA) and refuses it unless
+//! every certificate is a CA certificate and the set chains up to a self-signed root.
+//!
+//! Signatures are checked with RustCrypto (RSA PKCS#1 v1.5, ECDSA P-256/P-384) so that
+//! the same code runs on Linux and Windows without OpenSSL (RFC 5280 §6.1.3 (a)(1)).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use x509_cert::der::asn1::{ObjectIdentifier, PrintableStringRef, Utf8StringRef};
+use x509_cert::der::{Decode, DecodePem, Encode, EncodePem};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+use x509_cert::Certificate;
+
+use crate::Error;
+
+const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// One CA certificate of the bundle, checked.
+#[derive(Debug, Clone)]
+pub struct CaCert {
+    /// DER encoding, as installed.
+    pub der: Vec<u8>,
+    /// Subject, RFC 4514 string.
+    pub subject: String,
+    /// Subject commonName, or the whole subject if it has none.
+    pub common_name: String,
+    /// SHA-256 over the DER: what certutil, Windows and `openssl x509 -fingerprint -sha256` show.
+    pub fingerprint: [u8; 32],
+    /// Self-issued and self-signed: a trust anchor (root).
+    pub is_root: bool,
+    /// Number of CA certificates above this one (0 for a root).
+    pub depth: usize,
+    /// File it came from.
+    pub source: PathBuf,
+}
+
+impl CaCert {
+    /// `AB:CD:…`, the form certutil and `openssl x509 -fingerprint` print.
+    pub fn fingerprint_hex(&self) -> String {
+        self.fingerprint.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    }
+
+    /// PEM ("CERTIFICATE"), as `update-ca-certificates` wants it in `*.crt` files.
+    pub fn pem(&self) -> String {
+        let cert = Certificate::from_der(&self.der).expect("DER was parsed when loading");
+        cert.to_pem(x509_cert::der::pem::LineEnding::LF).expect("a parsed certificate re-encodes")
+    }
+
+    /// A file-name-safe name: lowercase commonName, other characters as `-`.
+    pub fn slug(&self) -> String {
+        let s: String = self
+            .common_name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .collect();
+        let s = s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+        if s.is_empty() {
+            self.fingerprint_hex().replace(':', "")[..16].to_string()
+        } else {
+            s
+        }
+    }
+
+    /// NSS nickname. No `:` in it: certutil reads `token:nickname`.
+    pub fn nickname(&self) -> String {
+        format!("{} (mohur)", self.common_name.replace(':', " "))
+    }
+}
+
+/// What [`load`] found: the checked CAs, roots first, and notes (skipped files).
+#[derive(Debug)]
+pub struct Bundle {
+    /// Every distinct CA, ordered so that each comes after its issuer.
+    pub certs: Vec<CaCert>,
+    /// Files skipped, with the reason (e.g. a private key next to the certificates).
+    pub notes: Vec<String>,
+}
+
+/// Loads and checks a bundle: a directory of `*.pem`, `*.crt`, `*.cer`, `*.der` files
+/// (not recursive) or one such file holding several PEM certificates.
+pub fn load(path: &Path) -> Result<Bundle, Error> {
+    let mut files = Vec::new();
+    let meta = fs::metadata(path).map_err(Error::io(path))?;
+    if meta.is_dir() {
+        for entry in fs::read_dir(path).map_err(Error::io(path))? {
+            let p = entry.map_err(Error::io(path))?.path();
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            if p.is_file() && ["pem", "crt", "cer", "der"].contains(&ext.as_str()) {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+
+    let mut notes = Vec::new();
+    let mut parsed: Vec<(Certificate, Vec<u8>, PathBuf)> = Vec::new();
+    for file in files {
+        let bytes = fs::read(&file).map_err(Error::io(&file))?;
+        let certs = if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains("PRIVATE KEY-----") {
+                // A private key beside the CA certificates (the test PKI writes them) is not
+                // ours to install anywhere: skip it, loudly.
+                notes.push(format!("skipped {}: a private key, not a certificate", file.display()));
+                continue;
+            }
+            pem_certificates(&text).map_err(|reason| Error::NotACertificate { path: file.clone(), reason })?
+        } else {
+            vec![Certificate::from_der(&bytes)
+                .map_err(|e| Error::NotACertificate { path: file.clone(), reason: e.to_string() })?]
+        };
+        for cert in certs {
+            let der =
+                cert.to_der().map_err(|e| Error::NotACertificate { path: file.clone(), reason: e.to_string() })?;
+            if !parsed.iter().any(|(_, d, _)| *d == der) {
+                parsed.push((cert, der, file.clone()));
+            }
+        }
+    }
+    if parsed.is_empty() {
+        return Err(Error::Usage(format!("{}: no certificates found", path.display())));
+    }
+    let certs = check(&parsed)?;
+    Ok(Bundle { certs, notes })
+}
+
+/// Every `CERTIFICATE` block of a PEM file; any other block is an error.
+fn pem_certificates(text: &str) -> Result<Vec<Certificate>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let label_end = block[11..].find("-----").ok_or("unterminated PEM header")? + 11;
+        let label = &block[11..label_end];
+        let end_marker = format!("-----END {label}-----");
+        let end = block.find(&end_marker).ok_or_else(|| format!("no END line for {label}"))? + end_marker.len();
+        if label != "CERTIFICATE" {
+            return Err(format!("PEM block {label:?} is not a CERTIFICATE"));
+        }
+        out.push(Certificate::from_pem(&block[..end]).map_err(|e| e.to_string())?);
+        rest = &block[end..];
+    }
+    if out.is_empty() {
+        return Err("no PEM CERTIFICATE block".into());
+    }
+    Ok(out)
+}
+
+fn common_name(cert: &Certificate) -> Option<String> {
+    for rdn in cert.tbs_certificate.subject.0.iter() {
+        for atv in rdn.0.iter() {
+            if atv.oid == CN {
+                if let Ok(s) = atv.value.decode_as::<Utf8StringRef<'_>>() {
+                    return Some(s.as_str().to_string());
+                }
+                if let Ok(s) = atv.value.decode_as::<PrintableStringRef<'_>>() {
+                    return Some(s.as_str().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Checks RFC 5280 CA rules for each certificate and that the set chains to a root.
+fn check(parsed: &[(Certificate, Vec<u8>, PathBuf)]) -> Result<Vec<CaCert>, Error> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let subject = |c: &Certificate| c.tbs_certificate.subject.to_string();
+    // Rules for a certificate to act as a CA (RFC 5280 §4.2.1.9, §4.2.1.3, §4.1.2.5).
+    for (cert, _, _) in parsed {
+        let tbs = &cert.tbs_certificate;
+        let refuse = |reason| Err(Error::NotACa { subject: subject(cert), reason });
+        match tbs.get::<BasicConstraints>() {
+            Ok(Some((_, bc))) if bc.ca => {}
+            Ok(Some(_)) => return refuse("basicConstraints cA is false (an end-entity certificate)"),
+            Ok(None) => return refuse("no basicConstraints extension"),
+            Err(_) => return refuse("malformed basicConstraints"),
+        }
+        match tbs.get::<KeyUsage>() {
+            Ok(Some((_, ku))) if !ku.key_cert_sign() => return refuse("keyUsage lacks keyCertSign"),
+            Err(_) => return refuse("malformed keyUsage"),
+            _ => {}
+        }
+        if tbs.validity.not_after.to_unix_duration() < now {
+            return refuse("expired");
+        }
+        if tbs.validity.not_before.to_unix_duration() > now {
+            return refuse("not valid yet");
+        }
+    }
+
+    // Issuer of each certificate: itself for a root, else the one in the set whose
+    // subject matches and whose key verifies the signature (RFC 5280 §6.1.3).
+    let mut issuer_of: Vec<Option<usize>> = Vec::with_capacity(parsed.len());
+    for (cert, _, _) in parsed {
+        let tbs = &cert.tbs_certificate;
+        if tbs.issuer == tbs.subject {
+            verify_signature(cert, cert)
+                .map_err(|e| Error::Chain { subject: subject(cert), reason: format!("self-signature: {e}") })?;
+            issuer_of.push(None);
+            continue;
+        }
+        let aki = tbs.get::<AuthorityKeyIdentifier>().ok().flatten().and_then(|(_, a)| a.key_identifier);
+        let candidates: Vec<usize> = (0..parsed.len())
+            .filter(|&j| parsed[j].0.tbs_certificate.subject == tbs.issuer)
+            .filter(|&j| {
+                let ski = parsed[j].0.tbs_certificate.get::<SubjectKeyIdentifier>().ok().flatten();
+                match (&aki, ski) {
+                    (Some(a), Some((_, s))) => *a == s.0,
+                    _ => true,
+                }
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(Error::Chain {
+                subject: subject(cert),
+                reason: format!("its issuer {} is not in the bundle", tbs.issuer),
+            });
+        }
+        let mut last = String::new();
+        let found = candidates.iter().copied().find(|&j| match verify_signature(cert, &parsed[j].0) {
+            Ok(()) => true,
+            Err(e) => {
+                last = e;
+                false
+            }
+        });
+        match found {
+            Some(j) => issuer_of.push(Some(j)),
+            None => {
+                return Err(Error::Chain {
+                    subject: subject(cert),
+                    reason: format!(
+                        "signature does not verify with the key of {} ({last}): not issued by it",
+                        tbs.issuer
+                    ),
+                })
+            }
+        }
+    }
+
+    // Depth (CAs above), loop guard, and pathLenConstraint of every ancestor (§4.2.1.9).
+    let mut depth = vec![0usize; parsed.len()];
+    for i in 0..parsed.len() {
+        let mut chain = vec![i];
+        let mut cur = i;
+        while let Some(j) = issuer_of[cur] {
+            if chain.contains(&j) || chain.len() > 16 {
+                return Err(Error::Chain { subject: subject(&parsed[i].0), reason: "issuer loop".into() });
+            }
+            chain.push(j);
+            cur = j;
+        }
+        depth[i] = chain.len() - 1;
+        // chain[k] has k CA certificates after it in a path ending at certificate i.
+        for (k, &anc) in chain.iter().enumerate().skip(1) {
+            if issuer_of[anc].is_none() {
+                continue; // a trust anchor's own constraints are not path-processed (§6.1)
+            }
+            if let Ok(Some((_, bc))) = parsed[anc].0.tbs_certificate.get::<BasicConstraints>() {
+                if let Some(max) = bc.path_len_constraint {
+                    if k > usize::from(max) {
+                        return Err(Error::Chain {
+                            subject: subject(&parsed[i].0),
+                            reason: format!("too deep under {} (pathLenConstraint {max})", subject(&parsed[anc].0)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let mut out: Vec<CaCert> = parsed
+        .iter()
+        .zip(&depth)
+        .zip(&issuer_of)
+        .map(|(((cert, der, path), &depth), issuer)| CaCert {
+            der: der.clone(),
+            subject: subject(cert),
+            common_name: common_name(cert).unwrap_or_else(|| subject(cert)),
+            fingerprint: Sha256::digest(der).into(),
+            is_root: issuer.is_none(),
+            depth,
+            source: path.clone(),
+        })
+        .collect();
+    out.sort_by_key(|c| c.depth);
+    Ok(out)
+}
+
+/// Verifies `cert`'s signature with `issuer`'s public key.
+fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
+    let tbs = cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
+    let sig = cert.signature.as_bytes().ok_or("signature BIT STRING has unused bits")?;
+    let spki = &issuer.tbs_certificate.subject_public_key_info;
+    let key = spki.subject_public_key.as_bytes().ok_or("public key BIT STRING has unused bits")?;
+    let alg = cert.signature_algorithm.oid;
+    let digest: Vec<u8> = match alg {
+        RSA_SHA256 | ECDSA_SHA256 => Sha256::digest(&tbs).to_vec(),
+        RSA_SHA384 | ECDSA_SHA384 => Sha384::digest(&tbs).to_vec(),
+        RSA_SHA512 | ECDSA_SHA512 => Sha512::digest(&tbs).to_vec(),
+        other => return Err(format!("unsupported signature algorithm {other}")),
+    };
+    if [RSA_SHA256, RSA_SHA384, RSA_SHA512].contains(&alg) {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        if spki.algorithm.oid != RSA_ENCRYPTION {
+            return Err("RSA signature but the issuer's key is not RSA".into());
+        }
+        let pk = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|e| format!("issuer RSA key: {e}"))?;
+        let scheme = match alg {
+            RSA_SHA256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
+            RSA_SHA384 => rsa::Pkcs1v15Sign::new::<Sha384>(),
+            _ => rsa::Pkcs1v15Sign::new::<Sha512>(),
+        };
+        return pk.verify(scheme, &digest, sig).map_err(|_| "bad RSA signature".to_string());
+    }
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    if spki.algorithm.oid != EC_PUBLIC_KEY {
+        return Err("ECDSA signature but the issuer's key is not EC".into());
+    }
+    let curve: ObjectIdentifier = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .ok_or("EC key without namedCurve")?
+        .decode_as()
+        .map_err(|e| format!("EC parameters: {e}"))?;
+    let bad = |_| "bad ECDSA signature".to_string();
+    match curve {
+        P256 => {
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("issuer P-256 key: {e}"))?;
+            let s = p256::ecdsa::Signature::from_der(sig).map_err(|e| format!("ECDSA signature: {e}"))?;
+            vk.verify_prehash(&digest, &s).map_err(bad)
+        }
+        P384 => {
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("issuer P-384 key: {e}"))?;
+            let s = p384::ecdsa::Signature::from_der(sig).map_err(|e| format!("ECDSA signature: {e}"))?;
+            vk.verify_prehash(&digest, &s).map_err(bad)
+        }
+        other => Err(format!("unsupported curve {other}")),
+    }
+}

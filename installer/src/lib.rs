@@ -1,0 +1,151 @@
+//! `mohur-install`: puts mohur's CA certificates (root, Policy CA, E-Government CA),
+//! its PKCS#11 module and the agent's autostart where the OS and the browsers look for
+//! them, and takes away exactly that again.
+//!
+//! The work is a list of [`Action`]s built by [`plan`] from the [`Options`]. An action
+//! that is already in place is left alone and not recorded; every action that was
+//! applied goes into the [`Manifest`], and `uninstall` undoes those and nothing else.
+//! Hence installing twice changes nothing the second time, and what a user had before
+//! (the same root under another name, another PKCS#11 module) survives an uninstall.
+#![cfg_attr(not(windows), forbid(unsafe_code))]
+#![cfg_attr(windows, deny(unsafe_code))]
+
+pub mod actions;
+pub mod ca;
+mod error;
+pub mod manifest;
+pub mod plan;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod win;
+
+pub use actions::Action;
+pub use error::Error;
+pub use manifest::Manifest;
+pub use plan::{plan, Options};
+
+use std::io::Write;
+
+use x509_cert::der::pem::LineEnding;
+
+/// PEM text of one DER certificate.
+pub fn pem_of(der: &[u8]) -> String {
+    x509_cert::der::pem::encode_string("CERTIFICATE", LineEnding::LF, der).expect("PEM encoding of bytes cannot fail")
+}
+
+/// DER of every `CERTIFICATE` block in a PEM text; other blocks and garbage are skipped.
+pub fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else { break };
+        let block = &rest[start..start + len + END.len()];
+        if let Ok((_, der)) = x509_cert::der::pem::decode_vec(block.as_bytes()) {
+            out.push(der);
+        }
+        rest = &rest[start + len + END.len()..];
+    }
+    out
+}
+
+/// Applies every action not yet in place and records it. Stops at the first failure,
+/// after saving what was applied so far, so that `uninstall` can still take it away.
+pub fn install(
+    actions: &[Action],
+    manifest_path: &std::path::Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<usize, Error> {
+    let mut manifest = Manifest::load(manifest_path)?;
+    let before = manifest.clone();
+    let mut applied = 0;
+    let mut result = Ok(());
+    for a in actions {
+        match a.is_done() {
+            Ok(true) => {
+                let _ = writeln!(out, "  = {} (already there)", a.describe());
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+        if dry_run {
+            let _ = writeln!(out, "  would add {}", a.describe());
+            continue;
+        }
+        if let Err(e) = a.apply() {
+            let _ = writeln!(out, "  ✗ {}: {e}", a.describe());
+            result = Err(e);
+            break;
+        }
+        let _ = writeln!(out, "  + {}", a.describe());
+        manifest.record(a.clone());
+        applied += 1;
+    }
+    if !dry_run && manifest != before {
+        manifest.save(manifest_path)?;
+        let _ = writeln!(out, "  manifest: {}", manifest_path.display());
+    }
+    result.map(|()| applied)
+}
+
+/// Undoes what the manifest records, newest first; the system CA bundle is rebuilt last,
+/// after its files are gone. Entries that fail stay in the manifest.
+pub fn uninstall(manifest_path: &std::path::Path, dry_run: bool, out: &mut dyn Write) -> Result<usize, Error> {
+    let manifest = Manifest::load(manifest_path)?;
+    if manifest.entries.is_empty() {
+        let _ = writeln!(out, "  nothing recorded in {}: nothing to remove", manifest_path.display());
+        return Ok(0);
+    }
+    let (stores, others): (Vec<_>, Vec<_>) =
+        manifest.entries.iter().rev().partition(|a| matches!(a, Action::SystemCaStore { .. }));
+    let mut kept = Vec::new();
+    let mut first_err = None;
+    let mut removed = 0;
+    for a in others.into_iter().chain(stores) {
+        if dry_run {
+            let _ = writeln!(out, "  would remove {}", a.describe());
+            continue;
+        }
+        match a.undo() {
+            Ok(note) => {
+                let _ = writeln!(out, "  - {}", a.describe());
+                if let Some(n) = note {
+                    let _ = writeln!(out, "    note: {n}");
+                }
+                removed += 1;
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  ✗ {}: {e}", a.describe());
+                kept.push(a.clone());
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if !dry_run {
+        kept.reverse();
+        let rest = Manifest { entries: kept, ..manifest };
+        if rest.entries.is_empty() {
+            Manifest::remove(manifest_path)?;
+        } else {
+            rest.save(manifest_path)?;
+        }
+    }
+    first_err.map_or(Ok(removed), Err)
+}
+
+/// Checks each action: ✓ in place, ✗ missing. True when all are in place.
+pub fn verify(actions: &[Action], out: &mut dyn Write) -> Result<bool, Error> {
+    let mut all = true;
+    for a in actions {
+        let ok = a.is_done()?;
+        all &= ok;
+        let _ = writeln!(out, "  {} {}", if ok { "✓" } else { "✗" }, a.describe());
+    }
+    Ok(all)
+}

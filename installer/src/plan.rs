@@ -1,0 +1,256 @@
+//! Where each piece goes, per OS and per scope (`--system` or the current user).
+//!
+//! Linux, `--system` (prefix `--root`, `/` normally):
+//! - CAs: `/usr/local/share/ca-certificates/mohur/*.crt` + `update-ca-certificates`
+//!   (Debian), or `/etc/pki/ca-trust/source/anchors/*.pem` + `update-ca-trust` (Fedora);
+//! - p11-kit: `/etc/pkcs11/modules/mohur.module` (pkcs11.conf(5));
+//! - Firefox: `SecurityDevices` in `/etc/firefox/policies/policies.json`;
+//! - autostart: `/etc/xdg/autostart/mohur.desktop` (XDG Autostart spec) and the user unit
+//!   `/etc/systemd/user/mohur.service`, enabled for every user through
+//!   `/etc/systemd/user/default.target.wants/` (what `systemctl --global enable` does).
+//!
+//! Linux, per user (`$HOME`): `~/.config/pkcs11/modules/mohur.module`,
+//! `~/.config/autostart/mohur.desktop`, `~/.config/systemd/user/mohur.service`, and the
+//! NSS databases `~/.pki/nssdb` (Chromium) and every Firefox profile's, with certutil and
+//! modutil (the system store needs root).
+//!
+//! Windows: CurrentUser or LocalMachine `ROOT` (the root) and `CA` (the intermediates)
+//! stores, the agent under `Software\Microsoft\Windows\CurrentVersion\Run`, and the
+//! module under Firefox's policy key `Software\Policies\Mozilla\Firefox\SecurityDevices`.
+
+use std::path::{Path, PathBuf};
+
+use crate::actions::CaStoreTool;
+use crate::ca::CaCert;
+use crate::Action;
+
+/// Name under which the module is registered everywhere.
+pub const MODULE_NAME: &str = "mohur";
+
+/// Everything `plan` needs to know.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Machine-wide (root / administrator) rather than the current user.
+    pub system: bool,
+    /// Prefix for every system path (tests use a temporary directory).
+    pub root: PathBuf,
+    /// The user's home directory.
+    pub home: PathBuf,
+    /// The PKCS#11 module to register.
+    pub module: PathBuf,
+    /// The agent binary (`mohur`), started as `mohur agent`.
+    pub agent: PathBuf,
+    /// NSS databases to use instead of the defaults.
+    pub nssdbs: Option<Vec<PathBuf>>,
+    /// Directory holding Firefox profiles, instead of the defaults.
+    pub firefox_profiles: Option<PathBuf>,
+    /// Skip the autostart entries.
+    pub no_autostart: bool,
+}
+
+impl Options {
+    /// A system path under [`root`](Self::root).
+    pub fn sys(&self, p: &str) -> PathBuf {
+        self.root.join(p.trim_start_matches('/'))
+    }
+
+    /// Default manifest location: `/var/lib/mohur` for the system, the XDG data
+    /// directory (`~/.local/share/mohur`) for a user.
+    pub fn default_manifest(&self) -> PathBuf {
+        if cfg!(windows) {
+            let base = if self.system {
+                std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+            } else {
+                std::env::var_os("LOCALAPPDATA").map_or_else(|| self.home.join(r"AppData\Local"), PathBuf::from)
+            };
+            base.join("mohur").join("install-manifest.json")
+        } else if self.system {
+            self.sys("/var/lib/mohur/install-manifest.json")
+        } else {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| self.home.join(".local/share"));
+            data.join("mohur").join("install-manifest.json")
+        }
+    }
+
+    /// NSS databases: the explicit ones, else Chromium's and Firefox's (per user) or the
+    /// shared system database `/etc/pki/nssdb` where it exists (Fedora).
+    pub fn nss_databases(&self) -> (Vec<PathBuf>, bool) {
+        if let Some(dbs) = &self.nssdbs {
+            return (dbs.clone(), false);
+        }
+        let mut dbs = Vec::new();
+        let mut chromium_default = false;
+        if self.system {
+            let shared = self.sys("/etc/pki/nssdb");
+            if shared.join("cert9.db").is_file() {
+                dbs.push(shared);
+            }
+        } else {
+            dbs.push(self.home.join(".pki/nssdb"));
+            chromium_default = true;
+        }
+        let profile_dirs = match &self.firefox_profiles {
+            Some(d) => vec![d.clone()],
+            None if self.system => Vec::new(),
+            None => vec![self.home.join(".mozilla/firefox"), self.home.join("snap/firefox/common/.mozilla/firefox")],
+        };
+        dbs.extend(firefox_profiles(&profile_dirs));
+        (dbs, chromium_default)
+    }
+}
+
+/// Every Firefox profile (a directory with an SQL NSS database) under these directories.
+pub fn firefox_profiles(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let mut found: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("cert9.db").is_file()).collect();
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
+
+/// The XDG autostart entry. `X-systemd-skip` keeps systemd's XDG generator from starting
+/// a second agent where the user unit already does (systemd-xdg-autostart-generator(8)).
+fn desktop_entry(agent: &Path) -> String {
+    format!(
+        "[Desktop Entry]\nType=Application\nName=mohur agent\n\
+         Comment=Signs for e-government portals with your ID card\n\
+         Exec=\"{}\" agent\nTerminal=false\nNoDisplay=true\nX-systemd-skip=true\n",
+        agent.display()
+    )
+}
+
+fn systemd_unit(agent: &Path) -> String {
+    format!(
+        "[Unit]\nDescription=mohur signing agent\nPartOf=graphical-session.target\n\n\
+         [Service]\nExecStart=\"{}\" agent\nRestart=on-failure\n\n[Install]\nWantedBy=default.target\n",
+        agent.display()
+    )
+}
+
+/// The actions for this machine, in the order they are applied.
+pub fn plan(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
+    if cfg!(windows) {
+        plan_windows(opts, certs)
+    } else {
+        plan_linux(opts, certs)
+    }
+}
+
+fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
+    let mut a = Vec::new();
+    let user_config = opts.home.join(".config");
+
+    if opts.system {
+        let fedora = opts.sys("/etc/pki/ca-trust/source/anchors").is_dir()
+            && !opts.sys("/usr/local/share/ca-certificates").is_dir();
+        let (tool, dir, ext) = if fedora {
+            (CaStoreTool::Fedora, opts.sys("/etc/pki/ca-trust/source/anchors"), "pem")
+        } else {
+            (CaStoreTool::Debian, opts.sys("/usr/local/share/ca-certificates/mohur"), "crt")
+        };
+        for c in certs {
+            a.push(Action::File {
+                what: format!("system CA {}", c.common_name),
+                path: dir.join(format!("{}.{ext}", c.slug())),
+                contents: c.pem(),
+            });
+        }
+        a.push(Action::SystemCaStore {
+            tool,
+            root: opts.root.clone(),
+            certs_hex: certs.iter().map(|c| crate::actions::hex(&c.der)).collect(),
+        });
+    }
+
+    let p11_dir = if opts.system { opts.sys("/etc/pkcs11/modules") } else { user_config.join("pkcs11/modules") };
+    a.push(Action::File {
+        what: "p11-kit module".into(),
+        path: p11_dir.join(format!("{MODULE_NAME}.module")),
+        contents: format!(
+            "# mohur's PKCS#11 module, written by mohur-install (see pkcs11.conf(5))\nmodule: {}\n",
+            opts.module.display()
+        ),
+    });
+
+    let (dbs, chromium_default) = opts.nss_databases();
+    for (i, db) in dbs.iter().enumerate() {
+        if i == 0 && chromium_default {
+            a.push(Action::NssDb { db: db.clone() });
+        }
+        for c in certs {
+            a.push(Action::NssCert {
+                db: db.clone(),
+                nickname: c.nickname(),
+                der_hex: crate::actions::hex(&c.der),
+                trust: if c.is_root { "CT,C,C".into() } else { ",,".into() },
+            });
+        }
+        a.push(Action::NssModule { db: db.clone(), name: MODULE_NAME.into(), library: opts.module.clone() });
+    }
+
+    if opts.system {
+        a.push(Action::FirefoxPolicy {
+            file: opts.sys("/etc/firefox/policies/policies.json"),
+            name: MODULE_NAME.into(),
+            library: opts.module.clone(),
+        });
+    }
+
+    if !opts.no_autostart {
+        let (autostart, units) = if opts.system {
+            (opts.sys("/etc/xdg/autostart"), opts.sys("/etc/systemd/user"))
+        } else {
+            (user_config.join("autostart"), user_config.join("systemd/user"))
+        };
+        a.push(Action::File {
+            what: "XDG autostart entry".into(),
+            path: autostart.join("mohur.desktop"),
+            contents: desktop_entry(&opts.agent),
+        });
+        a.push(Action::File {
+            what: "systemd user unit".into(),
+            path: units.join("mohur.service"),
+            contents: systemd_unit(&opts.agent),
+        });
+        a.push(Action::Symlink {
+            what: "systemd user unit enabled".into(),
+            link: units.join("default.target.wants/mohur.service"),
+            target: PathBuf::from("../mohur.service"),
+        });
+    }
+    a
+}
+
+fn plan_windows(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
+    let mut a: Vec<Action> = certs
+        .iter()
+        .map(|c| Action::WinCert {
+            machine: opts.system,
+            store: if c.is_root { "ROOT".into() } else { "CA".into() },
+            subject: c.subject.clone(),
+            der_hex: crate::actions::hex(&c.der),
+        })
+        .collect();
+    a.push(Action::WinRegValue {
+        machine: opts.system,
+        key: r"Software\Policies\Mozilla\Firefox\SecurityDevices".into(),
+        name: MODULE_NAME.into(),
+        value: opts.module.display().to_string(),
+    });
+    if !opts.no_autostart {
+        a.push(Action::WinRegValue {
+            machine: opts.system,
+            key: r"Software\Microsoft\Windows\CurrentVersion\Run".into(),
+            name: "mohur".into(),
+            value: format!("\"{}\" agent", opts.agent.display()),
+        });
+    }
+    a
+}

@@ -1,0 +1,197 @@
+//! The only unsafe code of the installer: the Windows certificate-store (CryptoAPI,
+//! crypt32) and registry (advapi32) calls behind [`crate::actions`]. Every handle is
+//! closed on every path through a small guard.
+
+use std::ffi::c_void;
+use std::ptr::{null, null_mut};
+
+use windows_sys::Win32::Foundation::{GetLastError, ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
+use windows_sys::Win32::Security::Cryptography::{
+    CertAddEncodedCertificateToStore, CertCloseStore, CertCreateCertificateContext, CertDeleteCertificateFromStore,
+    CertFindCertificateInStore, CertFreeCertificateContext, CertOpenStore, CERT_CONTEXT, CERT_FIND_EXISTING,
+    CERT_STORE_ADD_USE_EXISTING, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER,
+    CERT_SYSTEM_STORE_LOCAL_MACHINE, HCERTSTORE, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
+};
+use windows_sys::Win32::System::Registry::{
+    RegCloseKey, RegCreateKeyExW, RegDeleteKeyValueW, RegGetValueW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE,
+    KEY_WRITE, REG_OPTION_NON_VOLATILE, REG_SZ, RRF_RT_REG_SZ,
+};
+
+use crate::Error;
+
+const ENCODING: u32 = X509_ASN_ENCODING | PKCS_7_ASN_ENCODING;
+
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+fn last_error(call: &'static str) -> Error {
+    // SAFETY: GetLastError only reads the calling thread's last-error value.
+    Error::Windows { call, code: unsafe { GetLastError() } }
+}
+
+/// An open system store (`ROOT`, `CA`), closed on drop.
+struct Store(HCERTSTORE);
+
+impl Store {
+    fn open(machine: bool, name: &str) -> Result<Store, Error> {
+        let location = if machine { CERT_SYSTEM_STORE_LOCAL_MACHINE } else { CERT_SYSTEM_STORE_CURRENT_USER };
+        let name = wide(name);
+        // SAFETY: CERT_STORE_PROV_SYSTEM_W takes a NUL-terminated UTF-16 store name that
+        // outlives the call; the returned handle is owned by the guard.
+        let h = unsafe { CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0, location, name.as_ptr().cast::<c_void>()) };
+        if h.is_null() {
+            return Err(last_error("CertOpenStore"));
+        }
+        Ok(Store(h))
+    }
+
+    /// The store's copy of `der`, if any (a context to free).
+    fn find(&self, der: &[u8]) -> Result<Option<Context>, Error> {
+        let len = u32::try_from(der.len()).map_err(|_| Error::Usage("certificate too large".into()))?;
+        // SAFETY: `der` is valid for `len` bytes during the call; the context is freed by the guard.
+        let probe = unsafe { CertCreateCertificateContext(ENCODING, der.as_ptr(), len) };
+        if probe.is_null() {
+            return Err(last_error("CertCreateCertificateContext"));
+        }
+        let probe = Context(probe);
+        // SAFETY: store handle and probe context are valid; CERT_FIND_EXISTING compares the encoded certificate.
+        let found = unsafe {
+            CertFindCertificateInStore(self.0, ENCODING, 0, CERT_FIND_EXISTING, probe.0.cast::<c_void>(), null())
+        };
+        Ok((!found.is_null()).then_some(Context(found)))
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from CertOpenStore and is closed once.
+        unsafe { CertCloseStore(self.0, 0) };
+    }
+}
+
+/// A certificate context, freed on drop unless given away.
+struct Context(*mut CERT_CONTEXT);
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: the context came from a crypt32 call that hands over a reference.
+            unsafe { CertFreeCertificateContext(self.0) };
+        }
+    }
+}
+
+/// Whether `der` is in the store.
+pub fn cert_present(machine: bool, store: &str, der: &[u8]) -> Result<bool, Error> {
+    Ok(Store::open(machine, store)?.find(der)?.is_some())
+}
+
+/// Adds `der` to the store (an existing copy is kept). Adding to the CurrentUser ROOT
+/// store makes Windows ask the user to confirm: that dialog is the OS's, not ours.
+pub fn cert_add(machine: bool, store: &str, der: &[u8]) -> Result<(), Error> {
+    let s = Store::open(machine, store)?;
+    let len = u32::try_from(der.len()).map_err(|_| Error::Usage("certificate too large".into()))?;
+    // SAFETY: valid store handle and buffer; no context is requested back.
+    let ok = unsafe {
+        CertAddEncodedCertificateToStore(s.0, ENCODING, der.as_ptr(), len, CERT_STORE_ADD_USE_EXISTING, null_mut())
+    };
+    if ok == 0 {
+        return Err(last_error("CertAddEncodedCertificateToStore"));
+    }
+    Ok(())
+}
+
+/// Removes `der` from the store if it is there.
+pub fn cert_remove(machine: bool, store: &str, der: &[u8]) -> Result<(), Error> {
+    let s = Store::open(machine, store)?;
+    if let Some(mut ctx) = s.find(der)? {
+        let raw = std::mem::replace(&mut ctx.0, null_mut());
+        // SAFETY: CertDeleteCertificateFromStore always frees the context it is given,
+        // so the guard must not free it again (hence the replace above).
+        if unsafe { CertDeleteCertificateFromStore(raw) } == 0 {
+            return Err(last_error("CertDeleteCertificateFromStore"));
+        }
+    }
+    Ok(())
+}
+
+fn hive(machine: bool) -> HKEY {
+    if machine {
+        HKEY_LOCAL_MACHINE
+    } else {
+        HKEY_CURRENT_USER
+    }
+}
+
+/// A REG_SZ value, or `None` when the key or value does not exist.
+pub fn reg_get(machine: bool, key: &str, name: &str) -> Result<Option<String>, Error> {
+    let (k, n) = (wide(key), wide(name));
+    let mut buf = vec![0u16; 2048];
+    let mut bytes = u32::try_from(buf.len() * 2).unwrap_or(u32::MAX);
+    // SAFETY: key and value names are NUL-terminated; `buf` holds `bytes` bytes.
+    let rc = unsafe {
+        RegGetValueW(
+            hive(machine),
+            k.as_ptr(),
+            n.as_ptr(),
+            RRF_RT_REG_SZ,
+            null_mut(),
+            buf.as_mut_ptr().cast::<c_void>(),
+            &mut bytes,
+        )
+    };
+    match rc {
+        ERROR_SUCCESS => {
+            let chars = (bytes as usize / 2).saturating_sub(1); // without the NUL
+            Ok(Some(String::from_utf16_lossy(&buf[..chars.min(buf.len())])))
+        }
+        ERROR_FILE_NOT_FOUND => Ok(None),
+        code => Err(Error::Windows { call: "RegGetValueW", code }),
+    }
+}
+
+/// Sets a REG_SZ value, creating the key.
+pub fn reg_set(machine: bool, key: &str, name: &str, value: &str) -> Result<(), Error> {
+    let (k, n, v) = (wide(key), wide(name), wide(value));
+    let mut h: HKEY = null_mut();
+    // SAFETY: NUL-terminated key; `h` receives a handle closed below.
+    let rc = unsafe {
+        RegCreateKeyExW(
+            hive(machine),
+            k.as_ptr(),
+            0,
+            null(),
+            REG_OPTION_NON_VOLATILE,
+            KEY_WRITE,
+            null(),
+            &mut h,
+            null_mut(),
+        )
+    };
+    if rc != ERROR_SUCCESS {
+        return Err(Error::Windows { call: "RegCreateKeyExW", code: rc });
+    }
+    let len = u32::try_from(v.len() * 2).unwrap_or(u32::MAX);
+    // SAFETY: `h` is open; the data is `len` bytes of UTF-16 including the NUL (REG_SZ).
+    let rc = unsafe {
+        windows_sys::Win32::System::Registry::RegSetValueExW(h, n.as_ptr(), 0, REG_SZ, v.as_ptr().cast::<u8>(), len)
+    };
+    // SAFETY: closes the handle opened above, once.
+    unsafe { RegCloseKey(h) };
+    if rc != ERROR_SUCCESS {
+        return Err(Error::Windows { call: "RegSetValueExW", code: rc });
+    }
+    Ok(())
+}
+
+/// Deletes a value (not the key: other programs' values may live there).
+pub fn reg_delete(machine: bool, key: &str, name: &str) -> Result<(), Error> {
+    let (k, n) = (wide(key), wide(name));
+    // SAFETY: NUL-terminated key and value names.
+    let rc = unsafe { RegDeleteKeyValueW(hive(machine), k.as_ptr(), n.as_ptr()) };
+    match rc {
+        ERROR_SUCCESS | ERROR_FILE_NOT_FOUND => Ok(()),
+        code => Err(Error::Windows { call: "RegDeleteKeyValueW", code }),
+    }
+}
