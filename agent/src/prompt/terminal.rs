@@ -297,6 +297,91 @@ mod tests {
         assert!(h.contains("  line two\n"), "{h:?}");
     }
 
+    /// In a pseudo-terminal made by `script(1)`, this test binary runs itself again
+    /// (the child branch, `MOHUR_TERMINAL_TEST_CHILD` set): it asks for a PIN, a
+    /// yes/no and a PIN that gets cancelled; the parent types the answers. The PIN
+    /// must come back without ever being echoed, and the terminal mode restored.
+    #[test]
+    fn dialogs_in_a_pseudo_terminal() {
+        if std::env::var_os("MOHUR_TERMINAL_TEST_CHILD").is_some() {
+            return pty_child();
+        }
+        use std::process::Stdio;
+        use std::sync::{Arc, Mutex};
+        let exe = std::env::current_exe().unwrap();
+        let cmd = format!(
+            "'{}' --exact prompt::terminal::tests::dialogs_in_a_pseudo_terminal --nocapture --test-threads=1",
+            exe.display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("MOHUR_TERMINAL_TEST_CHILD", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script(1) from util-linux");
+        let out = Arc::new(Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 256];
+                while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                    out.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        };
+        let wait_for = |needle: &str, count: usize| {
+            let until = Instant::now() + Duration::from_secs(30);
+            while out.lock().unwrap().matches(needle).count() < count {
+                assert!(Instant::now() < until, "no {needle:?} in {:?}", out.lock().unwrap());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let mut stdin = child.stdin.take().unwrap();
+        wait_for("Card PIN: ", 1);
+        stdin.write_all(b"Q\x7f98765\r").unwrap();
+        wait_for("[N] Refuse? ", 1);
+        stdin.write_all(b"y").unwrap();
+        wait_for("DONE", 1);
+        drop(stdin);
+        let _ = child.wait();
+        reader.join().unwrap();
+        let out = out.lock().unwrap().clone();
+        assert!(out.contains("READ=3938373635\r\n"), "{out:?}");
+        assert!(!out.contains("98765"), "the PIN was echoed: {out:?}");
+        assert!(out.contains("CONFIRM=true"), "{out:?}");
+        assert!(out.contains("CANCELLED=true"), "{out:?}");
+        assert!(out.contains("RESTORED=true"), "{out:?}");
+    }
+
+    /// The child side of [`dialogs_in_a_pseudo_terminal`].
+    fn pty_child() {
+        let saved = stty(&File::open("/dev/tty").unwrap(), &["-g"]).unwrap();
+        let p = TerminalPrompter::new().timeout(Duration::from_secs(20));
+        let d =
+            SecretDialog { title: "mohur".into(), description: "d".into(), prompt: "Card PIN:".into(), error: None };
+        let pin = p.secret(&d, &Cancel::new()).expect("secret");
+        // In hex, so that the parent can tell an echo from this line.
+        println!("READ={}", pin.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let q =
+            ConfirmDialog { title: "t".into(), description: "d".into(), ok: "Sign".into(), cancel: "Refuse".into() };
+        println!("CONFIRM={}", p.confirm(&q, &Cancel::new()).expect("confirm"));
+        let cancel = Cancel::new();
+        let c = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            c.cancel();
+        });
+        let start = Instant::now();
+        let r = p.secret(&d, &cancel);
+        println!("CANCELLED={}", matches!(r, Err(Error::UserCancelled)) && start.elapsed() < Duration::from_secs(1));
+        let now = stty(&File::open("/dev/tty").unwrap(), &["-g"]).unwrap();
+        println!("RESTORED={}", now == saved);
+        println!("DONE");
+    }
+
     #[test]
     fn without_a_terminal_there_is_no_prompter() {
         // /dev/null opens but is no terminal: stty refuses it.
