@@ -100,7 +100,7 @@ await runDriver(async ({ onCleanup }) => {
       }
     }
     if (step === 'sign') {
-      out.cms = (await text('#cms-base64')) || null;
+      out.cms = ((await page.locator('#cms-base64').textContent()) || '').trim() || null; // inside a closed <details>: not rendered
       if (args['save-cms'] && out.cms && (await page.locator('#cms-download').isVisible())) {
         const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#cms-download')]);
         await dl.saveAs(args['save-cms']);
