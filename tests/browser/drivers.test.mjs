@@ -180,6 +180,11 @@ test('demo page: token events and reconnecting', { skip }, async () => {
     assert.equal(await page.locator('#login-button').isDisabled(), true);
     await page.waitForSelector('#agent-state[data-state="connected"]', { timeout: 10000 });
     assert.equal(await page.locator('#login-button').isDisabled(), false);
+    assert.equal(await page.locator('#origin-hint').isVisible(), false);
+    // opened at another origin than the configured one: the page says so
+    await page.goto(portal.url.replace('localhost', '127.0.0.1'));
+    await page.waitForSelector('#origin-hint', { state: 'visible' });
+    assert.match(await page.locator('#origin-hint').innerText(), new RegExp(portal.origin));
   } finally {
     await browser.close();
   }

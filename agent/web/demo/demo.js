@@ -33,6 +33,7 @@ const STRINGS = {
     connected: 'Connected to the mohur agent {version}.',
     unreachable: 'The mohur agent is not running on this computer. Start it with {cmd}.',
     noTokens: 'No card or token found. Insert your ID card.',
+    wrongOrigin: 'This page is configured for {origin}; opened at {here}, the agent may refuse it. Open {origin} instead.',
     tokensNotAllowed: 'Allow this site to see your cards.',
     tokenLine: '{holder} — {profile} ({type})',
     pinLine: '{kind}: {triesLeft} of {maxTries} tries left',
@@ -360,6 +361,11 @@ async function main() {
     if (res.ok) config = { ...config, ...(await res.json()) };
   } catch (e) {
     console.warn('mohur demo: no /config.json, using', config.agentUrl);
+  }
+  if (config.origin && config.origin !== location.origin) {
+    const hint = $('origin-hint');
+    hint.textContent = fmt(S.wrongOrigin, { origin: config.origin, here: location.origin });
+    hint.hidden = false;
   }
   await connectAgent();
 }
