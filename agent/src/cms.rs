@@ -217,7 +217,9 @@ impl SignatureBitStringEncoding for CmsSignature {
     }
 }
 
-type SignFn<'f> = dyn FnMut(HashAlg, &[u8]) -> Result<Vec<u8>> + 'f;
+/// The token as a closure: `sign(alg, digest)` returns a PKCS#1 v1.5 signature over
+/// `DigestInfo(alg, digest)` (RSA) or the raw `r ‖ s` (EC), as cards return them.
+pub type SignFn<'f> = dyn FnMut(HashAlg, &[u8]) -> Result<Vec<u8>> + 'f;
 
 /// Adapter that lets the `cms` builder sign through the token closure. The builder hands it
 /// the DER of the signed attributes; it hashes them, asks the token, and re-encodes an ECDSA

@@ -13,7 +13,7 @@ use base64::Engine;
 use mohur_apdu::{HashAlg, KeyAlgorithm};
 use serde::{Deserialize, Serialize};
 
-use crate::cms::hash;
+use crate::cms::{hash, SignFn};
 use crate::{Error, Result};
 
 /// The `format` field this module writes and accepts.
@@ -178,7 +178,7 @@ pub fn authenticate(
     origin: &str,
     nonce: &str,
     app_version: &str,
-    sign: &mut dyn FnMut(HashAlg, &[u8]) -> Result<Vec<u8>>,
+    sign: &mut SignFn<'_>,
 ) -> Result<AuthToken> {
     let origin = validate_origin(origin)?;
     validate_nonce(nonce)?;

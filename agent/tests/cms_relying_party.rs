@@ -1,0 +1,126 @@
+//! The relying party's CAdES check (`mohur_agent::relying_party::verify_cms`, OpenSSL's
+//! CMS_verify plus the ESS binding) on signatures from `mohur_agent::cms::sign_cades`, and on
+//! CMS made independently by the openssl crate.
+
+mod cms_support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cms_support::*;
+use mohur_agent::cms::{sign_cades, Content, SignRequest};
+use mohur_agent::relying_party::verify_cms;
+use mohur_apdu::HashAlg;
+use openssl::cms::{CMSOptions, CmsContentInfo};
+use openssl::hash::{hash, MessageDigest};
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+
+const DOC: &[u8] = b"%PDF-1.7 pretend document\n\x00\x01\x02";
+
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 5)
+}
+
+fn sha256(d: &[u8]) -> Vec<u8> {
+    hash(MessageDigest::sha256(), d).unwrap().to_vec()
+}
+
+fn assert_rejected<T: std::fmt::Debug>(r: mohur_agent::Result<T>, why: &str) {
+    let err = r.expect_err(why);
+    assert_eq!(err.code(), "BAD_REQUEST", "{err}");
+    assert!(err.to_string().contains(why), "expected {why:?}, got: {err}");
+}
+
+#[test]
+fn cades_from_the_agent_verifies() {
+    let trust = trust();
+    for (name, key_of) in [("piv", 0), ("piv", 1), ("azedit", 1), ("am", 1)] {
+        let h = holder(name);
+        let (cert, key) =
+            if key_of == 0 { (&h.auth_cert_der, &h.auth_key_pem) } else { (&h.sign_cert_der, &h.sign_key_pem) };
+        let t = t0();
+        let chain = chain_der();
+        for (detached, chain) in [(false, &chain[..]), (true, &chain[..]), (false, &[][..]), (true, &[][..])] {
+            let req = SignRequest { certificate: cert, chain, content: Content::Data(DOC), detached, signing_time: t };
+            let der = sign_cades(&req, &mut token(key)).unwrap();
+            let v = verify_cms(&der, detached.then_some(DOC), &trust).unwrap();
+            assert_eq!(v.signer_cn, h.holder.common_name);
+            assert_eq!(v.signing_time, t);
+            assert_eq!(v.content_sha256, sha256(DOC));
+
+            if detached {
+                let mut other = DOC.to_vec();
+                other.push(b'!');
+                assert_rejected(verify_cms(&der, Some(&other), &trust), "CMS signature does not verify");
+            } else {
+                let at = der.windows(DOC.len()).position(|w| w == DOC).unwrap();
+                let mut bad = der.clone();
+                bad[at] ^= 0x01;
+                assert_rejected(verify_cms(&bad, None, &trust), "CMS signature does not verify");
+            }
+        }
+        // Digest-only signing, verified against the document.
+        let digest = sha256(DOC);
+        let req = SignRequest {
+            certificate: cert,
+            chain: &[],
+            content: Content::Digest { alg: HashAlg::Sha256, digest: &digest },
+            detached: true,
+            signing_time: t,
+        };
+        let der = sign_cades(&req, &mut token(key)).unwrap();
+        assert_eq!(verify_cms(&der, Some(DOC), &trust).unwrap().content_sha256, digest);
+        assert_rejected(verify_cms(&der, Some(&DOC[1..]), &trust), "CMS signature does not verify");
+    }
+}
+
+#[test]
+fn tampered_signature_value_fails() {
+    let h = holder("azedit");
+    let req = SignRequest {
+        certificate: &h.sign_cert_der,
+        chain: &[],
+        content: Content::Data(DOC),
+        detached: true,
+        signing_time: t0(),
+    };
+    let key = PKey::private_key_from_pem(&h.sign_key_pem).unwrap();
+    // The card's signature with one bit flipped (r ‖ s stays well-formed).
+    let der = sign_cades(&req, &mut |alg, d| {
+        let mut s = card_sign(&key, alg, d);
+        s[47] ^= 0x01;
+        Ok(s)
+    })
+    .unwrap();
+    assert_rejected(verify_cms(&der, Some(DOC), &trust()), "CMS signature does not verify");
+    assert_rejected(verify_cms(b"\x30\x03\x02\x01\x00", None, &trust()), "not a DER CMS message");
+}
+
+#[test]
+fn signer_from_another_ca_fails() {
+    let ca_key = ec_key(Nid::SECP384R1);
+    let ca = issue_cert("Rogue Root CA", &ca_key, None, -1, 30, false);
+    let key = ec_key(Nid::SECP384R1);
+    let cert = issue_cert("ALIYEVA LEYLA", &key, Some((&ca, &ca_key)), -1, 30, false).to_der().unwrap();
+    let chain = vec![ca.to_der().unwrap()];
+    let req = SignRequest {
+        certificate: &cert,
+        chain: &chain,
+        content: Content::Data(DOC),
+        detached: false,
+        signing_time: t0(),
+    };
+    let der = sign_cades(&req, &mut token(&key.private_key_to_pem_pkcs8().unwrap())).unwrap();
+    assert_rejected(verify_cms(&der, None, &trust()), "certificate verify error");
+}
+
+#[test]
+fn plain_cms_without_signing_certificate_v2_is_not_cades() {
+    // Made by OpenSSL itself (CMS_sign): valid CMS, but without the ESS binding.
+    let h = holder("piv");
+    let cert = openssl::x509::X509::from_der(&h.sign_cert_der).unwrap();
+    let key = PKey::private_key_from_pem(&h.sign_key_pem).unwrap();
+    let ci = CmsContentInfo::sign(Some(&cert), Some(&key), None, Some(DOC), CMSOptions::BINARY).unwrap();
+    let der = ci.to_der().unwrap();
+    assert_rejected(verify_cms(&der, None, &trust()), "not CAdES: no signing-certificate-v2 attribute");
+}
