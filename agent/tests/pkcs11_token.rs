@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -65,12 +65,11 @@ fn env() -> &'static TestEnv {
         let env = TestEnv { pki: base.join("pki"), base };
         // SoftHSM only sees the tokens that exist when it is initialized, so every test's
         // token is made here, before any test loads the module.
-        std::thread::scope(|s| {
-            for (label, holder, sign_only) in TOKENS {
-                let env = &env;
-                s.spawn(move || make_token(env, label, holder, *sign_only));
-            }
-        });
+        // Serially: softhsm2-util fails ("Could not get info about the token") while
+        // another process is writing a token in the same directory.
+        for (label, holder, sign_only) in TOKENS {
+            make_token(&env, label, holder, *sign_only);
+        }
         env
     })
 }
@@ -117,9 +116,6 @@ fn pkcs11_tool(label: &str) -> Command {
 /// A fresh SoftHSM token `label` holding `holder`'s keys and certificates: auth under
 /// CKA_ID 01, signing under 02 (or only the signing pair with `sign_only`).
 fn make_token(env: &TestEnv, label: &str, holder: &str, sign_only: bool) {
-    // Concurrent `--init-token --free` runs race for the same free slot.
-    static INIT: Mutex<()> = Mutex::new(());
-    let init = INIT.lock().unwrap();
     run(Command::new("softhsm2-util").args([
         "--init-token",
         "--free",
@@ -130,7 +126,6 @@ fn make_token(env: &TestEnv, label: &str, holder: &str, sign_only: bool) {
         "--pin",
         PIN,
     ]));
-    drop(init);
     let work = env.base.join("import").join(label);
     fs::create_dir_all(&work).unwrap();
     let pairs: &[(&str, &str)] = if sign_only { &[("sign", "02")] } else { &[("auth", "01"), ("sign", "02")] };
