@@ -75,26 +75,29 @@ impl Options {
         }
     }
 
-    /// NSS databases: the explicit ones, else Chromium's and Firefox's (per user) or the
-    /// shared system database `/etc/pki/nssdb` where it exists (Fedora).
+    /// NSS databases: the explicit ones, else Chromium's (per user) or the shared system
+    /// database `/etc/pki/nssdb` where it exists (Fedora); then every Firefox profile under
+    /// `--firefox-profiles`, or by default (per user, no explicit `--nssdb`) under
+    /// `~/.mozilla/firefox` and the snap's. The flag says the first one is Chromium's default.
     pub fn nss_databases(&self) -> (Vec<PathBuf>, bool) {
-        if let Some(dbs) = &self.nssdbs {
-            return (dbs.clone(), false);
-        }
         let mut dbs = Vec::new();
         let mut chromium_default = false;
-        if self.system {
-            let shared = self.sys("/etc/pki/nssdb");
-            if shared.join("cert9.db").is_file() {
-                dbs.push(shared);
+        match &self.nssdbs {
+            Some(explicit) => dbs.extend(explicit.iter().cloned()),
+            None if self.system => {
+                let shared = self.sys("/etc/pki/nssdb");
+                if shared.join("cert9.db").is_file() {
+                    dbs.push(shared);
+                }
             }
-        } else {
-            dbs.push(self.home.join(".pki/nssdb"));
-            chromium_default = true;
+            None => {
+                dbs.push(self.home.join(".pki/nssdb"));
+                chromium_default = true;
+            }
         }
         let profile_dirs = match &self.firefox_profiles {
             Some(d) => vec![d.clone()],
-            None if self.system => Vec::new(),
+            None if self.system || self.nssdbs.is_some() => Vec::new(),
             None => vec![self.home.join(".mozilla/firefox"), self.home.join("snap/firefox/common/.mozilla/firefox")],
         };
         dbs.extend(firefox_profiles(&profile_dirs));
