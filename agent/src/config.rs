@@ -44,6 +44,10 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// `tracing` filter, e.g. `info` or `mohur_agent=debug`.
     pub log_level: String,
+    /// A PEM file of intermediate CA certificates (the PCA and ICA): the ones a signer
+    /// certificate chains through are embedded in every CMS signature, so that a
+    /// verifier needs only the root.
+    pub intermediates: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -62,6 +66,7 @@ impl Default for Config {
             data_dir: None,
             state_dir: None,
             log_level: "info".to_owned(),
+            intermediates: None,
         }
     }
 }

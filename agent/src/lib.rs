@@ -4,13 +4,22 @@
 //! demo portal.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod cancel;
 pub mod cms;
 pub mod config;
 pub mod error;
+pub mod manager;
+pub mod ops;
+pub mod origins;
+pub mod portal;
 pub mod prompt;
+pub mod protocol;
 pub mod relying_party;
 pub mod retry_counter;
+pub mod server;
+pub mod session;
+pub mod texts;
 pub mod tokens;
 pub mod webeid;
 

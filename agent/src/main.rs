@@ -12,7 +12,11 @@ use std::time::Duration;
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "mohur", version, about = "ID cards and USB tokens for e-government portals: the signing agent and its tools")]
+#[command(
+    name = "mohur",
+    version,
+    about = "ID cards and USB tokens for e-government portals: the signing agent and its tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,14 +99,21 @@ impl AgentArgs {
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOHUR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
+
+/// Turns true when the agent shuts down.
+pub(crate) type Stop = tokio::sync::watch::Receiver<bool>;
 
 /// Builds the agent for `config`, watches its token sources, serves until Ctrl-C or
 /// SIGTERM. `setup` adds tokens or servers of its own (the demo) once the agent exists.
 pub(crate) fn serve(
     config: Config,
-    setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle) -> mohur_agent::Result<()>,
+    setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle, Stop, u16) -> mohur_agent::Result<()>,
 ) -> mohur_agent::Result<()> {
     let listeners = mohur_agent::server::bind(config.port)
         .map_err(|e| mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)))?;
@@ -117,8 +128,8 @@ pub(crate) fn serve(
     if agent.config.pcsc {
         agent.manager.watch_pcsc(agent.config.readers.clone());
     }
-    setup(&agent, runtime.handle())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    setup(&agent, runtime.handle(), stop_rx.clone(), port)?;
     runtime.block_on(async move {
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -151,7 +162,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Agent(args) => args.config().and_then(|c| {
             init_logging(&c.log_level);
-            serve(c, |_, _| Ok(()))
+            serve(c, |_, _, _, _| Ok(()))
         }),
         Command::Demo(args) => demo::run(args),
         Command::Origins { action, config } => origins(action, config),

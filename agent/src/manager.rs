@@ -88,7 +88,8 @@ impl TokenManager {
             id = format!("{base}#{n}");
             n += 1;
         }
-        let slot = Arc::new(TokenSlot { id: id.clone(), reader, info: Mutex::new(info.clone()), token: Mutex::new(token) });
+        let slot =
+            Arc::new(TokenSlot { id: id.clone(), reader, info: Mutex::new(info.clone()), token: Mutex::new(token) });
         tokens.push(slot.clone());
         drop(tokens);
         tracing::info!(token = %id, holder = %info.holder, "token available");

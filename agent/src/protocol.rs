@@ -58,7 +58,10 @@ pub fn parse(text: &str) -> core::result::Result<Request, (Value, Error)> {
         _ => false,
     };
     if !id_ok {
-        return Err((Value::Null, Error::BadRequest("`id` must be a number or a string of at most 64 characters".into())));
+        return Err((
+            Value::Null,
+            Error::BadRequest("`id` must be a number or a string of at most 64 characters".into()),
+        ));
     }
     let method = match obj.remove("method") {
         Some(Value::String(m)) => m,
@@ -224,7 +227,9 @@ fn purpose_param(p: &Map<String, Value>, default: KeyPurpose) -> Result<KeyPurpo
         None => Ok(default),
         Some("auth") => Ok(KeyPurpose::Authentication),
         Some("sign") => Ok(KeyPurpose::Signing),
-        Some(other) => Err(Error::BadRequest(format!("unknown purpose {:?}", other.chars().take(16).collect::<String>()))),
+        Some(other) => {
+            Err(Error::BadRequest(format!("unknown purpose {:?}", other.chars().take(16).collect::<String>())))
+        }
     }
 }
 
@@ -384,6 +389,7 @@ fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>)
     let purpose = purpose_param(p, KeyPurpose::Signing)?;
     let slot = blocking_find(agent, p, purpose)?;
     let cert = slot.with(|t| t.certificate(purpose))?;
+    let chain = agent.chain_for(&cert);
     let listing: Vec<(String, String)> = docs
         .iter()
         .map(|d| {
@@ -407,7 +413,7 @@ fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>)
             };
             let req = cms::SignRequest {
                 certificate: &cert,
-                chain: &[],
+                chain: &chain,
                 content,
                 detached: detached || d.data.is_none(),
                 signing_time: now,

@@ -69,7 +69,9 @@ pub fn routes(
             }
         },
     );
-    ws.or(health).unify().recover(|_| async { Ok::<_, std::convert::Infallible>(refuse(StatusCode::NOT_FOUND, "not found")) })
+    ws.or(health)
+        .unify()
+        .recover(|_| async { Ok::<_, std::convert::Infallible>(refuse(StatusCode::NOT_FOUND, "not found")) })
         .unify()
 }
 

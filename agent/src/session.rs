@@ -101,15 +101,16 @@ pub async fn run(agent: Arc<Agent>, socket: WebSocket, origin: String) {
                 let _ = tx.try_send(Message::close_with(1008u16, "too many requests"));
                 break;
             }
-            let _ = tx.try_send(Message::text(protocol::error_message(&Value::Null, &Error::RateLimited)));
+            let _ = tx.send(Message::text(protocol::error_message(&Value::Null, &Error::RateLimited))).await;
             continue;
         }
         let Ok(text) = msg.to_str() else {
-            let _ = tx.send(Message::text(protocol::error_message(
-                &Value::Null,
-                &Error::BadRequest("binary frames are not part of the protocol".into()),
-            )))
-            .await;
+            let _ = tx
+                .send(Message::text(protocol::error_message(
+                    &Value::Null,
+                    &Error::BadRequest("binary frames are not part of the protocol".into()),
+                )))
+                .await;
             continue;
         };
         let req = match protocol::parse(text) {
@@ -122,6 +123,17 @@ pub async fn run(agent: Arc<Agent>, socket: WebSocket, origin: String) {
         if req.method == "cancel" {
             let reply = cancel_request(&pending, &req);
             let _ = tx.send(Message::text(reply)).await;
+            continue;
+        }
+        // Requests that need neither the citizen nor the card are answered here, at once.
+        if req.method == "version" || (req.method == "status" && agent.origins.decision(&origin) == Decision::Allowed) {
+            let reply = match protocol::handle(&agent, &conn, &req, &Cancel::new()) {
+                Ok(result) => protocol::result_message(&req.id, result),
+                Err(e) => protocol::error_message(&req.id, &e),
+            };
+            if tx.send(Message::text(reply)).await.is_err() {
+                break;
+            }
             continue;
         }
         let key = id_key(&req.id);
@@ -192,7 +204,9 @@ async fn forward_events(agent: Arc<Agent>, origin: String, tx: mpsc::Sender<Mess
             continue;
         }
         let msg = match event {
-            TokenEvent::Inserted(info, id) => json!({"event": "token-inserted", "token": protocol::token_json(&id, &info)}),
+            TokenEvent::Inserted(info, id) => {
+                json!({"event": "token-inserted", "token": protocol::token_json(&id, &info)})
+            }
             TokenEvent::Removed(id) => json!({"event": "token-removed", "tokenId": id}),
         };
         if tx.send(Message::text(msg.to_string())).await.is_err() {

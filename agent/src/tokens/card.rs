@@ -2,9 +2,7 @@
 
 use super::{PinRules, Token, TokenInfo, TokenKey, TokenKind};
 use crate::{Error, Result};
-use mohur_apdu::{
-    CardProfile, HashAlg, KeyInfo, KeyPurpose, Pin, PinKind, PinStatus, SignInput, SmartCard,
-};
+use mohur_apdu::{CardProfile, HashAlg, KeyInfo, KeyPurpose, Pin, PinKind, PinStatus, SignInput, SmartCard};
 
 /// A card in a reader (or the demo's in-process simulated card).
 pub struct CardToken {

@@ -1,0 +1,189 @@
+//! The demo portal: a relying party on `http://localhost:PORT` that serves the demo
+//! page and `mohur.js`, issues login nonces, verifies Web eID tokens and CAdES
+//! signatures ([`crate::relying_party`]). It is what a portal developer copies.
+
+use crate::relying_party::{self, NonceStore, TrustStore};
+use crate::webeid::AuthToken;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use warp::http::StatusCode;
+use warp::Filter;
+
+const INDEX_HTML: &str = include_str!("../web/demo/index.html");
+const DEMO_JS: &str = include_str!("../web/demo/demo.js");
+const STYLE_CSS: &str = include_str!("../web/demo/style.css");
+const MOHUR_JS: &str = include_str!("../web/mohur.js");
+
+/// How long a login nonce stays valid.
+pub const NONCE_TTL: Duration = Duration::from_secs(300);
+
+/// The relying party's state.
+pub struct Portal {
+    /// Its own origin, `http://localhost:PORT`: what tokens must be signed for.
+    pub origin: String,
+    /// Where the page finds the agent.
+    pub agent_url: String,
+    /// The CAs it trusts.
+    pub trust: TrustStore,
+    /// Nonces issued and not yet used.
+    pub nonces: NonceStore,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginBody {
+    auth_token: AuthToken,
+    nonce: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    cms: String,
+    document: Option<String>,
+}
+
+fn reply_json(status: StatusCode, value: serde_json::Value) -> Box<dyn warp::Reply> {
+    Box::new(warp::reply::with_status(warp::reply::json(&value), status))
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Box<dyn warp::Reply> {
+    Box::new(warp::reply::with_header(body, "content-type", content_type))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The portal's routes.
+pub fn routes(
+    portal: Arc<Portal>,
+) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = std::convert::Infallible> + Clone {
+    let get = warp::get();
+    let index = get.and(warp::path::end()).map(|| asset(INDEX_HTML, "text/html; charset=utf-8"));
+    let demo_js = get.and(warp::path!("demo.js")).map(|| asset(DEMO_JS, "text/javascript; charset=utf-8"));
+    let style = get.and(warp::path!("style.css")).map(|| asset(STYLE_CSS, "text/css; charset=utf-8"));
+    let mohur_js = get.and(warp::path!("mohur.js")).map(|| asset(MOHUR_JS, "text/javascript; charset=utf-8"));
+    let p = portal.clone();
+    let config = get
+        .and(warp::path!("config.json"))
+        .map(move || reply_json(StatusCode::OK, json!({"agentUrl": p.agent_url, "origin": p.origin})));
+    let p = portal.clone();
+    let nonce = warp::post().and(warp::path!("api" / "nonce")).map(move || match p.nonces.issue() {
+        Ok(n) => reply_json(StatusCode::OK, json!({"nonce": n})),
+        Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+    });
+    let p = portal.clone();
+    let login = warp::post()
+        .and(warp::path!("api" / "login"))
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .map(move |body: LoginBody| {
+            match relying_party::verify_login(&body.auth_token, &p.origin, &body.nonce, &p.nonces, &p.trust) {
+                Ok(who) => {
+                    tracing::info!(subject = %who.subject_cn, "demo portal: login verified");
+                    reply_json(
+                        StatusCode::OK,
+                        json!({"name": who.subject_cn, "country": who.country, "personalCode": who.personal_code}),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "demo portal: login refused");
+                    reply_json(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}))
+                }
+            }
+        });
+    let p = portal.clone();
+    let verify = warp::post()
+        .and(warp::path!("api" / "verify"))
+        .and(warp::body::content_length_limit(32 * 1024 * 1024))
+        .and(warp::body::json())
+        .map(move |body: VerifyBody| {
+            let cms = match B64.decode(&body.cms) {
+                Ok(c) => c,
+                Err(_) => return reply_json(StatusCode::BAD_REQUEST, json!({"error": "cms is not base64"})),
+            };
+            let document = match body.document.as_deref().map(|d| B64.decode(d)) {
+                Some(Err(_)) => return reply_json(StatusCode::BAD_REQUEST, json!({"error": "document is not base64"})),
+                Some(Ok(d)) => Some(d),
+                None => None,
+            };
+            match relying_party::verify_cms(&cms, document.as_deref(), &p.trust) {
+                Ok(v) => reply_json(
+                    StatusCode::OK,
+                    json!({
+                        "signer": v.signer_cn,
+                        "signingTime": rfc3339(v.signing_time),
+                        "sha256": v.content_sha256.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                    }),
+                ),
+                Err(e) => reply_json(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
+            }
+        });
+    index
+        .or(demo_js)
+        .unify()
+        .or(style)
+        .unify()
+        .or(mohur_js)
+        .unify()
+        .or(config)
+        .unify()
+        .or(nonce)
+        .unify()
+        .or(login)
+        .unify()
+        .or(verify)
+        .unify()
+        .recover(|r: warp::Rejection| async move {
+            let status = if r.is_not_found() { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
+            Ok::<_, std::convert::Infallible>(reply_json(status, json!({"error": format!("{r:?}")})))
+        })
+        .unify()
+}
+
+/// Serves the portal on `listener` until `stop` turns true.
+pub async fn serve(
+    portal: Arc<Portal>,
+    listener: std::net::TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    warp::serve(routes(portal))
+        .incoming(listener)
+        .graceful(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .run()
+        .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,189 @@
+//! Fixtures for tests that run the real `mohur` binary: a private HOME, the scripted
+//! pinentry answering dialogs from a queue file, and a WebSocket client that sends
+//! the headers a browser would.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The scripted pinentry (tests/fixtures), a test fixture that speaks Assuan.
+pub fn scripted_pinentry() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/scripted-pinentry")
+}
+
+/// A fresh directory under target/.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running `mohur` process.
+pub struct AgentProc {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub portal_port: Option<u16>,
+    pub stderr_log: PathBuf,
+}
+
+impl AgentProc {
+    /// `mohur demo` with the in-process simulated card, private dirs, and the scripted
+    /// pinentry. `extra` goes to the command line.
+    pub fn demo(dir: &Path, extra: &[&str]) -> AgentProc {
+        let mut args = vec!["demo", "--portal-port", "0", "--port", "0", "--dir"];
+        let d = dir.to_str().unwrap().to_owned();
+        args.push(&d);
+        args.extend_from_slice(extra);
+        AgentProc::spawn(dir, &args, &[])
+    }
+
+    /// `mohur ARGS` with HOME in `dir`, the scripted pinentry and `env`.
+    pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> AgentProc {
+        let log = dir.join("agent.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
+        cmd.args(args)
+            .env("HOME", dir)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("MOHUR_CONFIG")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("MOHUR_PINENTRY", scripted_pinentry())
+            .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
+            .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
+            .env("MOHUR_LOG", "info,mohur_agent=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start mohur");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut port = None;
+        let mut portal_port = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let is_demo = args.first() == Some(&"demo");
+        while port.is_none() || (is_demo && portal_port.is_none()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                let status = child.try_wait();
+                panic!("mohur did not start ({status:?}); log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            };
+            if let Some(rest) = line.strip_prefix("mohur agent: listening on ws://127.0.0.1:") {
+                port = rest.split('/').next().and_then(|p| p.parse().ok());
+            }
+            if let Some(rest) = line.strip_prefix("mohur demo: portal at http://localhost:") {
+                portal_port = rest.split('/').next().and_then(|p| p.parse().ok());
+            }
+        }
+        AgentProc { child, dir: dir.to_path_buf(), port: port.unwrap(), portal_port, stderr_log: log }
+    }
+
+    /// Queues answers for the next dialogs (`pin 1234`, `ok`, `no`, `cancel`, `hang`).
+    pub fn queue(&self, lines: &[&str]) {
+        let mut text = std::fs::read_to_string(self.dir.join("queue")).unwrap_or_default();
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        std::fs::write(self.dir.join("queue"), text).unwrap();
+    }
+
+    /// What the scripted pinentry was shown so far.
+    pub fn pinentry_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pinentry.log")).unwrap_or_default()
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// Connects as a page of `origin` would.
+    pub async fn connect(&self, origin: &str) -> Ws {
+        connect_with(self.port, &format!("127.0.0.1:{}", self.port), Some(origin)).await.expect("connect")
+    }
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Opens a WebSocket to the agent with the given `Host` and `Origin` headers.
+pub async fn connect_with(
+    port: u16,
+    host: &str,
+    origin: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://127.0.0.1:{port}/v1").into_client_request().unwrap();
+    req.headers_mut().insert("host", host.parse().unwrap());
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+    Ok(ws)
+}
+
+/// Reads the next JSON message (15 s at most).
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("timed out waiting for a message")
+            .expect("socket closed")
+            .expect("socket error");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// Sends a request and waits for its response, skipping events.
+pub async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Value {
+    ws.send(Message::text(json!({"id": id, "method": method, "params": params}).to_string())).await.unwrap();
+    loop {
+        let m = next_json(ws).await;
+        if m.get("id") == Some(&json!(id)) {
+            return m;
+        }
+    }
+}
+
+/// The error code of a response, or "" for a result.
+pub fn code(resp: &Value) -> &str {
+    resp["error"]["code"].as_str().unwrap_or("")
+}
+
+/// The test PKI the demo generated in `dir`.
+pub fn pki(dir: &Path) -> PathBuf {
+    dir.join("pki")
+}
