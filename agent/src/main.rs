@@ -55,6 +55,9 @@ pub(crate) struct AgentArgs {
     /// Do not watch PC/SC readers.
     #[arg(long)]
     no_pcsc: bool,
+    /// Use only this PC/SC reader (exact name; repeatable).
+    #[arg(long = "reader", value_name = "NAME")]
+    readers: Vec<String>,
     /// Load this vendor PKCS#11 module (repeatable).
     #[arg(long = "pkcs11-module", value_name = "PATH")]
     pkcs11_modules: Vec<PathBuf>,
@@ -88,6 +91,7 @@ impl AgentArgs {
         if self.no_pcsc {
             c.pcsc = false;
         }
+        c.readers.extend(self.readers.iter().cloned());
         c.pkcs11_modules.extend(self.pkcs11_modules.iter().cloned());
         if self.no_well_known_modules {
             c.probe_well_known_modules = false;

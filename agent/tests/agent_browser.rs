@@ -1,0 +1,144 @@
+//! The portal side, for real: headless Chromium (Debian's, driven by Playwright
+//! through `tests/browser/*.mjs`) opens the demo portal, logs in and signs a
+//! document; the agent reaches a simulated card behind real pcscd + vpcd; the
+//! scripted pinentry answers the agent's dialogs; the demo relying party and
+//! `openssl cms -verify -cades` check the results. Also: a second origin that is not
+//! allowed, and a public https page with and without Local Network Access.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::*;
+use mohur_card_sim::Profile;
+use mohur_tests::{card_state, pki, PluggedCard};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `scripts/browser-deps.sh` once per process (npm ci only when needed).
+fn browser_deps() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let out =
+            Command::new("bash").arg(repo().join("scripts/browser-deps.sh")).output().expect("run browser-deps.sh");
+        assert!(out.status.success(), "browser deps: {}", String::from_utf8_lossy(&out.stderr));
+    });
+}
+
+/// Runs a driver and returns its one JSON line.
+fn driver(script: &str, args: &[&str]) -> Value {
+    browser_deps();
+    let out =
+        Command::new("node").arg(repo().join("tests/browser").join(script)).args(args).output().expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
+        panic!("{script}: no JSON (exit {:?}); stderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr))
+    });
+    serde_json::from_str(line).unwrap()
+}
+
+/// The demo (agent + relying party) using the test PKI of `mohur-tests` and only
+/// `reader`, so that cards other tests plug in elsewhere stay theirs.
+fn demo_on(dir: &Path, reader: &str, extra: &[&str]) -> AgentProc {
+    std::os::unix::fs::symlink(&pki().dir, dir.join("pki")).unwrap();
+    let mut args = vec!["--pcsc", "--reader", reader];
+    args.extend_from_slice(extra);
+    AgentProc::demo(dir, &args)
+}
+
+fn wait_for_token(agent: &AgentProc) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !agent.log().contains("token available") {
+        assert!(std::time::Instant::now() < deadline, "the agent never saw the card:\n{}", agent.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn chromium_logs_in_and_signs_on_the_demo_portal_with_a_card_behind_pcscd() {
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let dir = temp_dir("browser-portal");
+    let agent = demo_on(&dir, &card.reader.name, &[]);
+    wait_for_token(&agent);
+    let url = format!("http://localhost:{}/", agent.portal_port.unwrap());
+    agent.queue(&["pin 1234", "pin 12345"]);
+    let shot = dir.join("portal.png");
+    let r = driver(
+        "portal.mjs",
+        &[
+            "--url",
+            &url,
+            "--steps",
+            "login,sign",
+            "--document-name",
+            "agreement.txt",
+            "--document-text",
+            "I agree.",
+            "--screenshot",
+            shot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r["steps"]["login"], "ok", "{r}\nagent log:\n{}", agent.log());
+    assert!(
+        r["login"].as_str().unwrap().contains("ALIYEVA LEYLA") || r["login"].as_str().unwrap().contains("LEYLA"),
+        "{r}"
+    );
+    assert_eq!(r["steps"]["sign"], "ok", "{r}\nagent log:\n{}", agent.log());
+    // The relying party verified the token (chain to the test root, its own origin and
+    // a nonce it issued): the agent log and the page agree.
+    assert!(agent.log().contains("demo portal: login verified"), "{}", agent.log());
+    // The CMS the page got verifies with OpenSSL against the test root alone.
+    let p7s = dir.join("agreement.txt.p7s");
+    std::fs::write(&p7s, B64.decode(r["cms"].as_str().unwrap()).unwrap()).unwrap();
+    let out = Command::new("openssl")
+        .args(["cms", "-verify", "-cades", "-binary", "-inform", "DER", "-purpose", "any", "-in"])
+        .arg(&p7s)
+        .arg("-CAfile")
+        .arg(&pki().root_cert_pem)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "I agree.");
+    // Each dialog showed the portal's origin; the PIN never went through the page.
+    let log = agent.pinentry_log();
+    let origin = format!("http://localhost:{}", agent.portal_port.unwrap());
+    assert_eq!(log.matches("GETPIN").count(), 2, "{log}");
+    assert!(log.contains(&format!("Log in to {origin}")) && log.contains("agreement.txt"), "{log}");
+    assert!(!r.to_string().contains("12345\""), "a PIN reached the page");
+    // A login nonce is single-use: the relying party refuses a replay (checked in
+    // relying_party tests); here the page can log in again with a fresh one.
+    agent.queue(&["pin 1234"]);
+    let again = driver("portal.mjs", &["--url", &url, "--steps", "login"]);
+    assert_eq!(again["steps"]["login"], "ok", "{again}");
+}
+
+#[test]
+fn a_second_origin_gets_origin_not_allowed_and_a_public_page_needs_local_network_access() {
+    let dir = temp_dir("browser-origins");
+    // No card needed: these are about who may talk to the agent at all.
+    let lna_port = mohur_tests::free_local_port();
+    let public = format!("https://portal.example.test:{lna_port}");
+    let agent = AgentProc::demo(&dir, &["--allow-origin", &public, "--no-pcsc"]);
+    let ws = format!("ws://127.0.0.1:{}/v1", agent.port);
+    // Another localhost page: the agent knows it not and is told not to ask.
+    std::fs::write(dir.join("queue"), "no\n").unwrap();
+    let other = driver("origin.mjs", &["--serve", "0", "--agent", &ws, "--method", "status"]);
+    assert_eq!(other["ok"], false, "{other}");
+    assert_eq!(other["code"], "ORIGIN_NOT_ALLOWED", "{other}");
+    assert_eq!(other["hello"]["originAllowed"], false, "{other}");
+    // A public https portal: blocked by Chromium until the citizen grants Local
+    // Network Access, then it works.
+    let denied = driver("lna.mjs", &["--agent", &ws, "--port", &lna_port.to_string(), "--method", "version"]);
+    assert_eq!(denied["ok"], false, "{denied}");
+    assert_eq!(denied["code"], "AGENT_UNREACHABLE", "{denied}");
+    let granted =
+        driver("lna.mjs", &["--agent", &ws, "--port", &lna_port.to_string(), "--method", "status", "--grant"]);
+    assert_eq!(granted["ok"], true, "{granted}\n{}", agent.log());
+    assert_eq!(granted["origin"], public.as_str());
+}
