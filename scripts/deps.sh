@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages mohur's build and tests need, only the missing
 # ones, and checks for cargo. Fast (one dpkg-query) when everything is there.
+#
+#   scripts/deps.sh         # everything the tests need
+#   scripts/deps.sh demo    # only what building and running `mohur demo` needs
 set -euo pipefail
 
+# What building mohur needs (the demo needs nothing else: it asks PINs on the terminal).
+DEMO_PACKAGES=(pkg-config libssl-dev libpcsclite-dev)
 PACKAGES=(
-    pkg-config libssl-dev libpcsclite-dev
+    "${DEMO_PACKAGES[@]}"
     pcscd vsmartcard-vpcd pcsc-tools
     opensc softhsm2 libnss3-tools p11-kit gnutls-bin libengine-pkcs11-openssl
     yubico-piv-tool openssl
+    # the agent's tests: the scripted pinentry, Chromium driven by Playwright
+    python3 chromium
 )
+# Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
+# Debian packages only when the commands are missing.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
+if [[ ${1:-} == demo ]]; then
+    PACKAGES=("${DEMO_PACKAGES[@]}")
+fi
 
 say() { printf 'deps.sh: %s\n' "$*"; }
 

@@ -3,9 +3,10 @@
 #
 #   scripts/test.sh
 #
-# Stages: Debian packages (scripts/deps.sh) → build → rustfmt → clippy → our own pcscd
-# with vpcd readers (scripts/pcscd.sh) → cargo test → fuzzing (scripts/fuzz.sh) →
-# benchmark (scripts/bench.sh, if present). Stops at the first failing stage, and on
+# Stages: Debian packages (scripts/deps.sh) → npm packages for the browser tests
+# (scripts/browser-deps.sh) → build → rustfmt → clippy → our own pcscd with vpcd readers
+# (scripts/pcscd.sh) → cargo test (including headless Chromium against the agent) →
+# mohur.js unit tests → fuzzing (scripts/fuzz.sh) → benchmark (scripts/bench.sh). Stops at the first failing stage, and on
 # every exit (failure, Ctrl-C, TERM) stops what it started, by PID: the running stage's
 # process group and the pcscd it started. Prints a summary line per stage.
 #
@@ -103,6 +104,8 @@ skip() {
 }
 
 stage deps bash scripts/deps.sh
+# playwright-core for the browser tests (npm ci, only when tests/browser/node_modules is stale)
+stage browser-deps bash scripts/browser-deps.sh
 stage build cargo build --workspace --all-targets --locked
 fmt_check() {
     cargo fmt --all -- --check
@@ -123,6 +126,8 @@ export MOHUR_PCSCD=ours
 stage pcscd bash scripts/pcscd.sh start
 
 stage test cargo test --workspace --locked
+# mohur.js, the portal client, against a stand-in agent (node's test runner)
+stage js npm --prefix tests/browser test
 
 if [[ $FUZZ_SECONDS == 0 ]]; then
     skip fuzz "MOHUR_FUZZ_SECONDS=0"
