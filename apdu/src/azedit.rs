@@ -372,4 +372,13 @@ impl SmartCard for AzeDit {
     fn apdu_count(&self) -> u64 {
         self.apdus
     }
+
+    /// EstEID 3.5 has no command that ends a PIN's security status: a verified PIN1
+    /// or PIN2 stays valid until the card is reset, for any program that talks to it.
+    /// So logging out is a warm reset of the card (ISO 7816-3 §6.2.2).
+    fn logout(&mut self) -> Result<()> {
+        self.transport.reset()?;
+        self.state.in_df = None;
+        Ok(())
+    }
 }

@@ -147,11 +147,10 @@ pub trait SmartCard: Send {
     /// Number of APDUs this driver has sent so far (for benchmarks).
     fn apdu_count(&self) -> u64;
     /// Ends the PIN's security status on the card, so a verified PIN no longer
-    /// unlocks the keys (PIV: VERIFY with P1 = `FF`, SP 800-73-4 part 2 §3.2.1).
+    /// unlocks the keys (PIV: VERIFY with P1 = `FF`, SP 800-73-4 part 2 §3.2.1;
+    /// AzeDIT / EstEID 3.5, which has no such command: a warm reset of the card).
     ///
-    /// The default does nothing and returns `Ok`: it is for cards that have no such
-    /// command (AzeDIT / EstEID 3.5), where the PIN stays verified until the card is
-    /// reset or removed. Drivers for cards that have one must implement it.
+    /// The default does nothing and returns `Ok`. Drivers must implement it.
     fn logout(&mut self) -> Result<()> {
         Ok(())
     }

@@ -148,6 +148,16 @@ impl Transport for PcscTransport {
     /// `SCardBeginTransaction` … `SCardEndTransaction(LEAVE_CARD)`. A reset by
     /// another application is noticed here, before any of our APDUs: we reconnect,
     /// bump the reset generation (so drivers re-select) and start again.
+    /// `SCardReconnect` with `SCARD_RESET_CARD` (PC/SC part 5 §3.1.4): a warm reset.
+    /// Only for a card that is present: asking pcscd to reset a card that is leaving
+    /// wedges a vpcd reader, so a failure here is reported, not retried.
+    fn reset(&mut self) -> Result<()> {
+        let card = self.card.as_mut().ok_or(Error::CardRemoved)?;
+        card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard).map_err(map_pcsc_error)?;
+        self.generation += 1;
+        Ok(())
+    }
+
     fn transaction(&mut self, body: &mut dyn FnMut(&mut Channel<'_>) -> Result<()>) -> Result<()> {
         let PcscTransport { card, generation, extended, .. } = self;
         let card = card.as_mut().ok_or(Error::CardRemoved)?;

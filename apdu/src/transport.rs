@@ -24,6 +24,13 @@ pub trait Transport: RawChannel + Send {
     /// no other application interleaves APDUs or resets the card in between.
     /// The [`Channel`] it passes carries the current [`Channel::reset_generation`].
     fn transaction(&mut self, body: &mut dyn FnMut(&mut Channel<'_>) -> Result<()>) -> Result<()>;
+    /// Warm-resets the card (ISO 7816-3 §6.2.2): every security status it holds (a
+    /// verified PIN) is gone, and the reset generation moves on so that drivers
+    /// select their application again. For cards that have no command to end a PIN's
+    /// security status. The default says the transport cannot.
+    fn reset(&mut self) -> Result<()> {
+        Err(crate::Error::Unsupported("this transport cannot reset the card"))
+    }
 }
 
 /// Runs `f` on a [`Channel`] inside one transaction of `transport`.

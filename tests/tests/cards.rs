@@ -251,3 +251,21 @@ fn an_empty_reader_and_an_unknown_reader_are_typed_errors() {
     assert!(matches!(PcscTransport::connect(&reader.name), Err(Error::NoCard)));
     assert!(matches!(PcscTransport::connect("no such reader 99 99"), Err(Error::ReaderNotFound(_))));
 }
+
+/// AzeDIT has no command that ends a verified PIN: logging out warm-resets the card
+/// through pcscd (SCardReconnect with SCARD_RESET_CARD), so no other program can sign
+/// with the PIN the citizen typed for us.
+#[test]
+fn azedit_logout_resets_the_card_through_pcscd() {
+    let card = PluggedCard::profile(Profile::Azedit);
+    let mut c = card.open();
+    let input = sha256_input(b"logout");
+    c.verify_pin(PinKind::Auth, &Pin::from_str_slice("1234")).unwrap();
+    c.sign(0x01, &input, None).expect("signs after VERIFY");
+    c.logout().expect("reset");
+    assert!(matches!(c.sign(0x01, &input, None), Err(Error::SecurityStatusNotSatisfied)));
+    // A second connection (another program) cannot use it either.
+    let mut other = card.open();
+    assert!(matches!(other.sign(0x01, &input, None), Err(Error::SecurityStatusNotSatisfied)));
+    c.sign(0x01, &input, Some(&Pin::from_str_slice("1234"))).expect("signs after a new VERIFY");
+}

@@ -10,20 +10,21 @@ pub struct SimTransport {
     card: Arc<Mutex<SimCard>>,
     atr: Vec<u8>,
     present: Option<SimHandle>,
+    generation: u64,
 }
 
 impl SimTransport {
     /// Wraps a card.
     pub fn new(card: SimCard) -> Self {
         let atr = card.atr().to_vec();
-        SimTransport { card: Arc::new(Mutex::new(card)), atr, present: None }
+        SimTransport { card: Arc::new(Mutex::new(card)), atr, present: None, generation: 0 }
     }
 
     /// Shares the card of a running vpcd simulator (pulls are seen as removals).
     pub fn attach(handle: &SimHandle) -> Self {
         let card = handle.card();
         let atr = card.lock().map(|c| c.atr().to_vec()).unwrap_or_default();
-        SimTransport { card, atr, present: Some(handle.clone()) }
+        SimTransport { card, atr, present: Some(handle.clone()), generation: 0 }
     }
 
     /// The shared card.
@@ -66,7 +67,13 @@ impl Transport for SimTransport {
         let extended = mohur_apdu::atr::supports_extended_length(&self.atr);
         let card = self.card.lock().map_err(|_| mohur_apdu::Error::Io("simulator lock poisoned".into()))?;
         let mut raw = Locked { card, present: self.present.as_ref() };
-        let mut ch = Channel::new(&mut raw, extended);
+        let mut ch = Channel::new(&mut raw, extended).with_generation(self.generation);
         body(&mut ch)
+    }
+
+    fn reset(&mut self) -> mohur_apdu::Result<()> {
+        self.card.lock().map_err(|_| mohur_apdu::Error::Io("simulator lock poisoned".into()))?.reset();
+        self.generation += 1;
+        Ok(())
     }
 }

@@ -78,6 +78,22 @@ fn the_qualified_signature_key_wants_pin2_every_time() {
 }
 
 #[test]
+fn logging_out_of_both_profiles_ends_the_pins_security_status() {
+    for (profile, pin) in [(Profile::Piv, "123456"), (Profile::Azedit, "1234")] {
+        let mut c = open(profile);
+        let auth = c.keys()[0].id;
+        let input = SignInput::Digest { alg: HashAlg::Sha256, digest: openssl::sha::sha256(b"x").to_vec() };
+        c.verify_pin(PinKind::Auth, &Pin::from_str_slice(pin)).unwrap();
+        c.sign(auth, &input, None).unwrap();
+        // AzeDIT has no logout command: the driver warm-resets the card.
+        c.logout().unwrap();
+        assert!(matches!(c.sign(auth, &input, None), Err(Error::SecurityStatusNotSatisfied)), "{profile:?}");
+        // And the card works on after the reset.
+        c.sign(auth, &input, Some(&Pin::from_str_slice(pin))).unwrap();
+    }
+}
+
+#[test]
 fn pin2_and_puk_counters_are_separate() {
     let mut c = open(Profile::Azedit);
     assert_eq!(c.verify_pin(PinKind::Signing, &Pin::from_str_slice("99999")), Err(Error::WrongPin { tries_left: 9 }));
