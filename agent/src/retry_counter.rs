@@ -1,7 +1,7 @@
 //! mohur's own PIN failure counter for PKCS#11 tokens that never lock.
 //!
 //! PKCS#11 v2.40 leaves PIN retry limits to the token: `C_Login` may answer
-//! `CKR_PIN_INCORRECT` forever (§5.5, `C_Login`; §3.2 `CKF_USER_PIN_COUNT_LOW` /
+//! `CKR_PIN_INCORRECT` forever (§5.6, `C_Login`; §3.2 `CKF_USER_PIN_COUNT_LOW` /
 //! `CKF_USER_PIN_LOCKED` are optional flags). SoftHSM and several software or cheap
 //! vendor tokens never lock, so a page (or malware driving the agent) could try PINs
 //! without end. The agent therefore keeps its own count of consecutive failures per

@@ -5,12 +5,12 @@
 //! certificates from public objects, and signs after `C_Login`. What mohur adds:
 //!
 //! - **Its own PIN limit.** Many tokens (SoftHSM; some vendor tokens) never lock the
-//!   PIN (the spec makes `CKR_PIN_LOCKED` optional, §5.5 / §3.2 token flags), so every
+//!   PIN (the spec makes `CKR_PIN_LOCKED` optional: §5.6 `C_Login`, §3.2 token flags), so every
 //!   `C_Login` (user or SO) goes through [`RetryCounter`]: charged before the PIN is sent,
 //!   refused after [`retry_counter::LIMIT`] consecutive failures.
 //! - **One PIN entry, one login.** A PIN is sent exactly once per call; a wrong PIN is
 //!   reported, never retried. Each operation opens its own session, logs in, works, and
-//!   logs out (§5.5 `C_Logout`), so no login state outlives the request.
+//!   logs out (§5.6 `C_Logout`), so no login state outlives the request.
 //! - **Removal.** `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`, an invalid slot or session
 //!   handle (§5.1 return values: removal closes every session), or a different serial in
 //!   the slot all map to [`Error::TokenRemoved`].
@@ -200,7 +200,7 @@ impl Pkcs11Module {
 /// A certificate on the token whose key can sign.
 #[derive(Debug, Clone)]
 struct CertEntry {
-    /// `CKA_ID`, shared by the certificate and its private key (§4.6.3, §4.9: "the key
+    /// `CKA_ID`, shared by the certificate and its private key (§4.6, §4.9: "the key
     /// identifier ... should match that of the corresponding certificate").
     id: Vec<u8>,
     der: Vec<u8>,
@@ -267,7 +267,7 @@ impl Pkcs11Token {
     }
 
     /// Opens a session after checking the token is still ours. R/W where the spec
-    /// demands it: `C_InitPIN` and `C_SetPIN` (§5.6) and SO login (§5.5, no R/O SO sessions).
+    /// demands it: `C_InitPIN` and `C_SetPIN` (§5.5) and SO login (§5.6 `C_Login`: no R/O SO sessions).
     fn session(&self, read_write: bool) -> Result<Session> {
         self.token_info()?;
         let s = if read_write { self.ctx.open_rw_session(self.slot) } else { self.ctx.open_ro_session(self.slot) };
@@ -382,7 +382,7 @@ impl Token for Pkcs11Token {
 
     /// Logs the user in (through the counter), signs with the private key whose `CKA_ID`
     /// matches the certificate, logs out. RSA: `CKM_RSA_PKCS` over the DigestInfo (PKCS#11
-    /// v2.40 Current Mechanisms §2.1.6); EC: `CKM_ECDSA` over the digest (§2.3.6), whose
+    /// v2.40 Current Mechanisms, RSA PKCS #1 v1.5); EC: `CKM_ECDSA` over the digest (Current Mechanisms, ECDSA without hashing), whose
     /// output is already `r ‖ s`. SoftHSM and many tokens lack the hash-and-sign
     /// mechanisms, so the digest is always made by the caller.
     fn sign(&mut self, purpose: KeyPurpose, alg: HashAlg, digest: &[u8], pin: &Pin) -> Result<Vec<u8>> {
@@ -415,7 +415,7 @@ impl Token for Pkcs11Token {
     }
 
     /// User PIN: `C_Login(CKU_USER, old)` through the counter, then `C_SetPIN(old, new)` in
-    /// that R/W user session (§5.6). SO PIN (`PinKind::Puk`): the same as SO.
+    /// that R/W user session (§5.5). SO PIN (`PinKind::Puk`): the same as SO.
     fn change_pin(&mut self, kind: PinKind, old: &Pin, new: &Pin) -> Result<()> {
         self.check_pin(old)?;
         self.check_pin(new)?;
@@ -431,7 +431,7 @@ impl Token for Pkcs11Token {
         changed
     }
 
-    /// `C_Login(CKU_SO, so_pin)` through the SO counter, `C_InitPIN(new_pin)` (§5.6: sets
+    /// `C_Login(CKU_SO, so_pin)` through the SO counter, `C_InitPIN(new_pin)` (§5.5: sets
     /// the user PIN, the PKCS#11 way to unblock), then mohur's user-PIN count is cleared.
     fn unblock_pin(&mut self, kind: PinKind, puk: &Pin, new_pin: &Pin) -> Result<()> {
         if kind == PinKind::Puk {
@@ -449,7 +449,7 @@ impl Token for Pkcs11Token {
     }
 }
 
-/// `C_Logout` (§5.5). Errors are ignored: closing the session right after also ends
+/// `C_Logout` (§5.6). Errors are ignored: closing the session right after also ends
 /// the login once no other session of the application is open.
 fn logout(session: &Session) {
     if let Err(e) = session.logout() {
