@@ -97,6 +97,23 @@ impl Config {
         }
     }
 
+    /// The PKCS#11 modules to load: the configured ones, then the well-known vendor
+    /// modules that are installed. OpenSC's module is probed only when the agent does
+    /// not drive PC/SC cards itself: it would show the same cards a second time and
+    /// talk to them behind our drivers' backs.
+    pub fn pkcs11_module_paths(&self) -> Vec<PathBuf> {
+        let mut paths = self.pkcs11_modules.clone();
+        if self.probe_well_known_modules {
+            for p in crate::tokens::pkcs11::present_modules() {
+                let shadows_our_cards = self.pcsc && p.to_string_lossy().contains("opensc");
+                if !shadows_our_cards && !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        paths
+    }
+
     /// Where remembered origins live.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| xdg_dir("XDG_DATA_HOME", ".local/share").join("mohur"))

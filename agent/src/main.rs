@@ -132,6 +132,11 @@ pub(crate) fn serve(
     if agent.config.pcsc {
         agent.manager.watch_pcsc(agent.config.readers.clone());
     }
+    let modules = agent.config.pkcs11_module_paths();
+    if !modules.is_empty() {
+        let counter = mohur_agent::retry_counter::RetryCounter::open(agent.config.state_dir())?;
+        agent.manager.watch_pkcs11(modules, counter);
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     setup(&agent, runtime.handle(), stop_rx.clone(), port)?;
     runtime.block_on(async move {

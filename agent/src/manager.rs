@@ -2,14 +2,20 @@
 //! pcscd restarted), PKCS#11 tokens, and the demo's simulated card. Operations on one
 //! token are serialised by its lock; different tokens work in parallel.
 
+use crate::retry_counter::RetryCounter;
 use crate::tokens::card::CardToken;
+use crate::tokens::pkcs11::Pkcs11Module;
 use crate::tokens::{Token, TokenInfo, TokenKind};
 use crate::{Error, Result};
 use mohur_apdu::events::{ReaderEvent, ReaderMonitor};
 use mohur_apdu::pcsc_transport::PcscTransport;
 use mohur_apdu::KeyPurpose;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How often PKCS#11 slots are listed for tokens plugged in or pulled out.
+pub const PKCS11_POLL: Duration = Duration::from_secs(2);
 use tokio::sync::broadcast;
 
 /// One token and its lock.
@@ -18,6 +24,8 @@ pub struct TokenSlot {
     pub id: String,
     /// The reader it sits in (cards).
     pub reader: Option<String>,
+    /// `module path|token serial` (PKCS#11 tokens).
+    pub pkcs11: Option<String>,
     info: Mutex<TokenInfo>,
     token: Mutex<Box<dyn Token>>,
 }
@@ -75,7 +83,16 @@ impl TokenManager {
     }
 
     /// Adds a token: reads its info (no PIN), gives it an id, announces it.
-    pub fn add(&self, mut token: Box<dyn Token>, reader: Option<String>) -> Result<Arc<TokenSlot>> {
+    pub fn add(&self, token: Box<dyn Token>, reader: Option<String>) -> Result<Arc<TokenSlot>> {
+        self.insert(token, reader, None)
+    }
+
+    fn insert(
+        &self,
+        mut token: Box<dyn Token>,
+        reader: Option<String>,
+        pkcs11: Option<String>,
+    ) -> Result<Arc<TokenSlot>> {
         let info = token.info()?;
         let base = match &info.kind {
             TokenKind::Card { profile, .. } => format!("card:{profile}:{}", info.serial),
@@ -88,8 +105,13 @@ impl TokenManager {
             id = format!("{base}#{n}");
             n += 1;
         }
-        let slot =
-            Arc::new(TokenSlot { id: id.clone(), reader, info: Mutex::new(info.clone()), token: Mutex::new(token) });
+        let slot = Arc::new(TokenSlot {
+            id: id.clone(),
+            reader,
+            pkcs11,
+            info: Mutex::new(info.clone()),
+            token: Mutex::new(token),
+        });
         tokens.push(slot.clone());
         drop(tokens);
         tracing::info!(token = %id, holder = %info.holder, "token available");
@@ -130,6 +152,66 @@ impl TokenManager {
             }
         }
         Ok(slot)
+    }
+
+    /// Watches vendor PKCS#11 modules in a background thread: every module is loaded
+    /// once, and its slots are listed every [`PKCS11_POLL`] (no module we know of
+    /// wakes `C_WaitForSlotEvent` reliably for hot-plugged USB tokens). A module that
+    /// does not load is reported once and left alone.
+    pub fn watch_pkcs11(self: &Arc<Self>, modules: Vec<PathBuf>, counter: RetryCounter) {
+        let loaded: Vec<Pkcs11Module> = modules
+            .iter()
+            .filter_map(|p| match Pkcs11Module::open(p) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!(module = %p.display(), error = %e, "PKCS#11 module not loaded");
+                    None
+                }
+            })
+            .collect();
+        if loaded.is_empty() {
+            return;
+        }
+        // The first look is synchronous: tokens plugged in before the agent started are
+        // there when it says it is ready.
+        self.poll_pkcs11(&loaded, &counter);
+        let manager = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("mohur-pkcs11-watch".into()).spawn(move || loop {
+            std::thread::sleep(PKCS11_POLL);
+            let Some(m) = manager.upgrade() else { return };
+            m.poll_pkcs11(&loaded, &counter);
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the PKCS#11 watcher");
+        }
+    }
+
+    fn poll_pkcs11(&self, modules: &[Pkcs11Module], counter: &RetryCounter) {
+        for module in modules {
+            let path = module.path().display().to_string();
+            let tokens = match module.tokens(counter) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::debug!(module = %path, error = %e, "listing tokens failed");
+                    continue;
+                }
+            };
+            let keys: Vec<String> = tokens.iter().map(|t| format!("{path}|{}", t.serial())).collect();
+            self.remove_where(|slot| {
+                slot.pkcs11
+                    .as_deref()
+                    .is_some_and(|k| k.starts_with(&format!("{path}|")) && !keys.contains(&k.to_owned()))
+            });
+            let known: Vec<String> = self.list().iter().filter_map(|s| s.pkcs11.clone()).collect();
+            for (token, key) in tokens.into_iter().zip(keys) {
+                if known.contains(&key) {
+                    continue;
+                }
+                if let Err(e) = self.insert(Box::new(token), None, Some(key)) {
+                    tracing::warn!(module = %path, error = %e, "token not usable");
+                }
+            }
+        }
     }
 
     /// Watches PC/SC in a background thread: a card inserted in an allowed reader

@@ -160,7 +160,12 @@ pub async fn run(agent: Arc<Agent>, socket: WebSocket, origin: String) {
             pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
             let text = match outcome {
                 Ok(Ok(result)) => protocol::result_message(&id, result),
-                Ok(Err(e)) => protocol::error_message(&id, &e),
+                Ok(Err(e)) => {
+                    if matches!(e.code(), "TOKEN_ERROR" | "INTERNAL") {
+                        tracing::warn!(error = %e, "request failed");
+                    }
+                    protocol::error_message(&id, &e)
+                }
                 Err(join) => {
                     tracing::error!(error = %join, "request handler failed");
                     protocol::error_message(&id, &Error::Internal("request handler failed".into()))

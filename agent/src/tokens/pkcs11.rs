@@ -259,7 +259,18 @@ impl Pkcs11Token {
     /// The token's info, failing with [`Error::TokenRemoved`] if the slot now holds
     /// nothing or another token (serial differs).
     fn token_info(&self) -> Result<cryptoki::slot::TokenInfo> {
-        let info = self.ctx.get_token_info(self.slot).map_err(map_err)?;
+        // C_GetTokenInfo spends no PIN try, so a transient CKR_GENERAL_ERROR is asked
+        // again: SoftHSM returns it while another process rewrites the token's files.
+        let mut tries = 0;
+        let info = loop {
+            match self.ctx.get_token_info(self.slot) {
+                Err(CkError::Pkcs11(RvError::GeneralError, _)) if tries < 5 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.map_err(map_err)?,
+            }
+        };
         if info.serial_number().trim() != self.serial {
             return Err(Error::TokenRemoved);
         }

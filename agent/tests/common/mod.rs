@@ -3,6 +3,8 @@
 //! the headers a browser would.
 #![allow(dead_code)]
 
+pub mod softhsm;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
