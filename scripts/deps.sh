@@ -15,6 +15,9 @@ PACKAGES=(
     yubico-piv-tool openssl
     # the agent's tests: the scripted pinentry, Chromium driven by Playwright
     python3 chromium
+    # scripts/package.sh: .deb checks, Windows cross-build and .msi (wine64 is optional:
+    # package.sh runs mohur-install.exe --dry-run under wine only where it is installed)
+    ca-certificates lintian gcc-mingw-w64-x86-64 wixl msitools
 )
 # Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
 # Debian packages only when the commands are missing.

@@ -198,7 +198,7 @@ impl Action {
                 }
                 symlink(target, link)
             }
-            Action::SystemCaStore { tool, root, .. } => refresh_ca_store(*tool, root),
+            Action::SystemCaStore { tool, root, .. } => refresh_ca_store(*tool, root, false),
             Action::NssDb { db } => {
                 fs::create_dir_all(db).map_err(Error::io(db))?;
                 run(Command::new("certutil").arg("-N").arg("-d").arg(sql(db)).arg("--empty-password"), None).map(drop)
@@ -264,7 +264,7 @@ impl Action {
                 }
                 Ok(None)
             }
-            Action::SystemCaStore { tool, root, .. } => refresh_ca_store(*tool, root).map(|()| None),
+            Action::SystemCaStore { tool, root, .. } => refresh_ca_store(*tool, root, true).map(|()| None),
             Action::NssDb { db } => {
                 Ok(Some(format!("NSS database sql:{} left in place (browsers keep using it)", db.display())))
             }
@@ -368,10 +368,16 @@ fn bundle_ders(path: &Path) -> Vec<Vec<u8>> {
     crate::pem_blocks(&text)
 }
 
-fn refresh_ca_store(tool: CaStoreTool, root: &Path) -> Result<(), Error> {
+/// Rebuilds the system bundle. After removing files, Debian's tool needs `--fresh`:
+/// without it, a removed local `*.crt` leaves its `/etc/ssl/certs` links behind (it only
+/// prunes orphans when a certificate was added or removed through ca-certificates.conf).
+fn refresh_ca_store(tool: CaStoreTool, root: &Path, removed: bool) -> Result<(), Error> {
     let mut cmd = match tool {
         CaStoreTool::Debian => {
             let mut c = Command::new("update-ca-certificates");
+            if removed {
+                c.arg("--fresh");
+            }
             if root != Path::new("/") {
                 // Debian's script takes a prefix for every one of its paths.
                 fs::create_dir_all(root.join("etc/ssl/certs")).map_err(Error::io(root))?;

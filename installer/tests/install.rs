@@ -257,6 +257,11 @@ fn system_install_verify_reinstall_uninstall() {
     let o = tool("openssl", &["verify", "-CAfile", s.bundle().to_str().unwrap(), holder.to_str().unwrap()]);
     assert!(!o.status.success(), "chain still verifies after uninstall");
     assert!(!s.root.join("usr/local/share/ca-certificates/mohur").exists());
+    for link in fs::read_dir(s.root.join("etc/ssl/certs")).unwrap() {
+        let link = link.unwrap().path();
+        assert!(link.exists(), "dangling {} after uninstall", link.display());
+        assert!(!link.to_string_lossy().contains("mohur"), "{} left after uninstall", link.display());
+    }
     assert!(local.join("unrelated.crt").is_file() && p11.join("other.module").is_file());
     assert!(!p11.join("mohur.module").exists());
     assert_eq!((certutil_list(&s.nssdb), modutil_list(&s.nssdb)), nss_before);
