@@ -48,6 +48,8 @@ pub struct Config {
     /// certificate chains through are embedded in every CMS signature, so that a
     /// verifier needs only the root.
     pub intermediates: Option<PathBuf>,
+    /// Language of every message: `az`, `hy` or `en` (default: from the locale).
+    pub language: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             state_dir: None,
             log_level: "info".to_owned(),
             intermediates: None,
+            language: None,
         }
     }
 }

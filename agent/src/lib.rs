@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod cms;
 pub mod config;
 pub mod error;
+pub mod i18n;
 pub mod manager;
 pub mod ops;
 pub mod origins;

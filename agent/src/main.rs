@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use mohur_agent::agent::Agent;
 use mohur_agent::config::Config;
+use mohur_agent::i18n::Lang;
 use mohur_agent::origins::{normalize_origin, Origins};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,10 @@ mod demo;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Language of messages: az, hy or en (default: from the locale, or `language` in
+    /// the configuration).
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -166,8 +171,17 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The language from `--lang`, else from the configuration file (if it names one).
+fn set_language(flag: Option<&str>) {
+    let configured = || Config::load(None).ok().and_then(|c| c.language);
+    if let Some(lang) = flag.map(str::to_owned).or_else(configured).as_deref().and_then(Lang::parse) {
+        mohur_agent::i18n::set_language(Some(lang));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    set_language(cli.lang.as_deref());
     let result = match cli.command {
         Command::Agent(args) => args.config().and_then(|c| {
             init_logging(&c.log_level);

@@ -312,10 +312,10 @@ fn sign_hash(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>) -> 
         return Err(Error::BadRequest("`hash` length does not match `hashFunction`".into()));
     }
     let cert = b64_param(p, "certificate")?;
-    let name = str_param(p, "name")?.unwrap_or("(unnamed)");
+    let name = str_param(p, "name")?.map(clean_name).unwrap_or_else(texts::unnamed);
     let (slot, purpose) = slot_for_certificate(agent, &cert)?;
     let key_alg = slot.with(|t| t.key_algorithm(purpose))?;
-    let context = texts::sign_hash(origin, &clean_name(name), hash_name(alg), &hex(&hash));
+    let context = texts::sign_hash(origin, &name, hash_name(alg), &hex(&hash));
     let sig = ops::sign_with_pin(ctx, &slot, purpose, &context, &[(alg, hash)])?
         .pop()
         .ok_or_else(|| Error::Internal("no signature".into()))?;
@@ -350,7 +350,7 @@ fn parse_doc(p: &Map<String, Value>) -> Result<Doc> {
 fn clean_name(name: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
     if cleaned.trim().is_empty() {
-        "(unnamed)".to_owned()
+        texts::unnamed()
     } else {
         cleaned
     }

@@ -1,134 +1,126 @@
-//! What the citizen reads in the agent's dialogs. One place, so that translations
-//! (Azerbaijani, Armenian) replace these functions' bodies and nothing else.
+//! What the citizen reads in the agent's dialogs, composed from the translated
+//! messages in `locales/<lang>/agent.ftl` ([`crate::i18n`]).
 
 use crate::tokens::PinRules;
+use crate::tr;
 use mohur_apdu::PinKind;
 
 /// Dialog title.
 pub fn title() -> String {
-    "mohur".to_owned()
+    tr!("dialog-title")
 }
 
-fn secret_name(kind: PinKind) -> &'static str {
+fn secret_name(kind: PinKind) -> String {
     match kind {
-        PinKind::Signing => "signing PIN (PIN2)",
-        PinKind::Puk => "PUK",
-        _ => "PIN",
+        PinKind::Signing => tr!("secret-sign"),
+        PinKind::Puk => tr!("secret-puk"),
+        _ => tr!("secret-pin"),
     }
 }
 
 /// The label of the entry field.
 pub fn secret_prompt(kind: PinKind) -> String {
     match kind {
-        PinKind::Puk => "PUK:".to_owned(),
-        _ => "PIN:".to_owned(),
+        PinKind::Puk => tr!("prompt-puk"),
+        _ => tr!("prompt-pin"),
     }
+}
+
+/// "N tries left".
+pub fn tries_left(n: u8) -> String {
+    tr!("tries-left", n = n)
 }
 
 /// The PIN dialog: what is asked for, by whom, and the tries left (with a warning
 /// before the last one).
 pub fn secret_description(context: &str, holder: &str, kind: PinKind, tries_left: Option<u8>) -> String {
-    let mut text = format!("{context}\n\nEnter the {} of the card of {holder}.", secret_name(kind));
-    match tries_left {
-        Some(1) => text.push_str(
-            "\n1 try left.\nWARNING: this is the last try. A wrong entry blocks it; then only the PUK can unblock it.",
-        ),
-        Some(n) => text.push_str(&format!("\n{n} tries left.")),
-        None => {}
+    let mut text = format!("{context}\n\n{}", tr!("secret-enter", secret = secret_name(kind), holder = holder));
+    if let Some(n) = tries_left {
+        text.push('\n');
+        text.push_str(&self::tries_left(n));
+        if n == 1 {
+            text.push('\n');
+            text.push_str(&tr!("last-try-warning"));
+        }
     }
     text
 }
 
 /// Title of the "blocked" message.
 pub fn blocked_title() -> String {
-    "mohur: blocked".to_owned()
+    tr!("blocked-title")
 }
 
 /// Why a blocked secret is not asked for, and what to do.
 pub fn blocked(holder: &str, kind: PinKind) -> String {
     if kind == PinKind::Puk {
-        format!(
-            "The PUK of the card of {holder} is blocked. The card cannot be unblocked any more: \
-             contact the issuer of your card for a new one."
-        )
+        tr!("blocked-puk", holder = holder)
     } else {
-        format!(
-            "The {} of the card of {holder} is blocked after too many wrong entries. \
-             Unblock it with the PUK from your PIN envelope: choose \"Unblock PIN with PUK\" in the mohur menu, \
-             or run `mohur pin unblock`.",
-            secret_name(kind)
-        )
+        tr!("blocked-pin", secret = secret_name(kind), holder = holder)
     }
 }
 
 /// Title of the "not activated" message.
 pub fn not_activated_title() -> String {
-    "mohur: card not activated".to_owned()
+    tr!("not-activated-title")
 }
 
 /// A card whose PIN was never set.
 pub fn not_activated(holder: &str) -> String {
-    format!(
-        "The card of {holder} is not activated yet. Activate it with the PUK from the sealed PIN envelope: \
-         choose \"Activate card\" in the mohur menu, or run `mohur pin activate`."
-    )
+    tr!("not-activated", holder = holder)
 }
 
 /// Asking for a new PIN.
 pub fn new_secret(holder: &str, kind: PinKind, rules: PinRules) -> String {
-    format!("Choose a new {} for the card of {holder} ({}–{} digits).", secret_name(kind), rules.min, rules.max)
+    tr!("new-secret", secret = secret_name(kind), holder = holder, min = rules.min, max = rules.max)
 }
 
 /// Asking for the new PIN again.
 pub fn repeat_secret(kind: PinKind) -> String {
-    format!("Enter the new {} again.", secret_name(kind))
+    tr!("repeat-secret", secret = secret_name(kind))
 }
 
 /// The two new PINs differ.
 pub fn mismatch() -> String {
-    "The two entries differ.".to_owned()
+    tr!("secrets-differ")
 }
 
 /// A PIN of the wrong length.
 pub fn wrong_length(rules: PinRules) -> String {
-    format!("The PIN must have {} to {} digits.", rules.min, rules.max)
+    tr!("wrong-length", min = rules.min, max = rules.max)
 }
 
 /// A PIN with other characters than digits.
 pub fn digits_only() -> String {
-    "The PIN may contain digits only.".to_owned()
+    tr!("digits-only")
 }
 
 /// May this site use the card?
 pub fn origin_consent(origin: &str) -> String {
-    format!(
-        "The web site {origin} wants to use your ID card or token through mohur \
-         (to read your certificate, log you in and ask for signatures, each confirmed here with your PIN).\n\n\
-         Allow {origin}?"
-    )
+    tr!("origin-consent", origin = origin)
 }
 
 /// "Allow" button.
 pub fn allow() -> String {
-    "Allow".to_owned()
+    tr!("button-allow")
 }
 
 /// "Deny" button.
 pub fn deny() -> String {
-    "Deny".to_owned()
+    tr!("button-deny")
 }
 
 /// The login dialog's context.
 pub fn login(origin: &str) -> String {
-    format!("Log in to {origin} with your ID card.")
+    tr!("login-context", origin = origin)
 }
 
 /// The signing dialog's context: the origin and each document with its SHA-256.
 pub fn sign_documents(origin: &str, documents: &[(String, String)]) -> String {
     let mut text = if documents.len() == 1 {
-        format!("{origin} asks you to sign this document:")
+        tr!("sign-one", origin = origin)
     } else {
-        format!("{origin} asks you to sign these {} documents:", documents.len())
+        tr!("sign-many", origin = origin, n = documents.len())
     };
     for (name, sha256) in documents {
         text.push_str(&format!("\n  {name}\n    SHA-256 {sha256}"));
@@ -138,10 +130,15 @@ pub fn sign_documents(origin: &str, documents: &[(String, String)]) -> String {
 
 /// The context of a raw hash signature (`sign`).
 pub fn sign_hash(origin: &str, name: &str, hash_name: &str, hash_hex: &str) -> String {
-    format!("{origin} asks you to sign:\n  {name}\n    {hash_name} {hash_hex}")
+    format!("{}\n  {name}\n    {hash_name} {hash_hex}", tr!("sign-hash", origin = origin))
 }
 
 /// Context for PIN changes and unblocking started from a page.
 pub fn pin_management(origin: &str) -> String {
-    format!("{origin} asks you to manage your card's PIN.")
+    tr!("pin-management", origin = origin)
+}
+
+/// A document without a usable name.
+pub fn unnamed() -> String {
+    tr!("unnamed-document")
 }

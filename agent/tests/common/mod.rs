@@ -71,6 +71,8 @@ impl AgentProc {
             .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
             .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
             .env("MOHUR_LOG", "info,mohur_agent=debug")
+            // The tests read the dialogs in English.
+            .env("MOHUR_LANG", "en")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());

@@ -1,0 +1,30 @@
+# Agentin öz dialoqları (pinentry və ya terminal).
+
+dialog-title = mohur
+secret-pin = PIN
+secret-sign = imza PIN-i (PIN2)
+secret-puk = PUK
+prompt-pin = PIN:
+prompt-puk = PUK:
+secret-enter = { $holder } adına kartın { $secret } kodunu daxil edin.
+tries-left = { $n } cəhd qalıb
+last-try-warning = DİQQƏT: bu, son cəhddir. Səhv daxil etsəniz, kod bloklanacaq və onu yalnız PUK ilə açmaq olacaq.
+blocked-title = mohur: bloklanıb
+blocked-pin = { $holder } adına kartın { $secret } kodu çoxlu səhv cəhddən sonra bloklanıb. Onu PIN zərfindəki PUK ilə açın: mohur menyusunda "PIN-i PUK ilə blokdan çıxar" seçin və ya `mohur pin unblock` əmrini işə salın.
+blocked-puk = { $holder } adına kartın PUK kodu bloklanıb. Kartı artıq blokdan çıxarmaq mümkün deyil: yeni kart üçün kartı verən quruma müraciət edin.
+not-activated-title = mohur: kart aktivləşdirilməyib
+not-activated = { $holder } adına kart hələ aktivləşdirilməyib. Onu möhürlü PIN zərfindəki PUK ilə aktivləşdirin: mohur menyusunda "Kartı aktivləşdir" seçin və ya `mohur pin activate` əmrini işə salın.
+new-secret = { $holder } adına kart üçün yeni { $secret } seçin ({ $min }–{ $max } rəqəm).
+repeat-secret = Yeni { $secret } kodunu yenidən daxil edin.
+secrets-differ = İki daxiletmə fərqlidir.
+wrong-length = PIN { $min }–{ $max } rəqəmdən ibarət olmalıdır.
+digits-only = PIN yalnız rəqəmlərdən ibarət ola bilər.
+origin-consent = { $origin } saytı mohur vasitəsilə şəxsiyyət vəsiqənizdən və ya tokeninizdən istifadə etmək istəyir (sertifikatınızı oxumaq, sizi sistemə daxil etmək və imza istəmək üçün; hər biri burada PIN ilə təsdiqlənir). { $origin } saytına icazə verilsin?
+button-allow = İcazə ver
+button-deny = Rədd et
+login-context = Şəxsiyyət vəsiqəniz ilə { $origin } saytına daxil olun.
+sign-one = { $origin } bu sənədi imzalamağınızı xahiş edir:
+sign-many = { $origin } bu { $n } sənədi imzalamağınızı xahiş edir:
+sign-hash = { $origin } imzalamağınızı xahiş edir:
+pin-management = { $origin } kartınızın PIN kodunu idarə etməyinizi xahiş edir.
+unnamed-document = (adsız)

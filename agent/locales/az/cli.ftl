@@ -1,0 +1,1 @@
+# cli messages (az): filled in by the cli work.

@@ -1,0 +1,1 @@
+# doctor messages (az): filled in by the doctor work.

@@ -1,0 +1,1 @@
+# tray messages (az): filled in by the tray work.

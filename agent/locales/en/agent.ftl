@@ -1,0 +1,35 @@
+# The agent's own dialogs (pinentry or the terminal): what the citizen reads before
+# typing a PIN or allowing a web site. Variables: $holder (name on the card), $origin
+# (the web site), $n (a count), $min/$max (PIN lengths), $context (what is asked).
+
+dialog-title = mohur
+secret-pin = PIN
+secret-sign = signing PIN (PIN2)
+secret-puk = PUK
+prompt-pin = PIN:
+prompt-puk = PUK:
+secret-enter = Enter the { $secret } of the card of { $holder }.
+tries-left = { $n ->
+    [one] 1 try left
+   *[other] { $n } tries left
+}
+last-try-warning = WARNING: this is the last try. A wrong entry blocks it; then only the PUK can unblock it.
+blocked-title = mohur: blocked
+blocked-pin = The { $secret } of the card of { $holder } is blocked after too many wrong entries. Unblock it with the PUK from your PIN envelope: choose "Unblock PIN with PUK" in the mohur menu, or run `mohur pin unblock`.
+blocked-puk = The PUK of the card of { $holder } is blocked. The card cannot be unblocked any more: contact the issuer of your card for a new one.
+not-activated-title = mohur: card not activated
+not-activated = The card of { $holder } is not activated yet. Activate it with the PUK from the sealed PIN envelope: choose "Activate card" in the mohur menu, or run `mohur pin activate`.
+new-secret = Choose a new { $secret } for the card of { $holder } ({ $min }–{ $max } digits).
+repeat-secret = Enter the new { $secret } again.
+secrets-differ = The two entries differ.
+wrong-length = The PIN must have { $min } to { $max } digits.
+digits-only = The PIN may contain digits only.
+origin-consent = The web site { $origin } wants to use your ID card or token through mohur (to read your certificate, log you in and ask for signatures, each confirmed here with your PIN). Allow { $origin }?
+button-allow = Allow
+button-deny = Deny
+login-context = Log in to { $origin } with your ID card.
+sign-one = { $origin } asks you to sign this document:
+sign-many = { $origin } asks you to sign these { $n } documents:
+sign-hash = { $origin } asks you to sign:
+pin-management = { $origin } asks you to manage your card's PIN.
+unnamed-document = (unnamed)

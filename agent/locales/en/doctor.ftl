@@ -1,0 +1,1 @@
+# doctor messages (en): filled in by the doctor work.

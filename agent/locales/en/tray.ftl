@@ -1,0 +1,1 @@
+# tray messages (en): filled in by the tray work.

@@ -1,0 +1,1 @@
+# cli messages (hy): filled in by the cli work.

@@ -1,0 +1,1 @@
+# doctor messages (hy): filled in by the doctor work.

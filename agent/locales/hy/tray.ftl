@@ -1,0 +1,1 @@
+# tray messages (hy): filled in by the tray work.
