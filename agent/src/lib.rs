@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cancel;
+pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod error;

@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use mohur_agent::agent::Agent;
+use mohur_agent::cli;
 use mohur_agent::config::Config;
 use mohur_agent::i18n::Lang;
 use mohur_agent::origins::{normalize_origin, Origins};
@@ -33,6 +34,20 @@ enum Command {
     Agent(AgentArgs),
     /// Run the agent with a simulated card and a demo portal, and print the portal's address.
     Demo(demo::DemoArgs),
+    /// List the PC/SC readers and what is in them.
+    Readers(cli::readers::Args),
+    /// Show the cards and tokens: profile, holder, certificates, PIN/PUK tries left.
+    Status(cli::status::Args),
+    /// Show or export the certificates of the cards and tokens.
+    Certs(cli::certs::Args),
+    /// Change, unblock (with the PUK) or activate a PIN.
+    Pin(cli::pin::Args),
+    /// Sign a file with the card: a CAdES signature FILE.p7s.
+    Sign(cli::sign::Args),
+    /// Verify a CAdES signature (.p7s).
+    Verify(cli::verify::Args),
+    /// Check everything mohur needs, and say how to fix what is wrong.
+    Doctor(cli::doctor::Args),
     /// Show or revoke the web sites allowed to use the agent.
     Origins {
         #[command(subcommand)]
@@ -188,6 +203,13 @@ fn main() -> ExitCode {
             serve(c, |_, _, _, _| Ok(()))
         }),
         Command::Demo(args) => demo::run(args),
+        Command::Readers(args) => return cli::readers::run(args),
+        Command::Status(args) => return cli::status::run(args),
+        Command::Certs(args) => return cli::certs::run(args),
+        Command::Pin(args) => return cli::pin::run(args),
+        Command::Sign(args) => return cli::sign::run(args),
+        Command::Verify(args) => return cli::verify::run(args),
+        Command::Doctor(args) => return cli::doctor::run(args),
         Command::Origins { action, config } => origins(action, config),
     };
     match result {
