@@ -129,6 +129,9 @@ stage test cargo test --workspace --locked
 # mohur.js, the portal client, against a stand-in agent (node's test runner)
 stage js npm --prefix tests/browser test
 
+# .deb (lintian, dpkg -i/-r round trip as root), Windows cross-build and .msi
+stage package bash scripts/package.sh
+
 if [[ $FUZZ_SECONDS == 0 ]]; then
     skip fuzz "MOHUR_FUZZ_SECONDS=0"
 else
