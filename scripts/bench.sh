@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints mohur's benchmarks: APDUs and milliseconds per signature for
 # mohur's driver and for OpenSC's pkcs11-tool on the same simulated cards behind
-# the same pcscd. Needs our pcscd running (scripts/pcscd.sh start; scripts/test.sh
+# the same pcscd; and the signing agent's latency, memory and start-up (no pcscd
+# needed for that one). Needs our pcscd running (scripts/pcscd.sh start; scripts/test.sh
 # runs this with it). Reports numbers; never fails on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +11,6 @@ cd "$(dirname "$0")/.."
 cargo bench --locked --profile dev -p mohur-tests --bench signature
 # mohur's PKCS#11 module against OpenSC's, in-process: load + first token info, login + sign.
 cargo bench --locked --profile dev -p mohur-tests --bench pkcs11
+# The signing agent (`mohur demo`, in-process simulated card): WebSocket round trips
+# under 100 clients, authenticate / sign-document overhead, idle RSS, start-up.
+cargo bench --locked --profile dev -p mohur --bench agent
