@@ -272,11 +272,12 @@ pkcs11! {
             if !args.pReserved.is_null() {
                 return Err(Ck(CKR_ARGUMENTS_BAD));
             }
+            // Copies, not references: CK_C_INITIALIZE_ARGS is packed on Windows (E0793).
             let callbacks = [
-                args.CreateMutex.is_some(),
-                args.DestroyMutex.is_some(),
-                args.LockMutex.is_some(),
-                args.UnlockMutex.is_some(),
+                { args.CreateMutex }.is_some(),
+                { args.DestroyMutex }.is_some(),
+                { args.LockMutex }.is_some(),
+                { args.UnlockMutex }.is_some(),
             ];
             if callbacks.iter().any(|c| *c) && !callbacks.iter().all(|c| *c) {
                 return Err(Ck(CKR_ARGUMENTS_BAD));
