@@ -39,10 +39,15 @@ pub fn routes(
     let ws_agent = agent.clone();
     let ws = warp::path("v1")
         .and(warp::path::end())
+        .and(warp::addr::remote())
         .and(warp::header::optional::<String>("host"))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::ws())
-        .map(move |host: Option<String>, origin: Option<String>, ws: warp::ws::Ws| -> Box<dyn warp::Reply> {
+        .map(move |peer, host: Option<String>, origin: Option<String>, ws: warp::ws::Ws| -> Box<dyn warp::Reply> {
+            if !crate::peer::is_own_user(peer, port) {
+                tracing::warn!(?peer, "refused upgrade: the connection belongs to another user");
+                return refuse(StatusCode::FORBIDDEN, "another user's connection");
+            }
             if let Err(why) = check_host(host.as_deref(), port) {
                 tracing::warn!(host = ?host, "refused upgrade: {why}");
                 return refuse(StatusCode::FORBIDDEN, why);

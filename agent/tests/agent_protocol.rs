@@ -358,3 +358,43 @@ fn wait_for(cond: impl Fn() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The upgrade request a browser sends, over a raw socket, by `user` (`None`: us);
+/// returns the HTTP status line.
+fn raw_upgrade_as(user: Option<u32>, port: u16, origin: &str) -> String {
+    let script = format!(
+        "import socket\ns=socket.create_connection(('127.0.0.1',{port}))\n\
+         s.sendall(b'GET /v1 HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nOrigin: {origin}\\r\\nUpgrade: websocket\\r\\n\
+         Connection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n')\n\
+         print(s.recv(200).decode().splitlines()[0])\n"
+    );
+    let mut cmd = match user {
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into(), "/usr/bin/python3".into()]);
+            c
+        }
+        None => Command::new("/usr/bin/python3"),
+    };
+    let out = cmd.arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn another_local_user_is_refused_before_the_upgrade() {
+    // Switching users needs root (CI runs as root); `nobody` stands in for another
+    // account on a shared machine.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    assert!(root, "this test switches users with setpriv and must run as root (as scripts/test.sh in CI does)");
+    let dir = temp_dir("agent-peer");
+    let agent = AgentProc::demo(&dir, &[]);
+    let origin = origin(&agent);
+    assert!(raw_upgrade_as(None, agent.port, &origin).contains(" 101 "));
+    let other = raw_upgrade_as(Some(65534), agent.port, &origin);
+    assert!(other.contains(" 403 "), "{other}");
+    assert!(agent.log().contains("belongs to another user"));
+}
