@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod manager;
 pub mod ops;
 pub mod origins;
+pub mod peer;
 pub mod portal;
 pub mod prompt;
 pub mod protocol;
