@@ -274,6 +274,69 @@ impl TokenManager {
     }
 }
 
+/// What one synchronous look at a PC/SC reader found ([`TokenManager::scan_pcsc`]).
+#[derive(Clone)]
+pub struct ScannedReader {
+    /// The reader's name.
+    pub name: String,
+    /// The card's ATR, when a card answered.
+    pub atr: Option<Vec<u8>>,
+    /// The token made of the card, when mohur drives it.
+    pub token: Option<Arc<TokenSlot>>,
+    /// Why a card that is there is not a token (unsupported, mute), for the citizen.
+    pub error: Option<String>,
+}
+
+impl TokenManager {
+    /// Lists the PC/SC readers once (restricted to `allowed_readers` unless empty) and
+    /// adds the cards present as tokens, without a watcher thread: the command-line
+    /// tools need the tokens of this moment, not a stream of events. Reading a card
+    /// sends no PIN. Fails only when PC/SC itself is unavailable
+    /// (`mohur_apdu::Error::NoService`).
+    pub fn scan_pcsc(&self, allowed_readers: &[String]) -> Result<Vec<ScannedReader>> {
+        let readers = mohur_apdu::pcsc_transport::list_readers().map_err(Error::Card)?;
+        let mut out = Vec::new();
+        for name in readers {
+            if !allowed_readers.is_empty() && !allowed_readers.contains(&name) {
+                continue;
+            }
+            let mut scanned = ScannedReader { name: name.clone(), atr: None, token: None, error: None };
+            match PcscTransport::connect(&name) {
+                Ok(transport) => {
+                    scanned.atr = Some(mohur_apdu::Transport::atr(&transport).to_vec());
+                    match mohur_apdu::open(Box::new(transport)) {
+                        Ok(card) => match self.add(Box::new(CardToken::new(card, &name)), Some(name.clone())) {
+                            Ok(slot) => scanned.token = Some(slot),
+                            Err(e) => scanned.error = Some(e.to_string()),
+                        },
+                        Err(e) => scanned.error = Some(e.to_string()),
+                    }
+                }
+                Err(mohur_apdu::Error::NoCard) => {}
+                Err(e @ mohur_apdu::Error::NoService(_)) => return Err(Error::Card(e)),
+                Err(e) => scanned.error = Some(e.to_string()),
+            }
+            out.push(scanned);
+        }
+        Ok(out)
+    }
+
+    /// Loads `modules` and adds the PKCS#11 tokens present now, once (see
+    /// [`TokenManager::scan_pcsc`] for why not a watcher). A module that does not
+    /// load is skipped with a warning.
+    pub fn scan_pkcs11(&self, modules: &[PathBuf], counter: &RetryCounter) {
+        let loaded: Vec<Pkcs11Module> = modules
+            .iter()
+            .filter_map(|p| {
+                Pkcs11Module::open(p)
+                    .map_err(|e| tracing::warn!(module = %p.display(), error = %e, "PKCS#11 module not loaded"))
+                    .ok()
+            })
+            .collect();
+        self.poll_pkcs11(&loaded, counter);
+    }
+}
+
 fn open_card(reader: &str) -> Result<CardToken> {
     let transport = PcscTransport::connect(reader)?;
     let card = mohur_apdu::open(Box::new(transport))?;

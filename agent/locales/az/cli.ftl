@@ -1,1 +1,67 @@
-# cli messages (az): filled in by the cli work.
+# Kart alətləri: mohur readers, status, certs, pin, sign, verify. Dəyişənlər: $name
+# (oxuyucu və ya fayl), $what (təfərrüat), $secret (hansı PIN), $holder (kartın
+# sahibi), $n (say).
+
+cli-readers-none = Smart kart oxuyucusu tapılmadı. Kart oxuyucusunu qoşun; qoşulubsa, onun drayverinin quraşdırıldığını yoxlayın.
+cli-reader-empty = kart yoxdur
+cli-reader-card = { $what } kartı
+cli-reader-unsupported = mohur-un tanımadığı kart
+cli-label-reader = Oxuyucu
+cli-label-module = PKCS#11 modulu
+cli-label-profile = Kartın növü
+cli-label-holder = Sahibi
+cli-label-serial = Seriya nömrəsi
+cli-label-subject = Subyekt
+cli-label-issuer = Verən
+cli-label-valid = Etibarlılıq
+cli-label-key = Açar
+cli-label-exported = Saxlanıldı
+cli-label-signer = İmzalayan
+cli-label-signing-time = İmzalanma vaxtı
+cli-purpose-auth = autentifikasiya
+cli-purpose-sign = imza
+cli-cert-heading = Sertifikat ({ $what })
+cli-cert-days-left = { $n ->
+    [one] 1 gün qalıb
+   *[other] { $n } gün qalıb
+}
+cli-cert-expired = MÜDDƏTİ BİTİB
+cli-cert-not-yet-valid = hələ qüvvədə deyil
+cli-pin-auth = PIN1 (autentifikasiya)
+cli-pin-sign = PIN2 (imza)
+cli-pin-puk = PUK
+cli-state-blocked = BLOKLANIB
+cli-state-not-activated = aktivləşdirilməyib
+cli-state-ready = hazırdır
+cli-pin-change-context = { $name } oxuyucusundakı kartın { $secret } kodunu dəyişin.
+cli-pin-unblock-context = { $name } oxuyucusundakı kartın { $secret } kodunu PUK ilə blokdan çıxarın.
+cli-pin-activate-context = { $name } oxuyucusundakı kartı aktivləşdirin: PIN zərfindəki PUK ilə { $secret } kodunu təyin edin.
+cli-pin-changed = { $secret } dəyişdirildi.
+cli-pin-unblocked = { $secret } blokdan çıxarıldı.
+cli-pin-activated = { $secret } təyin edildi: kart istifadəyə hazırdır.
+cli-pin-already-active = Bu kartın PIN kodları artıq aktivləşdirilib: ediləcək bir şey yoxdur. Yeni PIN seçmək üçün `mohur pin change` əmrini işə salın.
+cli-sign-context = Bu faylı şəxsiyyət vəsiqənizlə imzalayın:
+cli-signed = { $holder } tərəfindən imzalandı: { $name }
+cli-verify-valid = İmza ETİBARLIDIR.
+cli-verify-invalid = İmza etibarlı DEYİL.
+cli-error-no-service = Smart kart xidməti (pcscd) işləmir, ona görə heç bir kart oxuna bilmir. Onu `sudo systemctl start pcscd.socket` ilə başladın (Windows-da: "Smart Card" xidməti) və yenidən cəhd edin.
+cli-error-no-token = Şəxsiyyət vəsiqəsi və ya token tapılmadı. Kartı oxuyucuya taxın və yenidən cəhd edin.
+cli-error-no-reader = Belə kart oxuyucusu yoxdur: { $name }. Oxuyucuların adlarını görmək üçün `mohur readers` əmrini işə salın.
+cli-error-token-removed = Əməliyyat zamanı kart çıxarıldı.
+cli-error-wrong-pin = PIN səhvdir.
+cli-error-wrong-puk = PUK səhvdir.
+cli-error-pin-format = { $what }
+cli-error-pin-blocked = PIN bloklanıb. Onu PUK ilə blokdan çıxarın: `mohur pin unblock`.
+cli-error-puk-blocked = PUK bloklanıb: kartı daha blokdan çıxarmaq mümkün deyil. Kartınızı verən quruma müraciət edin.
+cli-error-not-activated = Kart hələ aktivləşdirilməyib. Onu PIN zərfindəki PUK ilə aktivləşdirin: `mohur pin activate`.
+cli-error-cancelled = Ləğv edildi.
+cli-error-timeout = PIN pəncərəsinə vaxtında cavab verilmədi.
+cli-error-no-prompter = PIN-i soruşmaq üçün heç bir yol yoxdur ({ $what }). Əmri terminalda işə salın və ya MOHUR_PINENTRY təyin edin.
+cli-error-several-tokens = Bir neçə kart və ya token var: { $what }. Birini --reader AD ilə seçin.
+cli-error-read = { $name } oxuna bilmir: { $what }
+cli-error-write = { $name } yazıla bilmir: { $what }
+cli-error-ca-bundle = { $name } içindəki CA sertifikatları istifadəyə yararsızdır: { $what }
+cli-error-no-ca-bundle = mohur-un CA sertifikatları quraşdırılmayıb. Onları --ca-bundle FAYL ilə göstərin.
+cli-error-need-content = Bu imza ayrıdır: imzalanmış fayl onun içində deyil. Faylı --content FAYL ilə göstərin.
+cli-error-other = Xəta: { $what }
+cli-error-verify-unavailable = mohur-un bu quruluşu imzaları yoxlaya bilmir (OpenSSL olmadan qurulub).

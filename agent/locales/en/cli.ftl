@@ -1,1 +1,67 @@
-# cli messages (en): filled in by the cli work.
+# The card tools: mohur readers, status, certs, pin, sign, verify. Variables: $name (a
+# reader or file), $what (a detail: a profile, a reason), $secret (which PIN), $holder
+# (name on the card), $n (a count).
+
+cli-readers-none = No smart card readers found. Plug in a card reader; if one is plugged in, check that its driver is installed.
+cli-reader-empty = no card
+cli-reader-card = { $what } card
+cli-reader-unsupported = a card mohur does not know
+cli-label-reader = Reader
+cli-label-module = PKCS#11 module
+cli-label-profile = Card type
+cli-label-holder = Holder
+cli-label-serial = Serial number
+cli-label-subject = Subject
+cli-label-issuer = Issuer
+cli-label-valid = Valid
+cli-label-key = Key
+cli-label-exported = Saved
+cli-label-signer = Signed by
+cli-label-signing-time = Signing time
+cli-purpose-auth = authentication
+cli-purpose-sign = signing
+cli-cert-heading = Certificate ({ $what })
+cli-cert-days-left = { $n ->
+    [one] 1 day left
+   *[other] { $n } days left
+}
+cli-cert-expired = EXPIRED
+cli-cert-not-yet-valid = not valid yet
+cli-pin-auth = PIN1 (authentication)
+cli-pin-sign = PIN2 (signing)
+cli-pin-puk = PUK
+cli-state-blocked = BLOCKED
+cli-state-not-activated = not activated
+cli-state-ready = ready
+cli-pin-change-context = Change the { $secret } of the card in { $name }.
+cli-pin-unblock-context = Unblock the { $secret } of the card in { $name } with the PUK.
+cli-pin-activate-context = Activate the card in { $name }: set its { $secret } with the PUK from the PIN envelope.
+cli-pin-changed = The { $secret } was changed.
+cli-pin-unblocked = The { $secret } was unblocked.
+cli-pin-activated = The { $secret } is set: the card is ready to use.
+cli-pin-already-active = The PINs of this card are already activated: nothing to do. To choose a new PIN, run `mohur pin change`.
+cli-sign-context = Sign this file with your ID card:
+cli-signed = Signed by { $holder }: { $name }
+cli-verify-valid = The signature is VALID.
+cli-verify-invalid = The signature is NOT valid.
+cli-error-no-service = The smart card service (pcscd) is not running, so no card can be read. Start it with `sudo systemctl start pcscd.socket` (on Windows: the "Smart Card" service), then try again.
+cli-error-no-token = No ID card or token found. Insert your card into the reader and try again.
+cli-error-no-reader = No such card reader: { $name }. Run `mohur readers` to see the readers' names.
+cli-error-token-removed = The card was removed during the operation.
+cli-error-wrong-pin = Wrong PIN.
+cli-error-wrong-puk = Wrong PUK.
+cli-error-pin-format = { $what }
+cli-error-pin-blocked = The PIN is blocked. Unblock it with the PUK: `mohur pin unblock`.
+cli-error-puk-blocked = The PUK is blocked: the card cannot be unblocked any more. Contact the issuer of your card.
+cli-error-not-activated = The card is not activated yet. Activate it with the PUK from the PIN envelope: `mohur pin activate`.
+cli-error-cancelled = Cancelled.
+cli-error-timeout = Nobody answered the PIN dialog in time.
+cli-error-no-prompter = There is no way to ask for the PIN ({ $what }). Run the command in a terminal, or set MOHUR_PINENTRY.
+cli-error-several-tokens = There are several cards or tokens: { $what }. Choose one with --reader NAME.
+cli-error-read = Cannot read { $name }: { $what }
+cli-error-write = Cannot write { $name }: { $what }
+cli-error-ca-bundle = The CA certificates in { $name } are not usable: { $what }
+cli-error-no-ca-bundle = mohur's CA certificates are not installed. Name them with --ca-bundle FILE.
+cli-error-need-content = This signature is detached: the signed file is not inside it. Name the file with --content FILE.
+cli-error-other = Error: { $what }
+cli-error-verify-unavailable = This build of mohur cannot verify signatures (it was built without OpenSSL).

@@ -1,1 +1,67 @@
-# cli messages (hy): filled in by the cli work.
+# Քարտի գործիքները՝ mohur readers, status, certs, pin, sign, verify. Փոփոխականներ՝
+# $name (ընթերցիչ կամ ֆայլ), $what (մանրամասն), $secret (որ PIN-ը), $holder (քարտի
+# տերը), $n (քանակ).
+
+cli-readers-none = Սմարթ քարտի ընթերցիչ չի գտնվել։ Միացրեք քարտի ընթերցիչը. եթե այն միացված է, ստուգեք, որ դրա դրայվերը տեղադրված է։
+cli-reader-empty = քարտ չկա
+cli-reader-card = { $what } քարտ
+cli-reader-unsupported = քարտ, որը mohur-ը չի ճանաչում
+cli-label-reader = Ընթերցիչ
+cli-label-module = PKCS#11 մոդուլ
+cli-label-profile = Քարտի տեսակ
+cli-label-holder = Տեր
+cli-label-serial = Սերիական համար
+cli-label-subject = Սուբյեկտ
+cli-label-issuer = Թողարկող
+cli-label-valid = Վավեր է
+cli-label-key = Բանալի
+cli-label-exported = Պահպանված է
+cli-label-signer = Ստորագրող
+cli-label-signing-time = Ստորագրման ժամանակ
+cli-purpose-auth = նույնականացում
+cli-purpose-sign = ստորագրություն
+cli-cert-heading = Վկայական ({ $what })
+cli-cert-days-left = { $n ->
+    [one] մնացել է { $n } օր
+   *[other] մնացել է { $n } օր
+}
+cli-cert-expired = ԺԱՄԿԵՏԸ ԼՐԱՑԵԼ Է
+cli-cert-not-yet-valid = դեռ վավեր չէ
+cli-pin-auth = PIN1 (նույնականացում)
+cli-pin-sign = PIN2 (ստորագրություն)
+cli-pin-puk = PUK
+cli-state-blocked = ԱՐԳԵԼԱՓԱԿՎԱԾ Է
+cli-state-not-activated = ակտիվացված չէ
+cli-state-ready = պատրաստ է
+cli-pin-change-context = Փոխեք { $name } ընթերցիչի քարտի { $secret }-ը։
+cli-pin-unblock-context = Ապաարգելափակեք { $name } ընթերցիչի քարտի { $secret }-ը PUK-ով։
+cli-pin-activate-context = Ակտիվացրեք { $name } ընթերցիչի քարտը՝ սահմանեք դրա { $secret }-ը PIN ծրարի PUK-ով։
+cli-pin-changed = { $secret }-ը փոխված է։
+cli-pin-unblocked = { $secret }-ը ապաարգելափակված է։
+cli-pin-activated = { $secret }-ը սահմանված է. քարտը պատրաստ է օգտագործման։
+cli-pin-already-active = Այս քարտի PIN-երն արդեն ակտիվացված են. անելու բան չկա։ Նոր PIN ընտրելու համար գործարկեք `mohur pin change`։
+cli-sign-context = Ստորագրեք այս ֆայլը ձեր նույնականացման քարտով՝
+cli-signed = Ստորագրել է { $holder }-ը՝ { $name }
+cli-verify-valid = Ստորագրությունը ՎԱՎԵՐ է։
+cli-verify-invalid = Ստորագրությունը ՎԱՎԵՐ ՉԷ։
+cli-error-no-service = Սմարթ քարտերի ծառայությունը (pcscd) աշխատում չէ, ուստի ոչ մի քարտ հնարավոր չէ կարդալ։ Գործարկեք այն `sudo systemctl start pcscd.socket` հրամանով (Windows-ում՝ «Smart Card» ծառայությունը) և կրկին փորձեք։
+cli-error-no-token = Նույնականացման քարտ կամ թոքեն չի գտնվել։ Տեղադրեք քարտը ընթերցիչի մեջ և կրկին փորձեք։
+cli-error-no-reader = Այդպիսի քարտի ընթերցիչ չկա՝ { $name }։ Ընթերցիչների անունները տեսնելու համար գործարկեք `mohur readers`։
+cli-error-token-removed = Գործողության ընթացքում քարտը հանվել է։
+cli-error-wrong-pin = Սխալ PIN։
+cli-error-wrong-puk = Սխալ PUK։
+cli-error-pin-format = { $what }
+cli-error-pin-blocked = PIN-ը արգելափակված է։ Ապաարգելափակեք այն PUK-ով՝ `mohur pin unblock`։
+cli-error-puk-blocked = PUK-ը արգելափակված է. քարտն այլևս հնարավոր չէ ապաարգելափակել։ Դիմեք ձեր քարտը թողարկողին։
+cli-error-not-activated = Քարտը դեռ ակտիվացված չէ։ Ակտիվացրեք այն PIN ծրարի PUK-ով՝ `mohur pin activate`։
+cli-error-cancelled = Չեղարկված է։
+cli-error-timeout = PIN-ի պատուհանին ժամանակին ոչ ոք չպատասխանեց։
+cli-error-no-prompter = PIN-ը հարցնելու ոչ մի միջոց չկա ({ $what })։ Գործարկեք հրամանը տերմինալում կամ սահմանեք MOHUR_PINENTRY։
+cli-error-several-tokens = Կան մի քանի քարտեր կամ թոքեններ՝ { $what }։ Ընտրեք մեկը --reader ԱՆՈՒՆ-ով։
+cli-error-read = Հնարավոր չէ կարդալ { $name }-ը՝ { $what }
+cli-error-write = Հնարավոր չէ գրել { $name }-ը՝ { $what }
+cli-error-ca-bundle = { $name }-ի CA վկայականներն օգտագործելի չեն՝ { $what }
+cli-error-no-ca-bundle = mohur-ի CA վկայականները տեղադրված չեն։ Նշեք դրանք --ca-bundle ՖԱՅԼ-ով։
+cli-error-need-content = Այս ստորագրությունն անջատ է. ստորագրված ֆայլը դրա մեջ չէ։ Նշեք ֆայլը --content ՖԱՅԼ-ով։
+cli-error-other = Սխալ՝ { $what }
+cli-error-verify-unavailable = mohur-ի այս կառուցվածքը չի կարող ստուգել ստորագրությունները (այն կառուցված է առանց OpenSSL-ի)։

@@ -1,17 +1,160 @@
-//! `mohur pin` (being written).
+//! `mohur pin change | unblock | activate`: the card's PINs, asked for in the agent's
+//! own dialog ([`crate::prompt::from_environment`]: `$MOHUR_PINENTRY`, pinentry on a
+//! desktop, else the terminal without echo) and run through [`crate::ops`], so the
+//! PIN policy is the agent's: the counter is read first and shown, a blocked or
+//! never-activated PIN is explained instead of asked for, a PIN is sent once.
+//!
+//! * `change`: old PIN, new PIN twice (`--pin auth|sign`, default `auth`);
+//! * `unblock`: PUK, new PIN twice;
+//! * `activate`: a card whose PINs were never set (sealed PIN envelope): PUK and the
+//!   new PIN, for each PIN not activated yet (or only `--pin`). An active PIN is left
+//!   alone and nothing is asked.
+//!
+//! `--json`: `{"action": "change"|"unblock"|"activate", "token", "reader", "done":
+//! ["auth"|"sign", …], "pins": [as in status]}`.
 
+use super::{exit, finish, pin_label, scan, Failure, Outcome, TokenOpts};
+use crate::ops::{self, Ctx, PromptGate};
+use crate::{tr, Cancel};
+use mohur_apdu::{KeyPurpose, PinKind, PinState};
+use serde_json::json;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Arguments of `mohur pin`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
     /// Print JSON instead of text.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
+    /// Which PIN: `auth` (PIN1, the PIV PIN) or `sign` (PIN2).
+    #[arg(long, value_enum, global = true)]
+    pub pin: Option<Which>,
+    /// Readers and configuration.
+    #[command(flatten)]
+    pub tokens: TokenOpts,
+}
+
+/// `mohur pin` actions.
+#[derive(clap::Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Change a PIN: the old one, then the new one twice.
+    Change,
+    /// Unblock a PIN with the PUK, choosing a new PIN.
+    Unblock,
+    /// Activate a new card: set its PINs with the PUK from the PIN envelope.
+    Activate,
+}
+
+/// A PIN, by what it unlocks.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The authentication PIN (AzeDIT PIN1, PIV PIN).
+    Auth,
+    /// The signing PIN (AzeDIT PIN2; the PIV PIN on PIV cards).
+    Sign,
 }
 
 /// Runs `mohur pin`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("mohur pin: not there yet");
-    ExitCode::from(super::exit::FAILURE)
+pub fn run(args: Args) -> ExitCode {
+    finish(args.json, pin(&args))
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Change => "change",
+        Action::Unblock => "unblock",
+        Action::Activate => "activate",
+    }
+}
+
+fn pin(args: &Args) -> Result<Outcome, Failure> {
+    let scan = scan(&args.tokens)?;
+    let purpose = match args.pin {
+        Some(Which::Sign) => KeyPurpose::Signing,
+        _ => KeyPurpose::Authentication,
+    };
+    let slot = scan.one(purpose)?;
+    let info = slot.info();
+    // The PINs to act on: the one asked for; for `activate` without `--pin`, every
+    // PIN of the card's keys that was never set (PIN1 and PIN2 of an AzeDIT card).
+    let kinds: Vec<PinKind> = match (args.action, args.pin) {
+        (Action::Activate, None) => {
+            let mut kinds = Vec::new();
+            for k in &info.keys {
+                let never_set = info.pins.iter().any(|p| p.kind == k.pin && p.state == PinState::NotActivated);
+                if never_set && !kinds.contains(&k.pin) {
+                    kinds.push(k.pin);
+                }
+            }
+            kinds
+        }
+        (Action::Activate, Some(_)) => {
+            let kind = slot.with(|t| Ok(t.pin_for(purpose)))?;
+            let never_set = info.pins.iter().any(|p| p.kind == kind && p.state == PinState::NotActivated);
+            if never_set {
+                vec![kind]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => vec![slot.with(|t| Ok(t.pin_for(purpose)))?],
+    };
+    let pins_json = |slot: &crate::manager::TokenSlot| {
+        let info = slot.refresh().unwrap_or_else(|_| slot.info());
+        crate::protocol::token_json(&slot.id, &info)["pins"].clone()
+    };
+    if kinds.is_empty() {
+        return Ok(Outcome {
+            json: json!({
+                "action": action_name(args.action), "token": slot.id, "reader": slot.reader,
+                "done": [], "pins": pins_json(&slot),
+            }),
+            text: tr!("cli-pin-already-active"),
+            exit: exit::OK,
+        });
+    }
+    let prompter = crate::prompt::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
+    let cancel = Cancel::new();
+    let gate = PromptGate::default();
+    let ctx = Ctx { prompter: prompter.as_ref(), cancel: &cancel, gate: &gate };
+    let place = super::token_place(&slot);
+    let mut done = Vec::new();
+    let mut text = String::new();
+    for kind in kinds {
+        let secret = pin_label(kind);
+        match args.action {
+            Action::Change => {
+                let context = tr!("cli-pin-change-context", secret = secret.as_str(), name = place.as_str());
+                ops::change_pin(&ctx, &slot, kind, &context)?;
+                text.push_str(&tr!("cli-pin-changed", secret = secret.as_str()));
+            }
+            Action::Unblock => {
+                let context = tr!("cli-pin-unblock-context", secret = secret.as_str(), name = place.as_str());
+                ops::unblock_pin(&ctx, &slot, kind, &context)?;
+                text.push_str(&tr!("cli-pin-unblocked", secret = secret.as_str()));
+            }
+            Action::Activate => {
+                let context = tr!("cli-pin-activate-context", secret = secret.as_str(), name = place.as_str());
+                ops::unblock_pin(&ctx, &slot, kind, &context)?;
+                text.push_str(&tr!("cli-pin-activated", secret = secret.as_str()));
+            }
+        }
+        text.push('\n');
+        done.push(match kind {
+            PinKind::Signing => "sign",
+            _ => "auth",
+        });
+    }
+    Ok(Outcome {
+        json: json!({
+            "action": action_name(args.action), "token": slot.id, "reader": slot.reader,
+            "done": done, "pins": pins_json(&slot),
+        }),
+        text,
+        exit: exit::OK,
+    })
 }
