@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod cli;
 pub mod cms;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod i18n;
 pub mod manager;

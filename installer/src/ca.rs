@@ -303,6 +303,15 @@ fn check(parsed: &[(Certificate, Vec<u8>, PathBuf)]) -> Result<Vec<CaCert>, Erro
     Ok(out)
 }
 
+/// Whether the key of `issuer_der` verifies the signature of `cert_der` (both DER), with
+/// the same RustCrypto code as [`load`]: `mohur doctor` checks with it that a card's
+/// certificates chain to the bundle, without OpenSSL (the same code on Windows).
+pub fn verify_issued_by(cert_der: &[u8], issuer_der: &[u8]) -> Result<(), String> {
+    let cert = Certificate::from_der(cert_der).map_err(|e| format!("certificate: {e}"))?;
+    let issuer = Certificate::from_der(issuer_der).map_err(|e| format!("issuer: {e}"))?;
+    verify_signature(&cert, &issuer)
+}
+
 /// Verifies `cert`'s signature with `issuer`'s public key.
 fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
     let tbs = cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;

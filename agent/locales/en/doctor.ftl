@@ -1,1 +1,118 @@
-# doctor messages (en): filled in by the doctor work.
+# `mohur doctor` (and the tray's Diagnostics…): one line per check, and the fix under
+# every line that is not ✓. Variables: $what (a detail: names, paths, an error),
+# $name (a reader, file, port or certificate), $holder (name on the card),
+# $count and $n (numbers: days, tries, databases).
+
+doctor-no-answer = no answer within { $n } s
+doctor-none = none
+doctor-not-on-this-system = Not needed on this system
+doctor-pcsc-off = PC/SC is switched off in the configuration (pcsc = false)
+doctor-skip-no-pcscd = Not checked: the smart-card service is not reachable
+doctor-skip-no-token = Not checked: no card or token
+doctor-skip-no-bundle = Not checked: mohur's CA certificates were not found
+doctor-tool-failed = { $name } failed: { $what }
+doctor-summary-ok = Everything mohur needs is in place.
+doctor-summary-problems = { $count ->
+    [one] 1 problem found: see the fix under the ✗ line.
+   *[other] { $count } problems found: see the fixes under the ✗ lines.
+}
+
+doctor-pcscd-ok = The smart-card service (pcscd) is running
+doctor-pcscd-fail = Smart-card service pcscd not reachable: { $what }
+doctor-pcscd-fix = start it: sudo systemctl start pcscd.socket (if it is missing: sudo apt install pcscd)
+doctor-pcscd-fix-windows = start the "Smart Card" service: sc start SCardSvr (as administrator), or restart the computer
+
+doctor-readers-ok = { $count ->
+    [one] 1 card reader
+   *[other] { $count } card readers
+}: { $what }
+doctor-no-readers = No card reader found
+doctor-no-readers-fix = plug in the card reader (or the USB token); if it still does not show, install its driver from the vendor
+doctor-reader-missing = Card reader { $name } not found (readers seen: { $what })
+doctor-reader-missing-fix = plug it in, or correct the reader name (readers = … in ~/.config/mohur/agent.toml, or --reader)
+
+doctor-token-card = { $what } card of { $holder } in { $name }
+doctor-token-pkcs11 = token of { $holder } ({ $name })
+doctor-no-token = No ID card or token found
+doctor-no-token-fix = insert the ID card into the reader, chip first and facing up, or plug in the USB token
+doctor-card-unsupported = The card in { $name } is not a card mohur knows (ATR { $what })
+doctor-card-unsupported-fix = use your ID card or a PIV card; a bank card will not work
+doctor-card-unreadable = The card in { $name } cannot be read: { $what }
+doctor-card-unreadable-fix = take the card out and insert it again; if that does not help, clean the chip and try another reader
+
+doctor-driver-builtin = Card drivers ready (built in: PIV, AzeDIT)
+doctor-driver-modules = Card drivers ready (built in: PIV, AzeDIT; vendor modules: { $what })
+doctor-module-fail = Vendor module { $name } does not load: { $what }
+doctor-module-fail-fix = reinstall the token's software from its vendor, or remove the module from pkcs11_modules in ~/.config/mohur/agent.toml
+
+doctor-bundle-ok = mohur's CA certificates: { $what } ({ $name })
+doctor-bundle-missing = mohur's CA certificates were not found (looked in { $what })
+doctor-bundle-bad = mohur's CA certificates in { $name } cannot be used: { $what }
+doctor-bundle-fix = reinstall mohur (sudo apt install --reinstall mohur), or name them with --ca-bundle
+
+doctor-ca-system-ok = { $count ->
+    [one] The CA certificate is
+   *[other] All { $count } CA certificates are
+} in the system store ({ $name })
+doctor-ca-system-missing = Missing from the system store ({ $name }): { $what }
+doctor-ca-system-unreadable = The system store { $name } cannot be read: { $what }
+doctor-ca-system-fix = install them: sudo mohur-install install --system
+
+doctor-ca-nss-ok = { $count ->
+    [one] The CA certificates are in the browser database
+   *[other] The CA certificates are in all { $count } browser databases
+}
+doctor-ca-nss-missing = Missing from the browser database { $name }: { $what }
+doctor-ca-nss-fix = install them: mohur-install install (then restart the browser)
+doctor-no-nssdb = No browser certificate database found (Chrome, Chromium or Firefox)
+doctor-certutil-fix = install the NSS tools: sudo apt install libnss3-tools
+
+doctor-cert-auth = authentication certificate
+doctor-cert-sign = signing certificate
+doctor-cert-chain = { $name } issued by { $what }
+doctor-cert-foreign = { $name } is not issued by mohur's CAs (issuer { $what })
+doctor-cert-chain-fix = this card's certificates come from a CA mohur does not carry: use a card of the national PKI, or ask the issuer
+doctor-chain-loop = the issuers form a loop
+doctor-cert-unreadable = { $name } cannot be read: { $what }
+doctor-cert-days-left = valid for { $n ->
+    [one] 1 more day
+   *[other] { $n } more days
+}
+doctor-cert-expires-soon = expires in { $n ->
+    [one] 1 day
+   *[other] { $n } days
+}
+doctor-cert-expired = expired { $n ->
+    [0] today
+    [one] 1 day ago
+   *[other] { $n } days ago
+}
+doctor-cert-not-yet = not valid yet
+doctor-cert-renew-fix = renew the certificates with the card's issuer before they expire
+doctor-cert-expired-fix = the expired certificate cannot be used any more: get new certificates (or a new card) from the card's issuer
+doctor-clock-fix = check the computer's date and time
+
+doctor-pkcs11-ok = { $count ->
+    [0] mohur's PKCS#11 module is registered with p11-kit
+    [one] mohur's PKCS#11 module is registered with p11-kit and the browser database
+   *[other] mohur's PKCS#11 module is registered with p11-kit and all { $count } browser databases
+}
+doctor-p11kit-missing = mohur's PKCS#11 module is not registered with p11-kit (looked in { $what })
+doctor-nss-module-missing = mohur's PKCS#11 module is not registered in the browser database { $name }
+doctor-module-library-missing = the registered PKCS#11 module { $name } does not exist
+doctor-pkcs11-fix = register it: mohur-install install (then restart the browser)
+
+doctor-agent-ok = The mohur agent is running on port { $name } ({ $what })
+doctor-agent-down = Nothing answers on port { $name }: the mohur agent is not running
+doctor-agent-fix = start it: systemctl --user start mohur (or run: mohur agent); mohur-install install starts it at every login
+doctor-agent-fix-windows = start it from the Start menu (mohur), or run: mohur agent
+doctor-agent-other = Port { $name } is answered by another program ({ $what })
+doctor-agent-other-fix = stop that program, or give mohur another port (port = … in ~/.config/mohur/agent.toml)
+
+doctor-pin-ready = ready
+doctor-pin-blocked = { $name } is blocked
+doctor-pin-blocked-fix = unblock it with the PUK from your PIN envelope: mohur pin unblock
+doctor-puk-blocked-fix = the PUK is blocked too: only the card's issuer can help (a new card)
+doctor-pin-not-activated = { $name } is not activated yet
+doctor-pin-activate-fix = activate it with the PUK from the sealed PIN envelope: mohur pin activate
+doctor-pin-last-try-fix = one wrong entry blocks it: if you are not sure of the PIN, set a new one with the PUK (mohur pin unblock)
