@@ -30,6 +30,7 @@ cli-cert-not-yet-valid = hələ qüvvədə deyil
 cli-pin-auth = PIN1 (autentifikasiya)
 cli-pin-sign = PIN2 (imza)
 cli-pin-puk = PUK
+cli-pin-piv = PIN
 cli-state-blocked = BLOKLANIB
 cli-state-not-activated = aktivləşdirilməyib
 cli-state-ready = hazırdır

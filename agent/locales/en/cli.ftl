@@ -30,6 +30,7 @@ cli-cert-not-yet-valid = not valid yet
 cli-pin-auth = PIN1 (authentication)
 cli-pin-sign = PIN2 (signing)
 cli-pin-puk = PUK
+cli-pin-piv = PIN
 cli-state-blocked = BLOCKED
 cli-state-not-activated = not activated
 cli-state-ready = ready

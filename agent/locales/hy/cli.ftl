@@ -30,6 +30,7 @@ cli-cert-not-yet-valid = դեռ վավեր չէ
 cli-pin-auth = PIN1 (նույնականացում)
 cli-pin-sign = PIN2 (ստորագրություն)
 cli-pin-puk = PUK
+cli-pin-piv = PIN
 cli-state-blocked = ԱՐԳԵԼԱՓԱԿՎԱԾ Է
 cli-state-not-activated = ակտիվացված չէ
 cli-state-ready = պատրաստ է

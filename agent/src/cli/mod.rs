@@ -256,6 +256,17 @@ pub fn pin_label(kind: PinKind) -> String {
     }
 }
 
+/// The translated name of PIN `kind` of `token`: a PIV card has one PIN for both of its
+/// keys (SP 800-73-4), so it is just "PIN" there, not PIN1 and PIN2.
+pub fn token_pin_label(token: &crate::tokens::TokenInfo, kind: PinKind) -> String {
+    let piv = matches!(&token.kind, crate::tokens::TokenKind::Card { profile, .. } if profile == "PIV");
+    if piv && kind != PinKind::Puk {
+        tr!("cli-pin-piv")
+    } else {
+        pin_label(kind)
+    }
+}
+
 /// The translated state of a PIN: tries left, blocked, not activated.
 pub fn pin_state_text(state: PinState, tries_left: Option<u8>) -> String {
     match state {

@@ -7,14 +7,16 @@
 //! * `change`: old PIN, new PIN twice (`--pin auth|sign`, default `auth`);
 //! * `unblock`: PUK, new PIN twice;
 //! * `activate`: a card whose PINs were never set (sealed PIN envelope): PUK and the
-//!   new PIN, for each PIN not activated yet (or only `--pin`). An active PIN is left
-//!   alone and nothing is asked.
+//!   new PIN, for each PIN not activated yet (or only `--pin`). A PIN the card reports
+//!   active is left alone and nothing is asked (AzeDIT cards cannot report it: there
+//!   every PIN asked for is set).
 //!
 //! `--json`: `{"action": "change"|"unblock"|"activate", "token", "reader", "done":
 //! ["auth"|"sign", …], "pins": [as in status]}`.
 
-use super::{exit, finish, pin_label, scan, Failure, Outcome, TokenOpts};
+use super::{exit, finish, scan, token_pin_label, Failure, Outcome, TokenOpts};
 use crate::ops::{self, Ctx, PromptGate};
+use crate::tokens::TokenKind;
 use crate::{tr, Cancel};
 use mohur_apdu::{KeyPurpose, PinKind, PinState};
 use serde_json::json;
@@ -79,14 +81,18 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
     };
     let slot = scan.one(purpose)?;
     let info = slot.info();
-    // The PINs to act on: the one asked for; for `activate` without `--pin`, every
-    // PIN of the card's keys that was never set (PIN1 and PIN2 of an AzeDIT card).
+    // The PINs to act on: the one asked for; for `activate`, the PINs of the card's
+    // keys that were never set. AzeDIT cards (as EstEID 3.5) keep no "activated" flag in
+    // their retry-counter records: their state shows only when a PIN is used (`69 84`),
+    // so for them `activate` sets the PINs asked for without knowing.
+    let unknowable = matches!(&info.kind, TokenKind::Card { profile, .. } if profile == "AzeDIT");
+    let needs_activation =
+        |kind: PinKind| unknowable || info.pins.iter().any(|p| p.kind == kind && p.state == PinState::NotActivated);
     let kinds: Vec<PinKind> = match (args.action, args.pin) {
         (Action::Activate, None) => {
             let mut kinds = Vec::new();
             for k in &info.keys {
-                let never_set = info.pins.iter().any(|p| p.kind == k.pin && p.state == PinState::NotActivated);
-                if never_set && !kinds.contains(&k.pin) {
+                if needs_activation(k.pin) && !kinds.contains(&k.pin) {
                     kinds.push(k.pin);
                 }
             }
@@ -94,8 +100,7 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
         }
         (Action::Activate, Some(_)) => {
             let kind = slot.with(|t| Ok(t.pin_for(purpose)))?;
-            let never_set = info.pins.iter().any(|p| p.kind == kind && p.state == PinState::NotActivated);
-            if never_set {
+            if needs_activation(kind) {
                 vec![kind]
             } else {
                 Vec::new()
@@ -125,7 +130,14 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
     let mut done = Vec::new();
     let mut text = String::new();
     for kind in kinds {
-        let secret = pin_label(kind);
+        // A PIV card has one PIN for both keys: once set for one, the other is done.
+        if args.action == Action::Activate && !done.is_empty() && !unknowable {
+            let status = slot.with(|t| t.pin_status(kind))?;
+            if status.state != PinState::NotActivated {
+                continue;
+            }
+        }
+        let secret = token_pin_label(&info, kind);
         match args.action {
             Action::Change => {
                 let context = tr!("cli-pin-change-context", secret = secret.as_str(), name = place.as_str());

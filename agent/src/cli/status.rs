@@ -12,9 +12,10 @@
 //! No token: exit [`exit::NO_TOKEN`]; pcscd not running and no other token:
 //! [`exit::NO_SERVICE`].
 
+use super::token_pin_label;
 use super::{
-    cert_facts, cert_json, cert_text, certificates, exit, finish, hex_upper, pin_label, pin_state_text, scan, Failure,
-    Outcome, TokenOpts,
+    cert_facts, cert_json, cert_text, certificates, exit, finish, hex_upper, pin_state_text, scan, Failure, Outcome,
+    TokenOpts,
 };
 use crate::tokens::TokenKind;
 use crate::{tr, Error};
@@ -87,7 +88,7 @@ fn status(args: &Args) -> Result<Outcome, Failure> {
         text.push_str(&cert_lines);
         for p in &info.pins {
             let state = if p.tries_left == Some(0) { PinState::Blocked } else { p.state };
-            text.push_str(&format!("  {}: {}\n", pin_label(p.kind), pin_state_text(state, p.tries_left)));
+            text.push_str(&format!("  {}: {}\n", token_pin_label(&info, p.kind), pin_state_text(state, p.tries_left)));
         }
         text.push('\n');
     }
