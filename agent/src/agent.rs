@@ -7,8 +7,9 @@ use crate::ops::PromptGate;
 use crate::origins::Origins;
 use crate::prompt::Prompter;
 use crate::{Error, Result};
-use openssl::x509::X509;
 use std::sync::Arc;
+use x509_cert::der::{Decode, Encode};
+use x509_cert::Certificate;
 
 /// Everything the connections share.
 pub struct Agent {
@@ -45,32 +46,46 @@ impl Agent {
         }))
     }
 
-    /// The intermediates `cert` chains through, issuer first (RFC 5280 §6.1: matched by
-    /// issuer name and checked by signature), up to the root, which is left out.
+    /// The intermediates `cert` chains through, issuer first, up to the root, which is
+    /// left out: see [`chain_for`].
     pub fn chain_for(&self, cert: &[u8]) -> Vec<Vec<u8>> {
-        let pool: Vec<(X509, &Vec<u8>)> =
-            self.intermediates.iter().filter_map(|d| X509::from_der(d).ok().map(|x| (x, d))).collect();
-        let mut out = Vec::new();
-        let Ok(mut current) = X509::from_der(cert) else { return out };
-        while out.len() < 8 {
-            let issuer = pool.iter().find(|(x, _)| {
-                current.issuer_name().try_cmp(x.subject_name()).is_ok_and(|o| o.is_eq())
-                    && x.public_key().and_then(|k| current.verify(&k)).unwrap_or(false)
-            });
-            match issuer {
-                Some((x, der)) if x.subject_name().try_cmp(x.issuer_name()).is_ok_and(|o| o.is_ne()) => {
-                    out.push((*der).clone());
-                    current = x.clone();
-                }
-                _ => break,
-            }
-        }
-        out
+        chain_for(&self.intermediates, cert)
     }
 }
 
+/// The certificates of `pool` (DER) that `cert` chains through, issuer first, up to the
+/// root, which is left out (a verifier must have it already). RFC 5280 §6.1: an issuer is
+/// matched by name and checked by signature, so that of two CAs with the same name (a
+/// key rollover) the one whose key signed is taken. Names are compared as encoded, which
+/// is how CAs write them (RFC 5280 §4.1.2.4). Pure Rust (x509-cert, and mohur-installer's
+/// RustCrypto verifier) so that the agent builds for Windows without OpenSSL.
+pub fn chain_for(pool: &[Vec<u8>], cert: &[u8]) -> Vec<Vec<u8>> {
+    let pool: Vec<(Certificate, &Vec<u8>)> =
+        pool.iter().filter_map(|d| Certificate::from_der(d).ok().map(|c| (c, d))).collect();
+    let mut out = Vec::new();
+    let Ok(mut current) = Certificate::from_der(cert) else { return out };
+    let mut current_der = cert;
+    while out.len() < 8 {
+        let issuer = pool.iter().find(|(c, der)| {
+            current.tbs_certificate.issuer == c.tbs_certificate.subject
+                && mohur_installer::ca::verify_issued_by(current_der, der).is_ok()
+        });
+        match issuer {
+            Some((c, der)) if c.tbs_certificate.subject != c.tbs_certificate.issuer => {
+                out.push((*der).clone());
+                current = c.clone();
+                current_der = der;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Every certificate of the PEM file `path`, as DER.
 fn load_pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
-    let pem = std::fs::read(path).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    let certs = X509::stack_from_pem(&pem).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    certs.iter().map(|c| c.to_der().map_err(|e| Error::Internal(e.to_string()))).collect()
+    let bad = |e: &dyn std::fmt::Display| Error::Internal(format!("{}: {e}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(&e))?;
+    let certs = Certificate::load_pem_chain(&pem).map_err(|e| bad(&e))?;
+    certs.iter().map(|c| c.to_der().map_err(|e| bad(&e))).collect()
 }

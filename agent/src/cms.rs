@@ -19,7 +19,6 @@ use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use der::asn1::{BitString, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
 use mohur_apdu::{HashAlg, KeyAlgorithm};
-use openssl::hash::MessageDigest;
 use spki::SubjectPublicKeyInfoOwned;
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 use x509_cert::attr::Attribute;
@@ -125,21 +124,18 @@ pub fn digest_alg_for(key: KeyAlgorithm) -> HashAlg {
     }
 }
 
-/// Hashes `data` with `alg` (SHA-1 is refused: it is not used for new signatures).
+/// Hashes `data` with `alg`, SHA-2 family only (SHA-1 is refused: it is not used for new
+/// signatures). RustCrypto's `sha2` rather than OpenSSL, so that the agent builds for
+/// Windows, where there is no OpenSSL to link.
 pub(crate) fn hash(alg: HashAlg, data: &[u8]) -> Result<Vec<u8>> {
-    let md = message_digest(alg)?;
-    Ok(openssl::hash::hash(md, data).map_err(|e| Error::Internal(format!("hash: {e}")))?.to_vec())
-}
-
-/// The OpenSSL digest for `alg` (SHA-2 family only).
-pub(crate) fn message_digest(alg: HashAlg) -> Result<MessageDigest> {
-    match alg {
-        HashAlg::Sha224 => Ok(MessageDigest::sha224()),
-        HashAlg::Sha256 => Ok(MessageDigest::sha256()),
-        HashAlg::Sha384 => Ok(MessageDigest::sha384()),
-        HashAlg::Sha512 => Ok(MessageDigest::sha512()),
-        other => Err(Error::BadRequest(format!("hash algorithm {other:?} is not accepted for signing"))),
-    }
+    use sha2::Digest;
+    Ok(match alg {
+        HashAlg::Sha224 => sha2::Sha224::digest(data).to_vec(),
+        HashAlg::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        HashAlg::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        HashAlg::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        other => return Err(Error::BadRequest(format!("hash algorithm {other:?} is not accepted for signing"))),
+    })
 }
 
 fn digest_oid(alg: HashAlg) -> Result<ObjectIdentifier> {

@@ -16,9 +16,11 @@ pub mod manager;
 pub mod ops;
 pub mod origins;
 pub mod peer;
+#[cfg(feature = "demo")]
 pub mod portal;
 pub mod prompt;
 pub mod protocol;
+#[cfg(feature = "demo")]
 pub mod relying_party;
 pub mod retry_counter;
 pub mod server;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "demo")]
 mod demo;
 
 #[derive(Parser)]
@@ -33,6 +34,7 @@ enum Command {
     /// Run the signing agent (WebSocket on loopback for portals).
     Agent(AgentArgs),
     /// Run the agent with a simulated card and a demo portal, and print the portal's address.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// List the PC/SC readers and what is in them.
     Readers(cli::readers::Args),
@@ -202,6 +204,7 @@ fn main() -> ExitCode {
             init_logging(&c.log_level);
             serve(c, |_, _, _, _| Ok(()))
         }),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
         Command::Readers(args) => return cli::readers::run(args),
         Command::Status(args) => return cli::status::run(args),

@@ -68,10 +68,17 @@ pub trait Prompter: Send + Sync {
 /// 3. stdin is a terminal: the terminal ([`TerminalPrompter`]);
 /// 4. otherwise a prompter that answers every call with [`Error::NoPrompter`], so a
 ///    request fails with `NO_PROMPTER` instead of hanging.
+///
+/// On Windows only 1. asks (a pinentry speaks Assuan over pipes there too, e.g. Gpg4win's
+/// `pinentry.exe`): the terminal dialog drives `/dev/tty` with `stty(1)`, so a console
+/// gets [`Error::NoPrompter`] until the agent has a dialog of its own there.
 pub fn from_environment(timeout: Duration) -> Box<dyn Prompter> {
     match choose(&|key| std::env::var_os(key), std::io::stdin().is_terminal()) {
         Choice::Pinentry(program) => Box::new(PinentryPrompter::new(program).timeout(timeout)),
+        #[cfg(unix)]
         Choice::Terminal => Box::new(TerminalPrompter::new().timeout(timeout)),
+        #[cfg(not(unix))]
+        Choice::Terminal => Box::new(Unavailable("no pinentry ($MOHUR_PINENTRY) and no console dialog on this OS yet")),
         Choice::Nothing => Box::new(Unavailable("no pinentry program and no terminal")),
     }
 }
@@ -104,8 +111,14 @@ fn choose(env: &dyn Fn(&str) -> Option<OsString>, stdin_is_tty: bool) -> Choice 
 
 /// The first executable `name` in the directories of `path` (a `PATH` value).
 fn find_program(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    #[cfg(unix)]
+    let executable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    // No execute bit elsewhere: a file of that name is taken.
+    #[cfg(not(unix))]
+    let executable = |p: &Path| p.is_file();
     std::env::split_paths(path).map(|dir| dir.join(name)).find(|p| executable(p))
 }
 

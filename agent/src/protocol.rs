@@ -394,7 +394,7 @@ fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>)
         .iter()
         .map(|d| {
             let shown = match (&d.data, &d.digest) {
-                (Some(data), _) => hex(&openssl::sha::sha256(data)),
+                (Some(data), _) => hex(&<sha2::Sha256 as sha2::Digest>::digest(data)),
                 (None, Some((alg, digest))) => format!("({}) {}", hash_name(*alg), hex(digest)),
                 _ => String::new(),
             };
