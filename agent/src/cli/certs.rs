@@ -41,14 +41,6 @@ fn write(path: &Path, data: &[u8]) -> Result<(), Failure> {
         .map_err(|e| Failure::other(tr!("cli-error-write", name = path.display().to_string(), what = e.to_string())))
 }
 
-/// The PEM text of a DER certificate (RFC 7468 §5).
-pub fn pem(der: &[u8]) -> Result<Vec<u8>, Failure> {
-    use x509_cert::der::{Decode, EncodePem};
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| Failure::other(format!("certificate: {e}")))?;
-    let text = cert.to_pem(x509_cert::der::pem::LineEnding::LF).map_err(|e| Failure::other(e.to_string()))?;
-    Ok(text.into_bytes())
-}
-
 fn certs(args: &Args) -> Result<Outcome, Failure> {
     let scan = scan(&args.tokens)?;
     let tokens = scan.manager.list();
@@ -81,9 +73,9 @@ fn certs(args: &Args) -> Result<Outcome, Failure> {
                 used.push(base.clone());
                 let der_path = dir.join(format!("{base}.der"));
                 let pem_path = dir.join(format!("{base}.pem"));
-                let pem = pem(&der)?;
+                let pem = super::pem_certificate(&der);
                 write(&der_path, &der)?;
-                write(&pem_path, &pem)?;
+                write(&pem_path, pem.as_bytes())?;
                 text.push_str(&format!(
                     "    {}: {}, {}\n",
                     tr!("cli-label-exported"),

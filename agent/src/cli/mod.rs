@@ -280,10 +280,43 @@ pub fn pin_state_text(state: PinState, tries_left: Option<u8>) -> String {
     }
 }
 
-/// SHA-256 of `data` (RustCrypto, as the rest of the agent: no OpenSSL on Windows).
+/// SHA-256 of `data`, with the agent's own hash (no OpenSSL on Windows).
 pub fn sha256(data: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).to_vec()
+    crate::cms::hash(mohur_apdu::HashAlg::Sha256, data).unwrap_or_default()
+}
+
+/// PEM text of a DER certificate (RFC 7468 §5: base64 in lines of 64).
+pub fn pem_certificate(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// The DER certificates of a PEM text (RFC 7468 §5; other blocks are skipped).
+pub fn parse_pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(text);
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        match (&mut body, line) {
+            (None, "-----BEGIN CERTIFICATE-----") => body = Some(String::new()),
+            (Some(b), "-----END CERTIFICATE-----") => {
+                let der = base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).map_err(|e| e.to_string())?;
+                out.push(der);
+                body = None;
+            }
+            (Some(b), l) => b.push_str(l),
+            (None, _) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Upper-case hex, as ATRs are written.
@@ -414,7 +447,7 @@ pub fn installed_ca_dir() -> Option<PathBuf> {
 /// Every certificate (DER) of a CA bundle: a PEM file (several certificates), or a
 /// directory of `*.pem`, `*.crt`, `*.cer` (PEM or DER) and `*.der` files.
 pub fn load_ca_bundle(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
-    use x509_cert::der::{Decode, Encode};
+    use x509_cert::der::Decode;
     use x509_cert::Certificate;
     let unreadable = |e: &dyn std::fmt::Display| {
         Failure::usage(tr!("cli-error-ca-bundle", name = path.display().to_string(), what = e.to_string()))
@@ -437,8 +470,9 @@ pub fn load_ca_bundle(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
     for f in files {
         let data = std::fs::read(&f).map_err(|e| unreadable(&e))?;
         if data.windows(11).any(|w| w == b"-----BEGIN ") {
-            for c in Certificate::load_pem_chain(&data).map_err(|e| unreadable(&e))? {
-                certs.push(c.to_der().map_err(|e| unreadable(&e))?);
+            for der in parse_pem_certificates(&data).map_err(|e| unreadable(&e))? {
+                Certificate::from_der(&der).map_err(|e| unreadable(&e))?;
+                certs.push(der);
             }
         } else {
             Certificate::from_der(&data).map_err(|e| unreadable(&e))?;
@@ -449,6 +483,35 @@ pub fn load_ca_bundle(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
         return Err(unreadable(&"no certificate"));
     }
     Ok(certs)
+}
+
+/// The CAs of `pool` (DER) that `cert` chains through, issuer first, up to the root,
+/// which is left out (a verifier must have it already). As `Agent::chain_for` (RFC 5280
+/// §6.1: an issuer is matched by name and checked by signature), on a pool that is not
+/// the agent's.
+pub fn chain_for(pool: &[Vec<u8>], cert: &[u8]) -> Vec<Vec<u8>> {
+    use x509_cert::der::Decode;
+    use x509_cert::Certificate;
+    let pool: Vec<(Certificate, &Vec<u8>)> =
+        pool.iter().filter_map(|d| Certificate::from_der(d).ok().map(|c| (c, d))).collect();
+    let mut out = Vec::new();
+    let Ok(mut current) = Certificate::from_der(cert) else { return out };
+    let mut current_der: Vec<u8> = cert.to_vec();
+    while out.len() < 8 {
+        let issuer = pool.iter().find(|(c, der)| {
+            current.tbs_certificate.issuer == c.tbs_certificate.subject
+                && mohur_installer::ca::verify_issued_by(&current_der, der).is_ok()
+        });
+        match issuer {
+            Some((c, der)) if c.tbs_certificate.subject != c.tbs_certificate.issuer => {
+                out.push((*der).clone());
+                current = c.clone();
+                current_der = (*der).clone();
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// A file name part from a holder's name: letters and digits kept (any script), the
@@ -474,6 +537,15 @@ mod tests {
         assert_eq!(Failure::from(Error::PinBlocked).exit, exit::BLOCKED);
         assert_eq!(Failure::from(Error::UserCancelled).exit, exit::CANCELLED);
         assert_eq!(Failure::from(Error::NoToken).exit, exit::NO_TOKEN);
+    }
+
+    #[test]
+    fn pem_round_trip() {
+        let der: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let pem = pem_certificate(&der);
+        assert!(pem.lines().all(|l| l.len() <= 64), "{pem}");
+        let text = format!("junk\n{pem}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{pem}");
+        assert_eq!(parse_pem_certificates(text.as_bytes()).unwrap(), vec![der.clone(), der]);
     }
 
     #[test]

@@ -57,7 +57,7 @@ mod imp {
     use crate::{tr, Error};
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;
-    use der::{Decode, EncodePem};
+    use der::Decode;
     use serde_json::json;
     use std::path::Path;
 
@@ -76,7 +76,7 @@ mod imp {
         let mut chain = String::new();
         for der in load_ca_bundle(bundle)? {
             let c = x509_cert::Certificate::from_der(&der).map_err(|e| bad(&e))?;
-            let pem = c.to_pem(der::pem::LineEnding::LF).map_err(|e| bad(&e))?;
+            let pem = crate::cli::pem_certificate(&der);
             if root.is_none() && c.tbs_certificate.subject == c.tbs_certificate.issuer {
                 root = Some(pem);
             } else {
