@@ -7,7 +7,8 @@
 set -euo pipefail
 
 # What building mohur needs (the demo needs nothing else: it asks PINs on the terminal).
-DEMO_PACKAGES=(pkg-config libssl-dev libpcsclite-dev)
+# mohur builds its tray icon (feature `tray`, on by default) with GTK 3 and appindicator
+DEMO_PACKAGES=(pkg-config libssl-dev libpcsclite-dev libgtk-3-dev libayatana-appindicator3-dev)
 PACKAGES=(
     "${DEMO_PACKAGES[@]}"
     pcscd vsmartcard-vpcd pcsc-tools
@@ -18,6 +19,8 @@ PACKAGES=(
     # scripts/package.sh: .deb checks, Windows cross-build and .msi (wine64 is optional:
     # package.sh runs mohur-install.exe --dry-run under wine only where it is installed)
     ca-certificates lintian gcc-mingw-w64-x86-64 wixl msitools
+    # the tray's screenshot test (Xvfb + trayer) and the keyring tests (keyctl)
+    xvfb xauth trayer imagemagick keyutils
 )
 # Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
 # Debian packages only when the commands are missing.

@@ -23,10 +23,12 @@ pub mod protocol;
 #[cfg(feature = "demo")]
 pub mod relying_party;
 pub mod retry_counter;
+pub mod secrets;
 pub mod server;
 pub mod session;
 pub mod texts;
 pub mod tokens;
+pub mod tray;
 pub mod webeid;
 
 pub use cancel::Cancel;

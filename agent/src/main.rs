@@ -86,7 +86,8 @@ pub(crate) struct AgentArgs {
     /// Do not probe the well-known vendor PKCS#11 modules.
     #[arg(long)]
     no_well_known_modules: bool,
-    /// Never show a tray icon (always true until the tray exists).
+    /// Never show a tray icon (nor is there one without a display, or in a build
+    /// without the `tray` feature).
     #[arg(long)]
     no_tray: bool,
 }
@@ -137,9 +138,41 @@ pub(crate) type Stop = tokio::sync::watch::Receiver<bool>;
 
 /// Builds the agent for `config`, watches its token sources, serves until Ctrl-C or
 /// SIGTERM. `setup` adds tokens or servers of its own (the demo) once the agent exists.
+#[cfg(feature = "demo")]
 pub(crate) fn serve(
     config: Config,
     setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle, Stop, u16) -> mohur_agent::Result<()>,
+) -> mohur_agent::Result<()> {
+    serve_with(config, setup, None)
+}
+
+/// Something that must own the main thread while the agent serves (the tray: GTK's
+/// and tao's loop). It gets the agent, the runtime, a way to stop the server, and a
+/// channel that is closed or sent to when the server has stopped.
+type Foreground = Box<
+    dyn FnOnce(
+        Arc<Agent>,
+        tokio::runtime::Handle,
+        Arc<tokio::sync::watch::Sender<bool>>,
+        std::sync::mpsc::Receiver<()>,
+    ) -> mohur_agent::Result<()>,
+>;
+
+/// The tray for `mohur agent`, when it is built in, not refused, and has a display.
+fn tray(args: &AgentArgs) -> Option<Foreground> {
+    #[cfg(feature = "tray")]
+    if !args.no_tray && mohur_agent::tray::display_available() {
+        return Some(Box::new(mohur_agent::tray::ui::run));
+    }
+    let _ = args;
+    None
+}
+
+/// `serve`, with `foreground` on the main thread and the runtime on another when given.
+fn serve_with(
+    config: Config,
+    setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle, Stop, u16) -> mohur_agent::Result<()>,
+    foreground: Option<Foreground>,
 ) -> mohur_agent::Result<()> {
     let listeners = mohur_agent::server::bind(config.port)
         .map_err(|e| mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)))?;
@@ -160,16 +193,35 @@ pub(crate) fn serve(
         agent.manager.watch_pkcs11(modules, counter);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
     setup(&agent, runtime.handle(), stop_rx.clone(), port)?;
-    runtime.block_on(async move {
+    let on_signal = stop_tx.clone();
+    let front_agent = agent.clone();
+    let served = async move {
         tokio::spawn(async move {
             shutdown_signal().await;
-            let _ = stop_tx.send(true);
+            let _ = on_signal.send(true);
         });
         println!("mohur agent: listening on ws://127.0.0.1:{port}/v1");
         tracing::info!(port, dev = agent.config.dev, "agent ready");
         mohur_agent::server::serve(agent, listeners, stop_rx).await
+    };
+    let Some(foreground) = foreground else {
+        runtime.block_on(served)?;
+        return Ok(());
+    };
+    // The runtime moves to a thread of its own; `done` tells the foreground it ended.
+    let handle = runtime.handle().clone();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let server = std::thread::Builder::new().name("mohur-runtime".into()).spawn(move || {
+        let result = runtime.block_on(served);
+        let _ = done_tx.send(());
+        result
     })?;
+    if let Err(e) = foreground(front_agent, handle, stop_tx, done_rx) {
+        tracing::warn!(error = %e, "going on without the tray");
+    }
+    server.join().map_err(|_| mohur_agent::Error::Internal("the agent's runtime panicked".into()))??;
     Ok(())
 }
 
@@ -202,7 +254,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Agent(args) => args.config().and_then(|c| {
             init_logging(&c.log_level);
-            serve(c, |_, _, _, _| Ok(()))
+            serve_with(c, |_, _, _, _| Ok(()), tray(&args))
         }),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),

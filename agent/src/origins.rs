@@ -2,15 +2,27 @@
 //! citizen on first use (remembered in `origins.json`, revocable), or refused for the
 //! rest of this run.
 //!
+//! `origins.json` carries an HMAC-SHA256 of its list under a key kept in the OS
+//! keyring ([`crate::secrets`]), so that another program of the same user cannot add a
+//! site silently: a file whose MAC does not verify is ignored with a warning, as if no
+//! site were remembered, and the citizen is asked again. Without a keyring (no
+//! session keyring, a CI box) nothing is remembered across runs: a "yes" holds for
+//! the rest of this run only. Asking again is the safe way to fail.
+//!
 //! Also the checks made on the HTTP upgrade request, before a WebSocket exists
 //! (`agent/PROTOCOL.md` § Who may connect): `Host` against DNS rebinding, `Origin`
 //! against cross-site WebSocket hijacking.
 
+use crate::secrets::{self, OsKeyring, SecretStore};
 use crate::{Error, Result};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The keyring entry of the HMAC key.
+const KEY_NAME: &str = "origins-hmac-key";
 
 /// What the agent knows about an origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +38,18 @@ pub enum Decision {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Remembered {
     allowed: BTreeSet<String>,
+    /// Hex HMAC-SHA256 of `allowed` ([`mac`]).
+    #[serde(default)]
+    mac: String,
+}
+
+/// The MAC of a list: over a label (so the key can serve nothing else by mistake) and
+/// the list's JSON, which is canonical (a sorted set of strings).
+fn mac(key: &[u8], allowed: &BTreeSet<String>) -> String {
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(b"mohur origins.json v1\n");
+    m.update(&serde_json::to_vec(allowed).unwrap_or_default());
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The allow list.
@@ -34,29 +58,70 @@ pub struct Origins {
     file: PathBuf,
     /// Origins the citizen refused during this run.
     denied: Mutex<BTreeSet<String>>,
+    /// Origins allowed during this run that could not be remembered (no keyring).
+    allowed_this_run: Mutex<BTreeSet<String>>,
+    /// Where the HMAC key lives.
+    keys: Arc<dyn SecretStore>,
 }
 
 impl Origins {
     /// Loads the remembered origins from `data_dir/origins.json`; `configured` are
     /// allowed without asking. A corrupt file is reported and treated as empty.
     pub fn load(data_dir: PathBuf, configured: &[String]) -> Result<Origins> {
+        Origins::with_keys(data_dir, configured, Arc::new(OsKeyring::mohur()))
+    }
+
+    /// [`Origins::load`] with the HMAC key in `keys` instead of the OS keyring.
+    pub fn with_keys(data_dir: PathBuf, configured: &[String], keys: Arc<dyn SecretStore>) -> Result<Origins> {
         let mut conf = BTreeSet::new();
         for o in configured {
             conf.insert(normalize_origin(o).map_err(|e| Error::BadRequest(format!("allowed_origins: {e}")))?);
         }
-        Ok(Origins { configured: conf, file: data_dir.join("origins.json"), denied: Mutex::new(BTreeSet::new()) })
+        Ok(Origins {
+            configured: conf,
+            file: data_dir.join("origins.json"),
+            denied: Mutex::new(BTreeSet::new()),
+            allowed_this_run: Mutex::new(BTreeSet::new()),
+            keys,
+        })
     }
 
     /// The remembered origins, read afresh: `mohur origins revoke` in another process
-    /// takes effect at once.
+    /// takes effect at once. A file that is corrupt, or whose MAC does not verify (or
+    /// cannot be checked: no key), counts as empty.
     fn read(&self) -> Remembered {
-        match std::fs::read(&self.file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(file = %self.file.display(), error = %e, "ignoring a corrupt origins file");
-                Remembered::default()
-            }),
-            Err(_) => Remembered::default(),
+        let file = self.file.display();
+        let r: Remembered = match std::fs::read(&self.file) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(%file, error = %e, "ignoring a corrupt origins file");
+                    return Remembered::default();
+                }
+            },
+            Err(_) => return Remembered::default(),
+        };
+        let verified = match self.keys.get(KEY_NAME) {
+            Ok(Some(key)) => {
+                let expected = mac(&key, &r.allowed);
+                // Constant time is not needed against a local file, but costs nothing.
+                expected.len() == r.mac.len()
+                    && expected.bytes().zip(r.mac.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            }
+            Ok(None) => {
+                tracing::warn!(%file, "ignoring the remembered sites: their key is not in the OS keyring any more");
+                return Remembered::default();
+            }
+            Err(e) => {
+                tracing::warn!(%file, error = %e, "ignoring the remembered sites: they cannot be checked");
+                return Remembered::default();
+            }
+        };
+        if !verified {
+            tracing::warn!(%file, "ignoring the remembered sites: the file was changed outside mohur");
+            return Remembered::default();
         }
+        r
     }
 
     /// The decision for `origin`.
@@ -64,7 +129,7 @@ impl Origins {
         if self.configured.contains(origin) {
             return Decision::Allowed;
         }
-        if self.read().allowed.contains(origin) {
+        if self.read().allowed.contains(origin) || self.this_run().contains(origin) {
             Decision::Allowed
         } else if self.denied.lock().unwrap_or_else(|e| e.into_inner()).contains(origin) {
             Decision::Denied
@@ -73,13 +138,27 @@ impl Origins {
         }
     }
 
-    /// Records the citizen's answer; a "yes" is saved to disk.
+    fn this_run(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.allowed_this_run.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the citizen's answer; a "yes" is saved to disk, signed with the key
+    /// from the keyring (made on first use). Without a keyring it holds for this run.
     pub fn record(&self, origin: &str, allowed: bool) -> Result<()> {
         let mut denied = self.denied.lock().unwrap_or_else(|e| e.into_inner());
         if allowed {
             denied.remove(origin);
+            let key = match secrets::key_or_create(&*self.keys, KEY_NAME) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!(%origin, error = %e, "allowed for this run only: no keyring to protect the list");
+                    self.this_run().insert(origin.to_owned());
+                    return Ok(());
+                }
+            };
             let mut r = self.read();
             r.allowed.insert(origin.to_owned());
+            r.mac = mac(&key, &r.allowed);
             save(&self.file, &r)
         } else {
             denied.insert(origin.to_owned());
@@ -90,17 +169,24 @@ impl Origins {
     /// Forgets a remembered origin; true if it was there.
     pub fn revoke(&self, origin: &str) -> Result<bool> {
         let _guard = self.denied.lock().unwrap_or_else(|e| e.into_inner());
+        let mut had = self.this_run().remove(origin);
         let mut r = self.read();
-        let had = r.allowed.remove(origin);
-        if had {
+        if r.allowed.remove(origin) {
+            had = true;
+            // read() verified the file, so the key is there.
+            let key = self.keys.get(KEY_NAME).ok().flatten().ok_or_else(|| Error::Internal("keyring".into()))?;
+            r.mac = mac(&key, &r.allowed);
             save(&self.file, &r)?;
         }
         Ok(had)
     }
 
-    /// Remembered origins (not the configured ones).
+    /// Origins the citizen allowed (not the configured ones): remembered, or for this
+    /// run only.
     pub fn remembered(&self) -> Vec<String> {
-        self.read().allowed.into_iter().collect()
+        let mut all = self.read().allowed;
+        all.extend(self.this_run().iter().cloned());
+        all.into_iter().collect()
     }
 
     /// Origins allowed by the configuration.
@@ -210,6 +296,7 @@ pub fn check_origin(origin: Option<&str>, dev: bool) -> Result<String, &'static 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::testing::Memory;
 
     #[test]
     fn origins_normalise() {
@@ -243,21 +330,91 @@ mod tests {
         assert!(check_origin(None, true).is_err());
     }
 
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mohur-origins-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
     #[test]
     fn consent_is_remembered_and_revocable() {
-        let dir = std::env::temp_dir().join(format!("mohur-origins-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let o = Origins::load(dir.clone(), &["https://e-gov.az".into()]).unwrap();
+        let dir = temp("consent");
+        let keys: Arc<dyn SecretStore> = Arc::new(Memory::default());
+        let load = |conf: &[String]| Origins::with_keys(dir.clone(), conf, keys.clone()).unwrap();
+        let o = load(&["https://e-gov.az".into()]);
         assert_eq!(o.decision("https://e-gov.az"), Decision::Allowed);
         assert_eq!(o.decision("https://bank.example"), Decision::Unknown);
         o.record("https://evil.example", false).unwrap();
         assert_eq!(o.decision("https://evil.example"), Decision::Denied);
         o.record("https://bank.example", true).unwrap();
-        let again = Origins::load(dir.clone(), &[]).unwrap();
+        let again = load(&[]);
         assert_eq!(again.decision("https://bank.example"), Decision::Allowed);
         assert_eq!(again.decision("https://evil.example"), Decision::Unknown);
         assert!(again.revoke("https://bank.example").unwrap());
-        assert_eq!(Origins::load(dir.clone(), &[]).unwrap().decision("https://bank.example"), Decision::Unknown);
+        assert_eq!(load(&[]).decision("https://bank.example"), Decision::Unknown);
+        assert!(!again.revoke("https://bank.example").unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Another program edits origins.json: adds a site, or swaps in a file signed
+    /// with another key. Both are ignored, and the citizen is asked again.
+    #[test]
+    fn a_tampered_file_is_ignored() {
+        let dir = temp("tamper");
+        let keys: Arc<dyn SecretStore> = Arc::new(Memory::default());
+        let o = Origins::with_keys(dir.clone(), &[], keys.clone()).unwrap();
+        o.record("https://bank.example", true).unwrap();
+        let file = dir.join("origins.json");
+        let good = std::fs::read_to_string(&file).unwrap();
+        assert!(good.contains("\"mac\""), "{good}");
+        assert_eq!(o.remembered(), vec!["https://bank.example".to_owned()]);
+
+        // A site added by hand, MAC unchanged.
+        let added = good.replace("\"https://bank.example\"", "\"https://bank.example\", \"https://evil.example\"");
+        std::fs::write(&file, &added).unwrap();
+        assert_eq!(o.decision("https://evil.example"), Decision::Unknown);
+        assert_eq!(o.decision("https://bank.example"), Decision::Unknown, "the whole file is distrusted");
+        assert!(o.remembered().is_empty());
+
+        // The MAC removed, or flipped.
+        let v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        std::fs::write(&file, serde_json::json!({"allowed": v["allowed"]}).to_string()).unwrap();
+        assert_eq!(o.decision("https://bank.example"), Decision::Unknown);
+        let mac = v["mac"].as_str().unwrap();
+        let flipped = format!("{}{}", if mac.starts_with('0') { "1" } else { "0" }, &mac[1..]);
+        std::fs::write(&file, good.replace(mac, &flipped)).unwrap();
+        assert_eq!(o.decision("https://bank.example"), Decision::Unknown);
+
+        // A file made under another key (another user's, or a key since lost).
+        std::fs::write(&file, &good).unwrap();
+        assert_eq!(o.decision("https://bank.example"), Decision::Allowed);
+        let other = Origins::with_keys(dir.clone(), &[], Arc::new(Memory::default())).unwrap();
+        assert_eq!(other.decision("https://bank.example"), Decision::Unknown);
+        // Recording under the new key starts a fresh list: the old site is not carried over.
+        other.record("https://shop.example", true).unwrap();
+        assert_eq!(other.remembered(), vec!["https://shop.example".to_owned()]);
+        assert_eq!(o.decision("https://shop.example"), Decision::Unknown);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// No keyring: a "yes" holds for this run only, nothing is written, and a file
+    /// from before cannot be checked, so it is ignored.
+    #[test]
+    fn without_a_keyring_nothing_is_remembered() {
+        let dir = temp("nokeyring");
+        let keys: Arc<dyn SecretStore> = Arc::new(Memory::default());
+        Origins::with_keys(dir.clone(), &[], keys).unwrap().record("https://old.example", true).unwrap();
+        let o = Origins::with_keys(dir.clone(), &[], Arc::new(Memory::broken())).unwrap();
+        assert_eq!(o.decision("https://old.example"), Decision::Unknown);
+        let before = std::fs::read(dir.join("origins.json")).unwrap();
+        o.record("https://bank.example", true).unwrap();
+        assert_eq!(o.decision("https://bank.example"), Decision::Allowed);
+        assert_eq!(o.remembered(), vec!["https://bank.example".to_owned()]);
+        assert_eq!(std::fs::read(dir.join("origins.json")).unwrap(), before, "nothing written");
+        let next_run = Origins::with_keys(dir.clone(), &[], Arc::new(Memory::broken())).unwrap();
+        assert_eq!(next_run.decision("https://bank.example"), Decision::Unknown);
+        assert!(o.revoke("https://bank.example").unwrap());
+        assert_eq!(o.decision("https://bank.example"), Decision::Unknown);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

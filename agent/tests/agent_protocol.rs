@@ -211,19 +211,28 @@ async fn unknown_origin_gets_nothing_until_the_citizen_allows_it() {
     assert_eq!(r["result"]["allowed"], true, "{r}");
     let cert = call(&mut ws2, 2, "get-certificate", json!({"purpose": "sign"})).await;
     assert!(cert["result"]["certificate"].as_str().is_some_and(|c| !c.is_empty()), "{cert}");
-    let listed = Command::new(env!("CARGO_BIN_EXE_mohur"))
-        .args(["origins", "list"])
-        .env("HOME", &dir)
-        .env("XDG_DATA_HOME", dir.join("data").parent().unwrap())
-        .output()
-        .unwrap();
-    let _ = listed; // the demo keeps its data in --dir; checked through the file below
-    let file = std::fs::read_to_string(dir.join("data/origins.json")).unwrap();
-    assert!(file.contains(friend), "{file}");
-    let mut origins_json: serde_json::Value = serde_json::from_str(&file).unwrap();
-    origins_json["allowed"] = json!([]);
-    std::fs::write(dir.join("data/origins.json"), origins_json.to_string()).unwrap();
-    // Revoked (the file is what `mohur origins revoke` edits): asked again.
+    // The demo keeps its data in `--dir`/data: the CLI is pointed there with a
+    // configuration file. The list is signed with the key in the OS keyring, which the
+    // CLI shares with the agent (the same user's session keyring).
+    let config = dir.join("origins-cli.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\n", dir.join("data"))).unwrap();
+    let origins = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mohur"))
+            .arg("origins")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("HOME", &dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mohur origins {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = origins(&["list"]);
+    assert!(listed.contains(&format!("{friend}\t(allowed by you)")), "{listed}");
+    assert!(origins(&["revoke", friend]).contains(&format!("revoked {friend}")));
+    assert!(!origins(&["list"]).contains(friend));
+    // Revoked: the running agent reads the list afresh and asks again.
     agent.queue(&["no"]);
     assert_eq!(code(&call(&mut ws2, 3, "status", json!({})).await), "ORIGIN_NOT_ALLOWED");
 }

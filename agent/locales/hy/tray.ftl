@@ -1,1 +1,50 @@
-# tray messages (hy): filled in by the tray work.
+# Գործակալի պատկերակը համակարգային սկուտեղում՝ հուշում, ընտրացանկ և ծանուցումներ։
+# Փոփոխականներ՝ $holder (քարտի անունը), $secret (PIN-ի անունը), $n (քանակ),
+# $origin (կայք), $what (քարտի տեսակը, PUK-ի անունը կամ սխալը)։
+
+tray-tooltip-no-reader = mohur: քարտի ընթերցիչ չկա
+tray-tooltip-no-card = mohur: տեղադրեք ձեր նույնականացման քարտը
+tray-tooltip-ready = { $n ->
+    [one] mohur: քարտը պատրաստ է
+   *[other] mohur: { $n } քարտ պատրաստ է
+}
+tray-tooltip-blocked = mohur: PIN-ը արգելափակված է
+tray-tooltip-error = mohur: սխալ՝ { $what }
+tray-token = { $holder } ({ $what })
+tray-usb-token = USB բանալի
+tray-unknown-holder = անհայտ տնօրինող
+tray-secret-pin = PIN
+tray-secret-pin1 = PIN1 (մուտք)
+tray-secret-pin2 = PIN2 (ստորագրություն)
+tray-secret-puk = PUK
+tray-secret-so-pin = անվտանգության ադմինիստրատորի PIN
+tray-pin-tries = { $secret }՝ { $n ->
+    [one] մնացել է 1 փորձ
+   *[other] մնացել է { $n } փորձ
+}
+tray-pin-last-try = { $secret }՝ մնացել է 1 փորձ, սխալ մուտքագրումը այն կարգելափակի
+tray-pin-ready = { $secret }՝ պատրաստ է
+tray-pin-blocked = { $secret }՝ արգելափակված է
+tray-pin-not-activated = { $secret }՝ ակտիվացված չէ
+tray-change-pin = Փոխել { $secret }…
+tray-unblock-pin = Ապաարգելափակել { $secret }՝ { $what }-ով…
+tray-activate = Ակտիվացնել քարտը…
+tray-activate-pin = Ակտիվացնել քարտը՝ սահմանել { $secret }…
+tray-allowed-sites = Թույլատրված կայքեր
+tray-revoke-site = Չեղարկել { $origin }
+tray-configured-site = { $origin } (սահմանված է ադմինիստրատորի կողմից)
+tray-no-sites = Դեռ ոչ մի կայք թույլատրված չէ
+tray-diagnostics = Ախտորոշում…
+tray-autostart = Գործարկել մուտքի ժամանակ
+tray-quit = Ելք
+tray-context = Դուք սա խնդրեցիք mohur-ի ընտրացանկում։
+tray-notify-inserted-title = Քարտը պատրաստ է
+tray-notify-inserted = { $holder }-ի վկայականը կարդացվեց՝ քարտը պատրաստ է։
+tray-notify-last-try-title = PIN-ը շուտով կարգելափակվի
+tray-notify-last-try = { $holder }-ի քարտի { $secret }-ին մնացել է 1 փորձ։ Եվս մեկ սխալ՝ և այն կարգելափակվի։
+tray-diagnostics-title = mohur: ախտորոշում
+tray-done-title = mohur
+tray-pin-changed = { $secret }-ը փոխվեց։
+tray-pin-unblocked = { $secret }-ը սահմանվեց և կրկին կարելի է օգտագործել։
+tray-site-revoked = { $origin }-ն այլևս չի կարող օգտագործել ձեր քարտը. այն պետք է նորից թույլտվություն խնդրի։
+tray-action-failed = Չստացվեց՝ { $what }

@@ -1,0 +1,216 @@
+//! Secrets mohur keeps between runs live in the OS keyring, never in a plain file:
+//! the kernel keyring on Linux (`keyring`'s `linux-native` store: no daemon, no
+//! D-Bus), the Windows credential store on Windows.
+//!
+//! Today that is one secret: the HMAC key that protects `origins.json`
+//! ([`crate::origins`]) from silent edits by other programs of the same user.
+//!
+//! On Linux the kernel keeps the key in the user's persistent keyring: it survives
+//! logging out, and is shared by all the user's processes, but not a reboot or a few
+//! idle days (`/proc/sys/kernel/keys/persistent_keyring_expiry`). Losing the key is
+//! safe: the remembered sites stop verifying and the citizen is asked again.
+
+use zeroize::Zeroizing;
+
+/// Why a secret could not be read or stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("OS keyring: {0}")]
+pub struct KeyringError(pub String);
+
+/// A place for named secrets.
+pub trait SecretStore: Send + Sync {
+    /// The secret `name`; `Ok(None)` when there is none yet.
+    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError>;
+    /// Stores `secret` as `name`, replacing any older one.
+    fn set(&self, name: &str, secret: &[u8]) -> Result<(), KeyringError>;
+    /// Forgets `name` (no error when it is not there).
+    fn delete(&self, name: &str) -> Result<(), KeyringError>;
+}
+
+/// The OS keyring, with entries `name` under service `service` (`mohur` for the
+/// agent; the tests use their own service so that they never touch the citizen's).
+pub struct OsKeyring {
+    service: String,
+}
+
+impl OsKeyring {
+    /// The agent's entries.
+    pub fn mohur() -> OsKeyring {
+        OsKeyring::with_service("mohur")
+    }
+
+    /// Entries under another service name.
+    pub fn with_service(service: &str) -> OsKeyring {
+        OsKeyring { service: service.to_owned() }
+    }
+}
+
+impl OsKeyring {
+    /// The keyring entry of `name`. On Linux it is looked up in, and stored to, the
+    /// user's persistent keyring itself rather than the session keyring `keyring`
+    /// starts from: a process outside a login session (the agent started by systemd,
+    /// a CI job, a test) gets an anonymous session keyring of its own, so a key made
+    /// there would be invisible to the next process (`mohur origins` after the agent).
+    /// The persistent keyring is the user's, shared by all their processes, and is
+    /// where `keyring` links every key anyway. Kernels without persistent keyrings
+    /// fall back to `keyring`'s session lookup.
+    #[cfg(target_os = "linux")]
+    fn entry(&self, name: &str) -> Result<keyring::Entry, KeyringError> {
+        use linux_keyutils::{KeyRing, KeyRingIdentifier};
+        match KeyRing::get_persistent(KeyRingIdentifier::Process) {
+            Ok(persistent) => {
+                Ok(keyring::Entry::new_with_credential(Box::new(keyring::keyutils::KeyutilsCredential {
+                    session: persistent,
+                    persistent: Some(persistent),
+                    description: format!("keyring-rs:{name}@{}", self.service),
+                })))
+            }
+            Err(_) => keyring::Entry::new(&self.service, name).map_err(|e| KeyringError(e.to_string())),
+        }
+    }
+
+    #[cfg(windows)]
+    fn entry(&self, name: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(&self.service, name).map_err(|e| KeyringError(e.to_string()))
+    }
+}
+
+#[cfg(any(target_os = "linux", windows))]
+impl SecretStore for OsKeyring {
+    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError> {
+        let entry = self.entry(name)?;
+        match entry.get_secret() {
+            Ok(s) => Ok(Some(Zeroizing::new(s))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(KeyringError(e.to_string())),
+        }
+    }
+
+    fn set(&self, name: &str, secret: &[u8]) -> Result<(), KeyringError> {
+        let entry = self.entry(name)?;
+        entry.set_secret(secret).map_err(|e| KeyringError(e.to_string()))
+    }
+
+    fn delete(&self, name: &str) -> Result<(), KeyringError> {
+        let entry = self.entry(name)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(KeyringError(e.to_string())),
+        }
+    }
+}
+
+/// No keyring backend is built for this OS: every call says so, and the callers fall
+/// back to keeping nothing.
+#[cfg(not(any(target_os = "linux", windows)))]
+impl SecretStore for OsKeyring {
+    fn get(&self, _: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError> {
+        Err(KeyringError("no keyring on this OS".into()))
+    }
+
+    fn set(&self, _: &str, _: &[u8]) -> Result<(), KeyringError> {
+        Err(KeyringError("no keyring on this OS".into()))
+    }
+
+    fn delete(&self, _: &str) -> Result<(), KeyringError> {
+        Err(KeyringError("no keyring on this OS".into()))
+    }
+}
+
+/// The 32-byte key `name`, made from the OS's random numbers and stored on first use.
+/// Read back after storing, so that two processes creating it at once end up using
+/// the same (the last one written).
+pub fn key_or_create(store: &dyn SecretStore, name: &str) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
+    if let Some(k) = store.get(name)?.filter(|k| k.len() == 32) {
+        return Ok(k);
+    }
+    let mut key = Zeroizing::new(vec![0u8; 32]);
+    getrandom::fill(&mut key).map_err(|e| KeyringError(format!("no random numbers: {e}")))?;
+    store.set(name, &key)?;
+    store.get(name)?.filter(|k| k.len() == 32).ok_or_else(|| KeyringError("the key did not stay in the keyring".into()))
+}
+
+/// An in-memory store (tests), or one that is always unavailable (`Memory::broken`),
+/// standing in for a machine without a keyring.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    /// Secrets in a map.
+    #[derive(Default)]
+    pub struct Memory {
+        secrets: Mutex<BTreeMap<String, Vec<u8>>>,
+        broken: bool,
+    }
+
+    impl Memory {
+        /// A store whose every call fails, like a session without a keyring.
+        pub fn broken() -> Memory {
+            Memory { broken: true, ..Memory::default() }
+        }
+
+        fn check(&self) -> Result<(), KeyringError> {
+            if self.broken {
+                Err(KeyringError("no keyring (test)".into()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl SecretStore for Memory {
+        fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError> {
+            self.check()?;
+            Ok(self.secrets.lock().unwrap_or_else(|e| e.into_inner()).get(name).cloned().map(Zeroizing::new))
+        }
+
+        fn set(&self, name: &str, secret: &[u8]) -> Result<(), KeyringError> {
+            self.check()?;
+            self.secrets.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), secret.to_vec());
+            Ok(())
+        }
+
+        fn delete(&self, name: &str) -> Result<(), KeyringError> {
+            self.check()?;
+            self.secrets.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_made_once_and_kept() {
+        let store = testing::Memory::default();
+        let a = key_or_create(&store, "k").unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(*a, vec![0u8; 32]);
+        assert_eq!(key_or_create(&store, "k").unwrap(), a);
+        assert!(key_or_create(&testing::Memory::broken(), "k").is_err());
+    }
+
+    /// The real kernel keyring (this needs a session keyring: `keyctl session - cargo
+    /// test`, or a login session's). The service name is the test's own, and the
+    /// entry is deleted at the end.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_kernel_keyring_keeps_a_secret() {
+        let store = OsKeyring::with_service(&format!("mohur-test-{}", std::process::id()));
+        let name = "round-trip";
+        let _ = store.delete(name);
+        assert_eq!(store.get(name).unwrap(), None);
+        let key = key_or_create(&store, name)
+            .unwrap_or_else(|e| panic!("{e}: run the tests inside `keyctl session - <command>`"));
+        assert_eq!(
+            OsKeyring::with_service(&format!("mohur-test-{}", std::process::id())).get(name).unwrap(),
+            Some(key)
+        );
+        store.delete(name).unwrap();
+        assert_eq!(store.get(name).unwrap(), None);
+    }
+}

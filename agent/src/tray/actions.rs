@@ -1,0 +1,120 @@
+//! What the tray's menu items do, through the same code as the command line and the
+//! WebSocket: `ops::change_pin` / `ops::unblock_pin` with the agent's prompter (its
+//! pinentry on a desktop), `Origins::revoke`, the `mohur doctor` report, the autostart
+//! entry. Each runs on a worker thread of the UI, never on the event loop.
+
+use super::autostart::Autostart;
+use super::model::Action;
+use crate::agent::Agent;
+use crate::ops::{self, Ctx};
+use crate::{tr, Cancel, Error, Result};
+use mohur_apdu::PinKind;
+
+/// What the tray needs besides the agent.
+pub struct Hooks {
+    /// The diagnostics report (text).
+    pub diagnostics: Box<dyn Fn() -> String + Send + Sync>,
+    /// The autostart entry, where the tray can change it.
+    pub autostart: Option<Autostart>,
+}
+
+impl Hooks {
+    /// The running agent's: `mohur doctor`, the user's autostart entry.
+    pub fn desktop() -> Hooks {
+        Hooks { diagnostics: Box::new(diagnostics_report), autostart: Autostart::for_user() }
+    }
+}
+
+/// What came of an action.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; tell the citizen this.
+    Done(String),
+    /// Done; the menu shows the result (a check mark).
+    Quiet,
+    /// The agent is to stop.
+    Quit,
+}
+
+/// The `mohur doctor` report, from the CLI's own code path: `mohur doctor` run as a
+/// child of this binary. `mohur_agent::doctor` runs the checks, but the text the
+/// citizen reads is composed and printed by `cli::doctor::run`; when a function
+/// returns that text, this becomes a call of it (the only place to change).
+pub fn diagnostics_report() -> String {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return e.to_string(),
+    };
+    match std::process::Command::new(exe).arg("doctor").stdin(std::process::Stdio::null()).output() {
+        Ok(out) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            text.trim().to_owned()
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The display name of PIN `kind` on token `id`.
+fn secret_name(agent: &Agent, id: &str, kind: PinKind) -> Result<String> {
+    let slot = agent.manager.find(Some(id), None)?;
+    Ok(super::model::secret_name(&slot.info(), kind))
+}
+
+/// Does `action`: PIN dialogs through the agent's prompter, one dialog at a time with
+/// the WebSocket's requests (`agent.gate`).
+pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome> {
+    let cancel = Cancel::new();
+    let ctx = Ctx { prompter: &*agent.prompter, cancel: &cancel, gate: &agent.gate };
+    let context = tr!("tray-context");
+    match action {
+        Action::ChangePin { token, kind } => {
+            let slot = agent.manager.find(Some(token), None)?;
+            ops::change_pin(&ctx, &slot, *kind, &context)?;
+            Ok(Outcome::Done(tr!("tray-pin-changed", secret = secret_name(agent, token, *kind)?)))
+        }
+        Action::UnblockPin { token, kind } | Action::Activate { token, kind } => {
+            let slot = agent.manager.find(Some(token), None)?;
+            ops::unblock_pin(&ctx, &slot, *kind, &context)?;
+            Ok(Outcome::Done(tr!("tray-pin-unblocked", secret = secret_name(agent, token, *kind)?)))
+        }
+        Action::RevokeSite(origin) => {
+            agent.origins.revoke(origin)?;
+            Ok(Outcome::Done(tr!("tray-site-revoked", origin = origin.clone())))
+        }
+        Action::Diagnostics => {
+            let report = (hooks.diagnostics)();
+            let _gate = agent.gate.enter()?;
+            agent.prompter.message(&tr!("tray-diagnostics-title"), &report, &cancel)?;
+            Ok(Outcome::Quiet)
+        }
+        Action::ToggleAutostart => {
+            let a = hooks.autostart.as_ref().ok_or_else(|| Error::Internal("no autostart here".into()))?;
+            a.set(!a.enabled())?;
+            Ok(Outcome::Quiet)
+        }
+        Action::Quit => Ok(Outcome::Quit),
+    }
+}
+
+/// [`perform`], then tells the citizen how it went in the agent's dialog: the result,
+/// or why it failed. A dialog the citizen closed, and a blocked PIN (already explained
+/// by the PIN policy), say nothing more. True when the agent is to stop.
+pub fn run(agent: &Agent, hooks: &Hooks, action: &Action) -> bool {
+    let outcome = perform(agent, hooks, action);
+    let cancel = Cancel::new();
+    let text = match outcome {
+        Ok(Outcome::Quit) => return true,
+        Ok(Outcome::Quiet) => return false,
+        Ok(Outcome::Done(text)) => text,
+        Err(Error::UserCancelled | Error::PinBlocked | Error::PukBlocked | Error::PinNotActivated) => return false,
+        Err(e) => {
+            tracing::warn!(?action, error = %e, "tray action failed");
+            tr!("tray-action-failed", what = e.to_string())
+        }
+    };
+    if let Err(e) = agent.prompter.message(&tr!("tray-done-title"), &text, &cancel) {
+        tracing::debug!(error = %e, "could not show the result");
+    }
+    false
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Shows `mohur agent`'s tray icon on a virtual X display and takes a screenshot of it:
+# Xvfb as the display, trayer as the tray (an XEmbed system tray), the agent with
+# --port 0 and no PC/SC, ImageMagick's `import` for the picture.
+#
+#   scripts/tray-screenshot.sh OUT.png [MOHUR_BINARY [AGENT_ARGS...]]
+#
+# Exit 0 with OUT.png written; 2 when an X tool is missing (Debian: xvfb xauth trayer
+# imagemagick); 1 on failure. Everything it starts is stopped when it exits.
+set -euo pipefail
+
+out=${1:?usage: tray-screenshot.sh OUT.png [MOHUR_BINARY [AGENT_ARGS...]]}
+mohur=${2:-$(dirname "$0")/../target/debug/mohur}
+shift $(($# < 2 ? $# : 2))
+for tool in Xvfb trayer import convert; do
+    command -v "$tool" >/dev/null || { echo "tray-screenshot.sh: $tool is missing" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free display number: the first without a lock file.
+n=90
+while [[ -e /tmp/.X$n-lock ]]; do n=$((n + 1)); done
+export DISPLAY=:$n
+unset WAYLAND_DISPLAY
+Xvfb "$DISPLAY" -screen 0 320x64x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [[ -S /tmp/.X11-unix/X$n ]] && break; sleep 0.1; done
+
+trayer --edge top --align left --widthtype pixel --width 160 --heighttype pixel --height 32 \
+    --transparent false --tint 0xffffff >"$work/trayer.log" 2>&1 &
+pids+=($!)
+sleep 1
+
+HOME=$work XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data MOHUR_LANG=en \
+    "$mohur" agent --port 0 --no-pcsc --no-well-known-modules "$@" >"$work/agent.out" 2>"$work/agent.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
+grep -q "listening on" "$work/agent.out" || { echo "tray-screenshot.sh: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
+# The icon appears once the tray host has embedded it.
+sleep 2
+import -window root "$out"
+echo "tray-screenshot.sh: $out"
