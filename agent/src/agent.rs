@@ -7,7 +7,8 @@ use crate::ops::PromptGate;
 use crate::origins::Origins;
 use crate::prompt::Prompter;
 use crate::{Error, Result};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
 
@@ -25,6 +26,8 @@ pub struct Agent {
     pub gate: PromptGate,
     /// Intermediate CA certificates (DER) to embed in signatures.
     pub intermediates: Vec<Vec<u8>>,
+    /// [`Agent::chain_for`]'s answers, by signer certificate.
+    chains: Mutex<HashMap<Vec<u8>, Vec<Vec<u8>>>>,
 }
 
 impl Agent {
@@ -43,13 +46,16 @@ impl Agent {
             prompter,
             gate: PromptGate::default(),
             intermediates,
+            chains: Mutex::default(),
         }))
     }
 
     /// The intermediates `cert` chains through, issuer first, up to the root, which is
     /// left out: see [`chain_for`].
     pub fn chain_for(&self, cert: &[u8]) -> Vec<Vec<u8>> {
-        chain_for(&self.intermediates, cert)
+        // Checking the chain's signatures costs milliseconds: once per certificate.
+        let mut cache = self.chains.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(cert.to_vec()).or_insert_with(|| chain_for(&self.intermediates, cert)).clone()
     }
 }
 

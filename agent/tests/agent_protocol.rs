@@ -380,7 +380,12 @@ fn raw_upgrade_as(user: Option<u32>, port: u16, origin: &str) -> String {
     let mut cmd = match user {
         Some(uid) => {
             let mut c = Command::new("setpriv");
-            c.args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into(), "/usr/bin/python3".into()]);
+            c.args([
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".into(),
+                "/usr/bin/python3".into(),
+            ]);
             c
         }
         None => Command::new("/usr/bin/python3"),

@@ -485,35 +485,6 @@ pub fn load_ca_bundle(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
     Ok(certs)
 }
 
-/// The CAs of `pool` (DER) that `cert` chains through, issuer first, up to the root,
-/// which is left out (a verifier must have it already). As `Agent::chain_for` (RFC 5280
-/// §6.1: an issuer is matched by name and checked by signature), on a pool that is not
-/// the agent's.
-pub fn chain_for(pool: &[Vec<u8>], cert: &[u8]) -> Vec<Vec<u8>> {
-    use x509_cert::der::Decode;
-    use x509_cert::Certificate;
-    let pool: Vec<(Certificate, &Vec<u8>)> =
-        pool.iter().filter_map(|d| Certificate::from_der(d).ok().map(|c| (c, d))).collect();
-    let mut out = Vec::new();
-    let Ok(mut current) = Certificate::from_der(cert) else { return out };
-    let mut current_der: Vec<u8> = cert.to_vec();
-    while out.len() < 8 {
-        let issuer = pool.iter().find(|(c, der)| {
-            current.tbs_certificate.issuer == c.tbs_certificate.subject
-                && mohur_installer::ca::verify_issued_by(&current_der, der).is_ok()
-        });
-        match issuer {
-            Some((c, der)) if c.tbs_certificate.subject != c.tbs_certificate.issuer => {
-                out.push((*der).clone());
-                current = c.clone();
-                current_der = (*der).clone();
-            }
-            _ => break,
-        }
-    }
-    out
-}
-
 /// A file name part from a holder's name: letters and digits kept (any script), the
 /// rest `_`, so that the name is valid on every file system.
 pub fn file_part(s: &str) -> String {

@@ -67,7 +67,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         // The installed bundle is a convenience: without it the signature is still valid.
         (None, None) => installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default(),
     };
-    let chain = super::chain_for(&pool, &cert);
+    let chain = crate::agent::chain_for(&pool, &cert);
     let sha256 = hex_lower(&super::sha256(&data));
     let shown_name: String = args
         .file
