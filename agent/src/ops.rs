@@ -142,20 +142,7 @@ pub fn sign_with_pin(
     context: &str,
     digests: &[(HashAlg, Vec<u8>)],
 ) -> Result<Vec<Vec<u8>>> {
-    let gate = ctx.gate.enter()?;
-    let kind = slot.with(|t| Ok(t.pin_for(purpose)))?;
-    let pin = ask_secret(ctx, slot, kind, context)?;
-    drop(gate);
-    ctx.cancel.check()?;
-    let result = slot.with(|t| {
-        let mut out = Vec::with_capacity(digests.len());
-        for (alg, digest) in digests {
-            out.push(t.sign(purpose, *alg, digest, &pin)?);
-        }
-        Ok(out)
-    });
-    let _ = slot.refresh();
-    result
+    with_pin(ctx, slot, purpose, context, |sign| digests.iter().map(|(alg, digest)| sign(*alg, digest)).collect())
 }
 
 /// Signs with a signer callback that may call the token several times (CMS), after one

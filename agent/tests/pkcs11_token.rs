@@ -5,6 +5,8 @@
 //! `C_Initialize`); one token (by label) and one counter directory per test. The SIGKILL
 //! and race tests re-run this test binary as child processes (`MOHUR_P11_CHILD`).
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -23,7 +25,6 @@ use mohur_apdu::{HashAlg, KeyAlgorithm, KeyPurpose, Pin, PinKind, PinState};
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
 use openssl::sign::Verifier;
 use openssl::x509::X509;
 
@@ -102,45 +103,10 @@ fn remove_stale_runs(root: &Path) {
     }
 }
 
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn pkcs11_tool(label: &str) -> Command {
-    let mut c = Command::new("pkcs11-tool");
-    c.args(["--module", MODULE, "--token-label", label, "--login", "--pin", PIN]);
-    c
-}
-
 /// A fresh SoftHSM token `label` holding `holder`'s keys and certificates: auth under
 /// CKA_ID 01, signing under 02 (or only the signing pair with `sign_only`).
 fn make_token(env: &TestEnv, label: &str, holder: &str, sign_only: bool) {
-    run(Command::new("softhsm2-util").args([
-        "--init-token",
-        "--free",
-        "--label",
-        label,
-        "--so-pin",
-        SO_PIN,
-        "--pin",
-        PIN,
-    ]));
-    let work = env.base.join("import").join(label);
-    fs::create_dir_all(&work).unwrap();
-    let pairs: &[(&str, &str)] = if sign_only { &[("sign", "02")] } else { &[("auth", "01"), ("sign", "02")] };
-    for (stem, id) in pairs {
-        let dir = env.pki.join(holder);
-        let key = PKey::private_key_from_pem(&fs::read(dir.join(format!("{stem}.key.pem"))).unwrap()).unwrap();
-        let key_der = work.join(format!("{stem}.key.der"));
-        fs::write(&key_der, key.private_key_to_pkcs8().unwrap()).unwrap();
-        let key_der = key_der.to_str().unwrap();
-        run(pkcs11_tool(label).args(["--write-object", key_der, "--type", "privkey", "--id", id, "--label", stem]));
-        let cert = dir.join(format!("{stem}.der"));
-        let cert = cert.to_str().unwrap();
-        run(pkcs11_tool(label).args(["--write-object", cert, "--type", "cert", "--id", id, "--label", stem]));
-    }
-    fs::remove_dir_all(work).unwrap();
+    common::softhsm::make_token(&env.base, label, &env.pki.join(holder), sign_only);
 }
 
 fn counter(test: &str) -> RetryCounter {

@@ -17,10 +17,12 @@ fn run(cmd: &mut Command) {
     assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A SoftHSM configuration in `dir` with one token `label` holding `holder_dir`'s
-/// authentication (CKA_ID 01) and signing (02) keys and certificates. Returns the
-/// `SOFTHSM2_CONF` path.
-pub fn make_token(dir: &Path, label: &str, holder_dir: &Path) -> PathBuf {
+/// A SoftHSM configuration in `dir` (tokens in `dir/tokens`) with a new token `label`
+/// holding `holder_dir`'s authentication (CKA_ID 01) and signing (02) keys and
+/// certificates — only the signing pair with `sign_only`. Returns the
+/// `SOFTHSM2_CONF` path. Tokens of one directory must be made one after the other:
+/// softhsm2-util fails while another process writes a token there.
+pub fn make_token(dir: &Path, label: &str, holder_dir: &Path, sign_only: bool) -> PathBuf {
     std::fs::create_dir_all(dir.join("tokens")).unwrap();
     let conf = dir.join("softhsm2.conf");
     let text =
@@ -41,10 +43,11 @@ pub fn make_token(dir: &Path, label: &str, holder_dir: &Path) -> PathBuf {
         "--pin",
         PIN,
     ]));
-    for (stem, id) in [("auth", "01"), ("sign", "02")] {
+    let pairs: &[(&str, &str)] = if sign_only { &[("sign", "02")] } else { &[("auth", "01"), ("sign", "02")] };
+    for (stem, id) in pairs {
         let key =
             PKey::private_key_from_pem(&std::fs::read(holder_dir.join(format!("{stem}.key.pem"))).unwrap()).unwrap();
-        let key_der = dir.join(format!("{stem}.key.der"));
+        let key_der = dir.join(format!("{label}-{stem}.key.der"));
         std::fs::write(&key_der, key.private_key_to_pkcs8().unwrap()).unwrap();
         for (file, kind) in [(key_der.clone(), "privkey"), (holder_dir.join(format!("{stem}.der")), "cert")] {
             run(with_conf("pkcs11-tool")
