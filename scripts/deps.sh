@@ -16,9 +16,11 @@ PACKAGES=(
     yubico-piv-tool openssl
     # the agent's tests: the scripted pinentry, Chromium driven by Playwright
     python3 chromium
-    # scripts/package.sh: .deb checks, Windows cross-build and .msi (wine64 is optional:
-    # package.sh runs mohur-install.exe --dry-run under wine only where it is installed)
+    # scripts/package.sh: .deb checks, Windows cross-build and .msi
     ca-certificates lintian gcc-mingw-w64-x86-64 wixl msitools
+    # package.sh runs the Windows binaries under wine (wine64 only, no 32-bit wine: 11
+    # packages, about 100 MB, 16 s here); package.sh skips that step where it is missing
+    wine wine64
     # the tray's screenshot test (Xvfb + trayer) and the keyring tests (keyctl)
     xvfb xauth trayer imagemagick keyutils
 )

@@ -5,10 +5,11 @@
 #    installed with dpkg -i, checked (binaries, module in p11-kit, chain in the system
 #    bundle, mohur-install verify), removed with dpkg -r, and the machine is checked to be
 #    as before (system CA bundle byte for byte, no new files or empty directories).
-#  - Windows: cross-builds mohur-install.exe and mohur_pkcs11.dll (and mohur.exe when the
-#    agent builds without OpenSSL) for x86_64-pc-windows-gnu into target/windows, builds an
-#    .msi with wixl from installer/windows/mohur.wxs, inspects it with msiinfo/msiextract,
-#    and runs mohur-install.exe --dry-run under wine where wine is installed.
+#  - Windows: cross-builds mohur-install.exe, mohur_pkcs11.dll and mohur.exe (the agent
+#    without its OpenSSL demo: --no-default-features) for x86_64-pc-windows-gnu into
+#    target/windows, builds an .msi with wixl from installer/windows/mohur.wxs, inspects it
+#    with msiinfo/msiextract, and, where wine is installed (scripts/deps.sh installs it),
+#    runs mohur.exe --help and mohur-install.exe install --system --dry-run under wine.
 # Output in target/package (MOHUR_PACKAGE_OUT). MOHUR_PACKAGE_PROFILE=release builds the
 # Linux binaries optimised (default: debug, stripped, reusing the test build).
 # MOHUR_PACKAGE_DPKG=0 skips the dpkg install/remove round trip.
@@ -26,6 +27,15 @@ fail() {
     exit 1
 }
 elapsed() { say "$1 ($((SECONDS - start)) s so far)"; }
+# has PATTERN CMD...: whether CMD's output has a line matching PATTERN; CMD failing is
+# fatal. Not `CMD | grep -q`: under pipefail, grep -q leaves at the first match and CMD
+# may then die of SIGPIPE, which made the pipeline fail at random.
+has() {
+    local pattern=$1 out
+    shift
+    out=$("$@") || fail "$* failed"
+    grep -q -- "$pattern" <<<"$out"
+}
 
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 rm -rf "$OUT"
@@ -87,7 +97,7 @@ else
 fi
 
 if [[ $(id -u) -eq 0 && ${MOHUR_PACKAGE_DPKG:-1} != 0 ]]; then
-    if dpkg-query -W -f='${Status}' mohur 2>/dev/null | grep -q 'ok installed'; then
+    if [[ $(dpkg-query -W -f='${Status}' mohur 2>/dev/null) == *'ok installed'* ]]; then
         fail "a mohur package is already installed on this machine: not touching it"
     fi
     watched=(/etc /usr/local/share/ca-certificates /usr/bin /usr/lib/$MULTIARCH/pkcs11 /usr/share/mohur /var/lib/mohur)
@@ -100,14 +110,14 @@ if [[ $(id -u) -eq 0 && ${MOHUR_PACKAGE_DPKG:-1} != 0 ]]; then
     ((have_agent)) && { [[ -x /usr/bin/mohur ]] || fail "agent not installed"; }
     openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt "$OUT/pki/piv/auth.pem" ||
         fail "the holder's chain does not verify from the system bundle after dpkg -i"
-    p11-kit list-modules | grep -q '^mohur: ' || fail "p11-kit does not list mohur after dpkg -i"
+    has '^mohur: ' p11-kit list-modules || fail "p11-kit does not list mohur after dpkg -i"
     mohur-install verify --system || fail "mohur-install verify --system after dpkg -i"
     dpkg -r mohur
     trap - EXIT
     [[ ! -e /usr/bin/mohur-install && ! -e /usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so ]] || fail "binaries left after dpkg -r"
     ! openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt "$OUT/pki/piv/auth.pem" >/dev/null 2>&1 ||
         fail "the mohur CAs are still trusted after dpkg -r"
-    ! p11-kit list-modules | grep -q '^mohur: ' || fail "p11-kit still lists mohur after dpkg -r"
+    ! has '^mohur: ' p11-kit list-modules || fail "p11-kit still lists mohur after dpkg -r"
     [[ $(sha256sum /etc/ssl/certs/ca-certificates.crt | cut -d' ' -f1) == "$bundle_before" ]] ||
         fail "system CA bundle differs from before dpkg -i"
     # Empty directories that mohur-install created for its files (/etc/firefox/policies…).
@@ -128,55 +138,108 @@ fi
 if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wixl >/dev/null; then
     fail "gcc-mingw-w64-x86-64 and wixl are needed for the Windows build (scripts/deps.sh)"
 fi
-rustup target list --installed | grep -qx $WIN_TARGET || rustup target add $WIN_TARGET
+has "^$WIN_TARGET\$" rustup target list --installed || rustup target add $WIN_TARGET
 WIN_DIR=target/windows/$WIN_TARGET/release
-cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur-installer
-wixl_defs=(-D HaveModule=0 -D HaveAgent=0)
+# The agent for Windows: no `demo` (a simulated card and portal on OpenSSL, which is not
+# there); the other default features are added here once they build for Windows.
+WIN_AGENT_FEATURES=(--no-default-features)
+if has 'openssl-sys' cargo tree -q -p mohur "${WIN_AGENT_FEATURES[@]}" --target $WIN_TARGET -e normal; then
+    fail "the Windows agent (crate mohur, ${WIN_AGENT_FEATURES[*]}) depends on OpenSSL (openssl-sys): gate it behind the demo feature"
+fi
+# Two invocations, not one: cargo unifies features across the packages of one build.
+cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur-installer -p mohur-pkcs11
+cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur "${WIN_AGENT_FEATURES[@]}"
 W=$OUT/windows
 mkdir -p "$W"
-cp "$WIN_DIR/mohur-install.exe" "$W/"
-win_expected=(mohur-install.exe)
-if cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur-pkcs11 2>"$OUT/windows-module-build.log"; then
-    cp "$WIN_DIR/mohur_pkcs11.dll" "$W/"
-    wixl_defs[1]=HaveModule=1
-    win_expected+=(mohur_pkcs11.dll)
-else
-    say "WARNING: the PKCS#11 module (crate mohur-pkcs11) does not cross-build for Windows: mohur_pkcs11.dll is not packaged:"
-    grep -E '^(error|warning: unused)|^ +--> ' "$OUT/windows-module-build.log" | head -n 12 >&2
-fi
-if cargo tree -q -p mohur --target $WIN_TARGET -e normal 2>/dev/null | grep -q 'openssl-sys'; then
-    say "WARNING: the agent (crate mohur) depends on OpenSSL (openssl-sys) for Windows: mohur.exe is not cross-built or packaged"
-elif cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur 2>"$OUT/windows-agent-build.log"; then
-    cp "$WIN_DIR/mohur.exe" "$W/"
-    wixl_defs[3]=HaveAgent=1
-    win_expected+=(mohur.exe)
-else
-    say "WARNING: the agent (crate mohur) does not cross-build for Windows: mohur.exe is not packaged"
-fi
+win_expected=(mohur-install.exe mohur_pkcs11.dll mohur.exe)
+for f in "${win_expected[@]}"; do
+    cp "$WIN_DIR/$f" "$W/"
+done
 elapsed "Windows binaries built: $(cd "$W" && echo *)"
 
 MSI=$OUT/mohur-$VERSION-x64.msi
 # wixl resolves Source= relative to the .wxs and refuses absolute paths: build in $OUT.
 cp installer/windows/mohur.wxs "$OUT/"
-(cd "$OUT" && wixl -a x64 -D BinDir=windows -D CaDir=ca "${wixl_defs[@]}" -o "$MSI" mohur.wxs)
+(cd "$OUT" && wixl -a x64 -D BinDir=windows -D CaDir=ca -o "$MSI" mohur.wxs)
 msiinfo suminfo "$MSI"
 msiinfo export "$MSI" File | tee "$OUT/msi-files.txt"
 for f in "${win_expected[@]}" root-ca.pem pca.pem ica.pem; do
     grep -q "$f" "$OUT/msi-files.txt" || fail "$f missing from the MSI File table"
 done
-msiinfo export "$MSI" CustomAction | grep -q 'install --system' || fail "the MSI does not run mohur-install"
+has 'install --system' msiinfo export "$MSI" CustomAction || fail "the MSI does not run mohur-install"
 msiextract -C "$OUT/msi-extract" "$MSI"
 for f in "${win_expected[@]}" ca/root-ca.pem ca/pca.pem ca/ica.pem; do
-    find "$OUT/msi-extract" -path "*/mohur/$f" | grep -q . || fail "msiextract: mohur/$f missing"
+    has . find "$OUT/msi-extract" -path "*/mohur/$f" || fail "msiextract: mohur/$f missing"
     cmp -s "$(find "$OUT/msi-extract" -path "*/mohur/$f")" "$( [[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
         fail "msiextract: mohur/$f differs from the built file"
 done
 elapsed "MSI $MSI: files and custom actions checked"
 
+# wine (Debian's wine + wine64, scripts/deps.sh; about 100 MB, so package.sh uses it only
+# where it is installed): the binaries start, mohur-install.exe plans what the MSI's
+# custom action does, and the MSI installs, verifies and uninstalls for real. A fresh
+# prefix in target/wine each time (about 5 s), so that nothing left by an earlier run
+# counts; no X display and no Mono/Gecko installers (WINEDLLOVERRIDES), nothing waits.
 if command -v wine >/dev/null; then
-    WINEDEBUG=-all wine "$W/mohur-install.exe" install --dry-run --ca-bundle "Z:$CA" | tee "$OUT/wine-dry-run.txt"
-    grep -q 'would add' "$OUT/wine-dry-run.txt" || fail "mohur-install.exe --dry-run under wine printed no action"
+    export WINEPREFIX=$PWD/target/wine/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    unset DISPLAY WAYLAND_DISPLAY
+    wineserver -k 2>/dev/null || true
+    rm -rf "$WINEPREFIX"
+    mkdir -p "$WINEPREFIX"
+    # Rust's std takes its random numbers from ProcessPrng (bcryptprimitives.dll), which
+    # wine 8 lacks: a stub that forwards to bcrypt, in the prefix's system32 (never in
+    # the MSI).
+    x86_64-w64-mingw32-gcc -O2 -shared -s -o "$OUT/bcryptprimitives.dll" installer/windows/bcryptprimitives.c -lbcrypt
+    wine wineboot --init </dev/null >/dev/null 2>&1
+    cp "$OUT/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+    wine "$W/mohur.exe" --help </dev/null >"$OUT/wine-mohur-help.txt" 2>&1 ||
+        fail "mohur.exe --help under wine: $(cat "$OUT/wine-mohur-help.txt")"
+    grep -q '^  agent ' "$OUT/wine-mohur-help.txt" || fail "mohur.exe --help under wine lists no agent command"
+    # As the MSI's custom action runs it (install --system), finding mohur.exe and
+    # mohur_pkcs11.dll next to itself.
+    wine "$W/mohur-install.exe" install --system --dry-run --ca-bundle "Z:$CA" </dev/null 2>&1 | tee "$OUT/wine-dry-run.txt"
+    grep -q 'would add LocalMachine\\ROOT: CN=mohur Test Root CA' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: no root CA for the LocalMachine ROOT store"
+    [[ $(grep -c 'would add LocalMachine\\CA: ' "$OUT/wine-dry-run.txt") == 2 ]] ||
+        fail "mohur-install.exe --dry-run under wine: not 2 CAs for the LocalMachine CA store"
+    grep -q 'would add HKLM\\Software\\Policies\\Mozilla\\Firefox\\SecurityDevices\\mohur = .*\\mohur_pkcs11.dll$' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: no Firefox SecurityDevices entry for mohur_pkcs11.dll"
+    grep -q 'would add HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\mohur = ".*\\mohur.exe" agent$' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: no Run key for mohur.exe agent"
+    elapsed "wine: mohur.exe --help, mohur-install.exe install --system --dry-run list the stores, policy and Run key"
+
+    # The MSI as Windows runs it: msiexec copies the files and its deferred custom action
+    # runs mohur-install.exe install --system; verify finds every piece; msiexec /x
+    # takes all of it away again (files, certificates, registry values).
+    PF="$WINEPREFIX/drive_c/Program Files/mohur"
+    wine msiexec /i "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-install.txt" 2>&1 ||
+        fail "msiexec /i under wine: $(cat "$OUT/wine-msi-install.txt")"
+    for f in "${win_expected[@]}" ca/root-ca.pem ca/pca.pem ca/ica.pem; do
+        cmp -s "$PF/$f" "$([[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
+            fail "after msiexec /i under wine: Program Files\\mohur\\$f missing or not the built file"
+    done
+    wine "$PF/mohur-install.exe" verify --system </dev/null >"$OUT/wine-verify.txt" 2>&1 ||
+        fail "after msiexec /i under wine, mohur-install.exe verify --system: $(cat "$OUT/wine-verify.txt")"
+    [[ $(grep -c '^  ✓ \(LocalMachine\|HKLM\)\\' "$OUT/wine-verify.txt") == 5 ]] ||
+        fail "after msiexec /i under wine: not 5 pieces verified: $(cat "$OUT/wine-verify.txt")"
+    wine msiexec /x "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-uninstall.txt" 2>&1 ||
+        fail "msiexec /x under wine: $(cat "$OUT/wine-msi-uninstall.txt")"
+    [[ ! -e $PF ]] || fail "after msiexec /x under wine: Program Files\\mohur is still there"
+    wine "$W/mohur-install.exe" verify --system --ca-bundle "Z:$CA" </dev/null >"$OUT/wine-verify-after.txt" 2>&1 || true
+    ! grep -q '^  ✓ HKLM\\' "$OUT/wine-verify-after.txt" ||
+        fail "after msiexec /x under wine, registry values are still in place: $(cat "$OUT/wine-verify-after.txt")"
+    # Known: under wine 8 the certificates stay in the LocalMachine stores although the
+    # uninstall's CertDeleteCertificateFromStore succeeded (the same with mohur-install.exe
+    # uninstall run by hand, CurrentUser too); not yet told apart from a mohur bug on real
+    # Windows, so it is reported, not hidden.
+    if grep -q '^  ✓ LocalMachine\\' "$OUT/wine-verify-after.txt"; then
+        say "WARNING: after msiexec /x under wine the CA certificates are still in the LocalMachine stores (wine 8 CertDeleteCertificateFromStore, see package.sh)"
+    fi
+    wineserver -w
+    ! grep -qi 'mohur' "$WINEPREFIX/system.reg" "$WINEPREFIX/user.reg" ||
+        fail "after msiexec /x under wine the registry still names mohur: $(grep -i mohur "$WINEPREFIX"/*.reg | head -n 5)"
+    elapsed "wine: msiexec /i, verify --system (5 pieces), msiexec /x: files and registry values gone"
 else
-    say "wine not installed: skipping mohur-install.exe --dry-run under wine"
+    say "wine not installed (scripts/deps.sh installs it): skipping the Windows binaries under wine"
 fi
 say "done in $((SECONDS - start)) s: $DEB, $MSI"
