@@ -375,7 +375,7 @@ fn raw_upgrade_as(user: Option<u32>, port: u16, origin: &str) -> String {
         "import socket\ns=socket.create_connection(('127.0.0.1',{port}))\n\
          s.sendall(b'GET /v1 HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\nOrigin: {origin}\\r\\nUpgrade: websocket\\r\\n\
          Connection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n')\n\
-         print(s.recv(200).decode().splitlines()[0])\n"
+         print(s.recv(200).split(b'\\r\\n')[0].decode())\n"
     );
     let mut cmd = match user {
         Some(uid) => {
