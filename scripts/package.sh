@@ -139,7 +139,10 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wixl >/dev/nul
     fail "gcc-mingw-w64-x86-64 and wixl are needed for the Windows build (scripts/deps.sh)"
 fi
 has "^$WIN_TARGET\$" rustup target list --installed || rustup target add $WIN_TARGET
-WIN_DIR=target/windows/$WIN_TARGET/release
+# The Windows binaries: `win-ci` (unoptimised, no debug info, stripped: a quick cold
+# build on CI's 2 cores) unless MOHUR_PACKAGE_WIN_PROFILE=release for a real package.
+WIN_PROFILE=${MOHUR_PACKAGE_WIN_PROFILE:-win-ci}
+WIN_DIR=target/windows/$WIN_TARGET/$WIN_PROFILE
 # The agent for Windows: no `demo` (a simulated card and portal on OpenSSL, which is not
 # there); the other default features are added here once they build for Windows.
 WIN_AGENT_FEATURES=(--no-default-features)
@@ -147,8 +150,8 @@ if has 'openssl-sys' cargo tree -q -p mohur "${WIN_AGENT_FEATURES[@]}" --target 
     fail "the Windows agent (crate mohur, ${WIN_AGENT_FEATURES[*]}) depends on OpenSSL (openssl-sys): gate it behind the demo feature"
 fi
 # Two invocations, not one: cargo unifies features across the packages of one build.
-cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur-installer -p mohur-pkcs11
-cargo build -q --release --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur "${WIN_AGENT_FEATURES[@]}"
+cargo build -q --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows -p mohur-installer -p mohur-pkcs11
+cargo build -q --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur "${WIN_AGENT_FEATURES[@]}"
 W=$OUT/windows
 mkdir -p "$W"
 win_expected=(mohur-install.exe mohur_pkcs11.dll mohur.exe)
