@@ -35,7 +35,7 @@ pub enum Decision {
     Unknown,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Remembered {
     allowed: BTreeSet<String>,
     /// Hex HMAC-SHA256 of `allowed` ([`mac`]).
@@ -62,6 +62,12 @@ pub struct Origins {
     allowed_this_run: Mutex<BTreeSet<String>>,
     /// Where the HMAC key lives.
     keys: Arc<dyn SecretStore>,
+    /// The last read: the file's bytes (`None`: no file) and what they were found to
+    /// say. Every request asks for a decision; asking the keyring and checking the MAC
+    /// again only when the bytes changed keeps that off the hot path (and a tamper
+    /// warning is logged once, not per request). Comparing bytes, not timestamps: a
+    /// file rewritten within one clock tick at the same length must not look unchanged.
+    cache: Mutex<Option<(Option<Vec<u8>>, Remembered)>>,
 }
 
 impl Origins {
@@ -83,23 +89,38 @@ impl Origins {
             denied: Mutex::new(BTreeSet::new()),
             allowed_this_run: Mutex::new(BTreeSet::new()),
             keys,
+            cache: Mutex::new(None),
         })
     }
 
-    /// The remembered origins, read afresh: `mohur origins revoke` in another process
-    /// takes effect at once. A file that is corrupt, or whose MAC does not verify (or
+    /// The remembered origins, read afresh whenever the file changed: `mohur origins
+    /// revoke` in another process takes effect at once. A file that is corrupt, or whose MAC does not verify (or
     /// cannot be checked: no key), counts as empty.
     fn read(&self) -> Remembered {
+        let bytes = std::fs::read(&self.file).ok();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, r)) = cache.as_ref() {
+            if *seen == bytes {
+                return r.clone();
+            }
+        }
+        let r = self.verify(bytes.as_deref());
+        *cache = Some((bytes, r.clone()));
+        r
+    }
+
+    /// What the file's `bytes` say, if their MAC verifies (see [`Origins::read`]).
+    fn verify(&self, bytes: Option<&[u8]>) -> Remembered {
         let file = self.file.display();
-        let r: Remembered = match std::fs::read(&self.file) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
+        let r: Remembered = match bytes {
+            Some(bytes) => match serde_json::from_slice(bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(%file, error = %e, "ignoring a corrupt origins file");
                     return Remembered::default();
                 }
             },
-            Err(_) => return Remembered::default(),
+            None => return Remembered::default(),
         };
         let verified = match self.keys.get(KEY_NAME) {
             Ok(Some(key)) => {
