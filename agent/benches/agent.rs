@@ -27,7 +27,6 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
 use mohur_agent::prompt::{PinentryPrompter, Prompter, SecretDialog};
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::tokens::Token;
@@ -41,10 +40,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+// The agent tests' fixtures: WebSocket client with a browser's headers, the scripted pinentry.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{connect_with, next_json, scripted_pinentry, Ws};
 
 const STATUS_CLIENTS: usize = 100;
 const STATUS_REQUESTS: usize = 50;
@@ -59,10 +59,6 @@ const DOCUMENT: &[u8] = b"benchmark document: a small contract";
 const AIM_OVERHEAD_MS: f64 = 2.0;
 const AIM_RSS_MB: f64 = 30.0;
 const AIM_READY_MS: f64 = 200.0;
-
-fn scripted_pinentry() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/scripted-pinentry")
-}
 
 /// A private copy of `CARGO_BIN_EXE_mohur`, made once: every start measures the same
 /// binary even if another build relinks target/*/mohur meanwhile.
@@ -194,10 +190,8 @@ impl Agent {
     }
 
     async fn connect(&self) -> Ws {
-        let mut req = format!("ws://127.0.0.1:{}/v1", self.port).into_client_request().unwrap();
-        req.headers_mut().insert("host", format!("127.0.0.1:{}", self.port).parse().unwrap());
-        req.headers_mut().insert("origin", self.origin().parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+        let host = format!("127.0.0.1:{}", self.port);
+        let mut ws = connect_with(self.port, &host, Some(&self.origin())).await.expect("connect");
         let hello = next_json(&mut ws).await;
         assert_eq!(hello["event"], "hello", "{hello}");
         ws
@@ -215,29 +209,11 @@ fn queue(dir: &Path, line: &str) {
     std::fs::write(dir.join("queue"), format!("{line}\n")).unwrap();
 }
 
-async fn next_json(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .expect("timed out waiting for a message")
-            .expect("socket closed")
-            .expect("socket error");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
-}
-
 /// Sends a request, waits for its response (skipping events), panics on an error.
 async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Value {
-    ws.send(Message::text(json!({"id": id, "method": method, "params": params}).to_string())).await.unwrap();
-    loop {
-        let m = next_json(ws).await;
-        if m.get("id") == Some(&json!(id)) {
-            assert!(m.get("result").is_some(), "{method}: {m}");
-            return m;
-        }
-    }
+    let m = common::call(ws, id, method, params).await;
+    assert!(m.get("result").is_some(), "{method}: {m}");
+    m
 }
 
 /// 1: `STATUS_CLIENTS` clients connected, then all send `STATUS_REQUESTS` sequential
