@@ -379,9 +379,19 @@ fn refresh_ca_store(tool: CaStoreTool, root: &Path, removed: bool) -> Result<(),
                 c.arg("--fresh");
             }
             if root != Path::new("/") {
-                // Debian's script takes a prefix for every one of its paths.
+                // Debian's script takes each of its paths as an option. Not `--sysroot`:
+                // only ca-certificates 20250419 and later know it, and older ones print
+                // their usage and exit 0 on an unknown option, having done nothing.
                 fs::create_dir_all(root.join("etc/ssl/certs")).map_err(Error::io(root))?;
-                c.arg("--sysroot").arg(root);
+                for (option, path) in [
+                    ("--certsconf", "etc/ca-certificates.conf"),
+                    ("--certsdir", "usr/share/ca-certificates"),
+                    ("--localcertsdir", "usr/local/share/ca-certificates"),
+                    ("--etccertsdir", "etc/ssl/certs"),
+                    ("--hooksdir", "etc/ca-certificates/update.d"),
+                ] {
+                    c.arg(option).arg(root.join(path));
+                }
             }
             c
         }
