@@ -38,7 +38,7 @@ pub struct Config {
     pub readers: Vec<String>,
     /// Watch PC/SC readers at all (off for a PKCS#11-only or simulated setup).
     pub pcsc: bool,
-    /// Where remembered origins live (default `$XDG_DATA_HOME/mohur`).
+    /// Where remembered origins live (default `$XDG_DATA_HOME/mohur`, `%LOCALAPPDATA%\\mohur`).
     pub data_dir: Option<PathBuf>,
     /// Where the PIN failure counters live (default `$XDG_STATE_HOME/mohur`).
     pub state_dir: Option<PathBuf>,
@@ -119,7 +119,7 @@ impl Config {
 
     /// Where remembered origins live.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| xdg_dir("XDG_DATA_HOME", ".local/share").join("mohur"))
+        self.data_dir.clone().unwrap_or_else(|| mohur_installer::plan::user_data_dir(&home()))
     }
 
     /// Where the PIN failure counters live.

@@ -23,7 +23,6 @@ pub mod protocol;
 #[cfg(feature = "demo")]
 pub mod relying_party;
 pub mod retry_counter;
-pub mod secrets;
 pub mod server;
 pub mod session;
 pub mod texts;
@@ -33,3 +32,6 @@ pub mod webeid;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};
+/// The OS keyring (kept in the installer crate: `mohur-install` stores the loopback CA's
+/// key there, the agent reads it).
+pub use mohur_installer::secrets;

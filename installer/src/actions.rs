@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+use crate::secrets::SecretStore as _;
 use crate::Error;
 
 /// Which tool keeps the system's CA bundle.
@@ -87,6 +88,17 @@ pub enum Action {
         /// Library path.
         library: PathBuf,
     },
+    /// The loopback CA (`--loopback-tls`, [`crate::loopback`]): its certificate in the
+    /// file the agent reads, its private key in the OS keyring.
+    LoopbackCa {
+        /// Where the agent finds the certificate.
+        cert_file: PathBuf,
+        /// The certificate, DER hex.
+        cert_hex: String,
+        /// The CA itself while `install` makes it; not in the manifest.
+        #[serde(skip)]
+        key: crate::loopback::KeyInTransit,
+    },
     /// A certificate in a Windows system store (`ROOT` or `CA`).
     WinCert {
         /// LocalMachine rather than CurrentUser.
@@ -136,6 +148,11 @@ impl Action {
             Action::FirefoxPolicy { file, name, library } => {
                 format!("Firefox policy SecurityDevices {name:?} = {} in {}", library.display(), file.display())
             }
+            Action::LoopbackCa { cert_file, cert_hex, .. } => format!(
+                "loopback CA {}: certificate {}, private key in the OS keyring",
+                crate::loopback::tag_of(&unhex(cert_hex)),
+                cert_file.display()
+            ),
             Action::WinCert { machine, store, subject, .. } => {
                 format!("{}\\{store}: {subject}", if *machine { "LocalMachine" } else { "CurrentUser" })
             }
@@ -172,6 +189,11 @@ impl Action {
                 let json: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", file.display())))?;
                 Ok(json["policies"]["SecurityDevices"][name].as_str() == library.to_str())
+            }
+            Action::LoopbackCa { cert_file, cert_hex, .. } => {
+                let der = unhex(cert_hex);
+                let file_ok = fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der.clone()]);
+                Ok(file_ok && loopback_key_matches(&der)?)
             }
             Action::WinCert { machine, store, der_hex, .. } => win_cert_present(*machine, store, &unhex(der_hex)),
             Action::WinRegValue { machine, key, name, value } => {
@@ -236,6 +258,21 @@ impl Action {
                     .or_insert_with(|| serde_json::json!({}));
                 devices[name.as_str()] = serde_json::Value::String(library.to_string_lossy().into_owned());
                 write_json(file, &json)
+            }
+            Action::LoopbackCa { cert_file, key, .. } => {
+                let Some(ca) = &key.0 else {
+                    return Err(Error::Usage(
+                        "the loopback CA's key exists only while install makes it: run install --loopback-tls again"
+                            .into(),
+                    ));
+                };
+                // The key first: a certificate without its key would make the agent
+                // think TLS is set up.
+                ca.store_key(&crate::secrets::OsKeyring::mohur()).map_err(|e| Error::Usage(e.to_string()))?;
+                if let Some(dir) = cert_file.parent() {
+                    fs::create_dir_all(dir).map_err(Error::io(dir))?;
+                }
+                fs::write(cert_file, ca.cert_pem()).map_err(Error::io(cert_file))
             }
             Action::WinCert { machine, store, der_hex, .. } => win_cert_add(*machine, store, &unhex(der_hex)),
             Action::WinRegValue { machine, key, name, value } => win_reg_set(*machine, key, name, value),
@@ -308,6 +345,19 @@ impl Action {
                 }
                 write_json(file, &json).map(|()| None)
             }
+            Action::LoopbackCa { cert_file, cert_hex, .. } => {
+                let der = unhex(cert_hex);
+                // Only this CA's key: a newer CA's key (made since) stays.
+                if loopback_key_matches(&der)? {
+                    crate::secrets::OsKeyring::mohur()
+                        .delete(crate::loopback::KEY_NAME)
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                }
+                if fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der]) {
+                    fs::remove_file(cert_file).map_err(Error::io(cert_file))?;
+                }
+                Ok(None)
+            }
             Action::WinCert { machine, store, der_hex, .. } => {
                 win_cert_remove(*machine, store, &unhex(der_hex)).map(|()| None)
             }
@@ -318,6 +368,28 @@ impl Action {
                 Ok(None)
             }
         }
+    }
+}
+
+/// Whether the OS keyring holds the private key of the loopback CA `cert_der`.
+fn loopback_key_matches(cert_der: &[u8]) -> Result<bool, Error> {
+    let key =
+        crate::secrets::OsKeyring::mohur().get(crate::loopback::KEY_NAME).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(key.is_some_and(|k| crate::loopback::LoopbackCa::from_parts(cert_der, &k).is_ok()))
+}
+
+impl Action {
+    /// The DER of the loopback CA this action installs, if it is about one (the CA
+    /// itself, or its certificate in a trust store).
+    pub fn loopback_ca_der(&self) -> Option<Vec<u8>> {
+        let der = match self {
+            Action::LoopbackCa { cert_hex, .. } => return Some(unhex(cert_hex)),
+            Action::NssCert { der_hex, .. } | Action::WinCert { der_hex, .. } => unhex(der_hex),
+            _ => return None,
+        };
+        use x509_cert::der::Decode as _;
+        let cert = x509_cert::Certificate::from_der(&der).ok()?;
+        crate::loopback::is_loopback_ca(&cert).then_some(der)
     }
 }
 

@@ -28,6 +28,16 @@ const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.100
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
+/// The SHA-256 fingerprint of a DER certificate as certutil and `openssl x509
+/// -fingerprint -sha256` print it (`AB:CD:…`).
+pub fn fingerprint_hex(der: &[u8]) -> String {
+    colon_hex(&Sha256::digest(der))
+}
+
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
 /// One CA certificate of the bundle, checked.
 #[derive(Debug, Clone)]
 pub struct CaCert {
@@ -50,7 +60,7 @@ pub struct CaCert {
 impl CaCert {
     /// `AB:CD:…`, the form certutil and `openssl x509 -fingerprint` print.
     pub fn fingerprint_hex(&self) -> String {
-        self.fingerprint.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+        colon_hex(&self.fingerprint)
     }
 
     /// PEM ("CERTIFICATE"), as `update-ca-certificates` wants it in `*.crt` files.

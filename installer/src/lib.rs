@@ -13,8 +13,10 @@
 pub mod actions;
 pub mod ca;
 mod error;
+pub mod loopback;
 pub mod manifest;
 pub mod plan;
+pub mod secrets;
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod win;
@@ -58,6 +60,7 @@ pub fn install(
     dry_run: bool,
     out: &mut dyn Write,
 ) -> Result<usize, Error> {
+    retire_old_loopback_cas(actions, manifest_path, dry_run, out)?;
     let mut manifest = Manifest::load(manifest_path)?;
     let before = manifest.clone();
     let mut applied = 0;
@@ -97,17 +100,30 @@ pub fn install(
 /// Undoes what the manifest records, newest first; the system CA bundle is rebuilt last,
 /// after its files are gone. Entries that fail stay in the manifest.
 pub fn uninstall(manifest_path: &std::path::Path, dry_run: bool, out: &mut dyn Write) -> Result<usize, Error> {
+    uninstall_where(manifest_path, &|_| true, dry_run, out)
+}
+
+/// [`uninstall`] of the entries `which` picks (`uninstall --loopback-tls`: the loopback
+/// CA only); the others stay recorded, in their order.
+pub fn uninstall_where(
+    manifest_path: &std::path::Path,
+    which: &dyn Fn(&Action) -> bool,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<usize, Error> {
     let manifest = Manifest::load(manifest_path)?;
-    if manifest.entries.is_empty() {
+    let chosen: Vec<usize> = (0..manifest.entries.len()).filter(|&i| which(&manifest.entries[i])).collect();
+    if chosen.is_empty() {
         let _ = writeln!(out, "  nothing recorded in {}: nothing to remove", manifest_path.display());
         return Ok(0);
     }
-    let (stores, others): (Vec<_>, Vec<_>) =
-        manifest.entries.iter().rev().partition(|a| matches!(a, Action::SystemCaStore { .. }));
-    let mut kept = Vec::new();
+    let is_store = |i: &&usize| matches!(manifest.entries[**i], Action::SystemCaStore { .. });
+    let order = chosen.iter().rev().filter(|i| !is_store(i)).chain(chosen.iter().rev().filter(is_store));
+    let mut failed = Vec::new();
     let mut first_err = None;
     let mut removed = 0;
-    for a in others.into_iter().chain(stores) {
+    for &i in order {
+        let a = &manifest.entries[i];
         if dry_run {
             let _ = writeln!(out, "  would remove {}", a.describe());
             continue;
@@ -122,14 +138,20 @@ pub fn uninstall(manifest_path: &std::path::Path, dry_run: bool, out: &mut dyn W
             }
             Err(e) => {
                 let _ = writeln!(out, "  ✗ {}: {e}", a.describe());
-                kept.push(a.clone());
+                failed.push(i);
                 first_err.get_or_insert(e);
             }
         }
     }
     if !dry_run {
-        kept.reverse();
-        let rest = Manifest { entries: kept, ..manifest };
+        let entries = manifest
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !chosen.contains(i) || failed.contains(i))
+            .map(|(_, a)| a.clone())
+            .collect();
+        let rest = Manifest { entries, ..manifest };
         if rest.entries.is_empty() {
             Manifest::remove(manifest_path)?;
         } else {
@@ -137,6 +159,27 @@ pub fn uninstall(manifest_path: &std::path::Path, dry_run: bool, out: &mut dyn W
         }
     }
     first_err.map_or(Ok(removed), Err)
+}
+
+/// Before a new loopback CA goes in (its key was lost, `install --loopback-tls` made
+/// another), the older ones the manifest records are taken out of the trust stores:
+/// nobody holds their keys any more, and one loopback anchor is enough.
+fn retire_old_loopback_cas(
+    actions: &[Action],
+    manifest_path: &std::path::Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let Some(new) = actions.iter().find(|a| matches!(a, Action::LoopbackCa { .. })).and_then(Action::loopback_ca_der)
+    else {
+        return Ok(());
+    };
+    let old = |a: &Action| a.loopback_ca_der().is_some_and(|d| d != new);
+    if Manifest::load(manifest_path)?.entries.iter().any(old) {
+        let _ = writeln!(out, "  older loopback CA (its key is gone):");
+        uninstall_where(manifest_path, &old, dry_run, out)?;
+    }
+    Ok(())
 }
 
 /// Checks each action: ✓ in place, ✗ missing. True when all are in place.

@@ -4,7 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::SystemTime;
+
 use clap::{Parser, Subcommand};
+use mohur_installer::loopback::{self, KeyInTransit, LoopbackCa, LoopbackError};
+use mohur_installer::secrets::OsKeyring;
 use mohur_installer::{ca, plan, Error, Options};
 
 /// Installs mohur's CA certificates, PKCS#11 module and agent autostart, or removes them.
@@ -43,6 +48,11 @@ struct Cli {
     /// Do not add the login autostart entries.
     #[arg(long, global = true)]
     no_autostart: bool,
+    /// Also the TLS on loopback (per user): a CA for 127.0.0.1 only, its key in the OS
+    /// keyring, trusted by the browsers, so that the agent serves wss:// too. With
+    /// `uninstall`: take away only that.
+    #[arg(long, global = true)]
+    loopback_tls: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,17 +128,59 @@ fn load_bundle(cli: &Cli) -> Result<Vec<ca::CaCert>, Error> {
     Ok(bundle.certs)
 }
 
+/// The loopback CA for `install --loopback-tls`: this user's, when its certificate is
+/// in place and its key in the keyring; else a new one (made in memory: its key reaches
+/// the keyring when the install applies it, never a file).
+fn loopback_for_install(opts: &Options, dry_run: bool) -> Result<(Vec<u8>, KeyInTransit), Error> {
+    let file = loopback::cert_path(&opts.home);
+    let ca = match LoopbackCa::load(&OsKeyring::mohur(), &file) {
+        Ok(ca) => {
+            println!("loopback CA {}: in place", ca.subject());
+            ca
+        }
+        Err(LoopbackError::Keyring(e)) => {
+            return Err(Error::Usage(format!(
+                "--loopback-tls keeps the CA's private key in the OS keyring, never on disk, and there is none: {e}"
+            )))
+        }
+        Err(why) => {
+            println!("loopback CA: {why}");
+            let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+            let ca = LoopbackCa::create(SystemTime::now(), &user).map_err(|e| Error::Usage(e.to_string()))?;
+            println!("  {} a new one: {}", if dry_run { "would make" } else { "making" }, ca.subject());
+            ca
+        }
+    };
+    println!("  SHA-256 {}; valid for 127.0.0.1, ::1 and localhost only", ca::fingerprint_hex(ca.cert_der()));
+    Ok((ca.cert_der().to_vec(), KeyInTransit(Some(Arc::new(ca)))))
+}
+
+/// The loopback CA's certificate for `verify --loopback-tls`, if there is one.
+fn loopback_for_verify(opts: &Options) -> Option<Vec<u8>> {
+    let pem = std::fs::read_to_string(loopback::cert_path(&opts.home)).ok()?;
+    mohur_installer::pem_blocks(&pem).into_iter().next()
+}
+
 fn run(cli: &Cli) -> Result<bool, Error> {
     let opts = options(cli);
     if cli.system && !cli.dry_run && cli.root == Path::new("/") && !is_admin() {
         return Err(Error::Usage("--system needs root (administrator); try --dry-run, or drop --system".into()));
+    }
+    if cli.system && cli.loopback_tls {
+        return Err(Error::Usage(
+            "--loopback-tls is per user (the CA's key goes into your own keyring): drop --system".into(),
+        ));
     }
     let manifest = cli.manifest.clone().unwrap_or_else(|| opts.default_manifest());
     let mut out = std::io::stdout();
     match cli.command {
         Cmd::Install => {
             let certs = load_bundle(cli)?;
-            let actions = plan(&opts, &certs);
+            let mut actions = plan(&opts, &certs);
+            if cli.loopback_tls {
+                let (cert, key) = loopback_for_install(&opts, cli.dry_run)?;
+                actions.extend(plan::loopback_plan(&opts, &cert, key));
+            }
             println!("{}install ({}):", if cli.dry_run { "dry run: " } else { "" }, scope(cli));
             let n = mohur_installer::install(&actions, &manifest, cli.dry_run, &mut out)?;
             println!("{n} change(s)");
@@ -141,15 +193,29 @@ fn run(cli: &Cli) -> Result<bool, Error> {
                 scope(cli),
                 manifest.display()
             );
-            let n = mohur_installer::uninstall(&manifest, cli.dry_run, &mut out)?;
+            let n = if cli.loopback_tls {
+                mohur_installer::uninstall_where(&manifest, &|a| a.loopback_ca_der().is_some(), cli.dry_run, &mut out)?
+            } else {
+                mohur_installer::uninstall(&manifest, cli.dry_run, &mut out)?
+            };
             println!("{n} removal(s)");
             Ok(true)
         }
         Cmd::Verify => {
             let certs = load_bundle(cli)?;
-            let actions = plan(&opts, &certs);
+            let mut actions = plan(&opts, &certs);
             println!("verify ({}):", scope(cli));
-            let ok = mohur_installer::verify(&actions, &mut out)?;
+            let mut ok = true;
+            if cli.loopback_tls {
+                match loopback_for_verify(&opts) {
+                    Some(cert) => actions.extend(plan::loopback_plan(&opts, &cert, KeyInTransit::default())),
+                    None => {
+                        println!("  ✗ loopback CA: {} is missing", loopback::cert_path(&opts.home).display());
+                        ok = false;
+                    }
+                }
+            }
+            ok &= mohur_installer::verify(&actions, &mut out)?;
             println!("{}", if ok { "all ✓" } else { "some pieces are missing (✗)" });
             Ok(ok)
         }

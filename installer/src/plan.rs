@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::actions::CaStoreTool;
 use crate::ca::CaCert;
+use crate::loopback::KeyInTransit;
 use crate::Action;
 
 /// Name under which the module is registered everywhere.
@@ -59,19 +60,17 @@ impl Options {
     pub fn default_manifest(&self) -> PathBuf {
         if cfg!(windows) {
             let base = if self.system {
-                std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+                std::env::var_os("ProgramData")
+                    .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+                    .join("mohur")
             } else {
-                std::env::var_os("LOCALAPPDATA").map_or_else(|| self.home.join(r"AppData\Local"), PathBuf::from)
+                user_data_dir(&self.home)
             };
-            base.join("mohur").join("install-manifest.json")
+            base.join("install-manifest.json")
         } else if self.system {
             self.sys("/var/lib/mohur/install-manifest.json")
         } else {
-            let data = std::env::var_os("XDG_DATA_HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .unwrap_or_else(|| self.home.join(".local/share"));
-            data.join("mohur").join("install-manifest.json")
+            user_data_dir(&self.home).join("install-manifest.json")
         }
     }
 
@@ -103,6 +102,23 @@ impl Options {
         dbs.extend(firefox_profiles(&profile_dirs));
         (dbs, chromium_default)
     }
+}
+
+/// mohur's per-user data directory: `$XDG_DATA_HOME/mohur` (an absolute path only, XDG
+/// Base Directory Specification 0.8), else `~/.local/share/mohur`; on Windows
+/// `%LOCALAPPDATA%\mohur`. The installer's manifest, the agent's remembered sites and
+/// the loopback CA's certificate live there.
+pub fn user_data_dir(home: &Path) -> PathBuf {
+    if cfg!(windows) {
+        return std::env::var_os("LOCALAPPDATA")
+            .map_or_else(|| home.join(r"AppData\Local"), PathBuf::from)
+            .join("mohur");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(".local/share"));
+    data.join("mohur")
 }
 
 /// Every Firefox profile (a directory with an SQL NSS database) under these directories.
@@ -226,6 +242,38 @@ fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
             what: "systemd user unit enabled".into(),
             link: units.join("default.target.wants/mohur.service"),
             target: PathBuf::from("../mohur.service"),
+        });
+    }
+    a
+}
+
+/// The actions of `--loopback-tls` (per user only): the loopback CA itself (its
+/// certificate for the agent, its key in the OS keyring), then its certificate as a
+/// trust anchor for TLS servers: NSS trust `C,,` in every NSS database (Chromium,
+/// Firefox), the CurrentUser `ROOT` store on Windows. Its name constraints limit it to
+/// loopback names wherever it is trusted ([`crate::loopback`]).
+pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<Action> {
+    let mut a = vec![Action::LoopbackCa {
+        cert_file: crate::loopback::cert_path(&opts.home),
+        cert_hex: crate::actions::hex(cert_der),
+        key,
+    }];
+    if cfg!(windows) {
+        a.push(Action::WinCert {
+            machine: false,
+            store: "ROOT".into(),
+            subject: crate::loopback::tag_of(cert_der),
+            der_hex: crate::actions::hex(cert_der),
+        });
+        return a;
+    }
+    let (dbs, _) = opts.nss_databases();
+    for db in dbs {
+        a.push(Action::NssCert {
+            db,
+            nickname: format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der)),
+            der_hex: crate::actions::hex(cert_der),
+            trust: "C,,".into(),
         });
     }
     a

@@ -2,13 +2,15 @@
 //! the kernel keyring on Linux (`keyring`'s `linux-native` store: no daemon, no
 //! D-Bus), the Windows credential store on Windows.
 //!
-//! Today that is one secret: the HMAC key that protects `origins.json`
-//! ([`crate::origins`]) from silent edits by other programs of the same user.
+//! Two secrets today: the HMAC key that protects the agent's `origins.json` from
+//! silent edits by other programs of the same user, and the private key of the
+//! loopback CA ([`crate::loopback`]) that `mohur-install install --loopback-tls` makes.
 //!
-//! On Linux the kernel keeps the key in the user's persistent keyring: it survives
+//! On Linux the kernel keeps them in the user's persistent keyring: it survives
 //! logging out, and is shared by all the user's processes, but not a reboot or a few
-//! idle days (`/proc/sys/kernel/keys/persistent_keyring_expiry`). Losing the key is
-//! safe: the remembered sites stop verifying and the citizen is asked again.
+//! idle days (`/proc/sys/kernel/keys/persistent_keyring_expiry`). Losing a key is
+//! safe: the remembered sites stop verifying and the citizen is asked again; the
+//! agent serves `ws://` only until the loopback CA is made again.
 
 use zeroize::Zeroizing;
 
@@ -34,9 +36,11 @@ pub struct OsKeyring {
 }
 
 impl OsKeyring {
-    /// The agent's entries.
+    /// mohur's entries: service `mohur`, or `$MOHUR_KEYRING_SERVICE` when set (tests
+    /// that run the real binaries use their own, never the citizen's entries).
     pub fn mohur() -> OsKeyring {
-        OsKeyring::with_service("mohur")
+        let service = std::env::var("MOHUR_KEYRING_SERVICE").ok().filter(|s| !s.is_empty());
+        OsKeyring::with_service(service.as_deref().unwrap_or("mohur"))
     }
 
     /// Entries under another service name.
@@ -125,7 +129,8 @@ pub fn key_or_create(store: &dyn SecretStore, name: &str) -> Result<Zeroizing<Ve
         return Ok(k);
     }
     let mut key = Zeroizing::new(vec![0u8; 32]);
-    getrandom::fill(&mut key).map_err(|e| KeyringError(format!("no random numbers: {e}")))?;
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut key)
+        .map_err(|e| KeyringError(format!("no random numbers: {e}")))?;
     store.set(name, &key)?;
     store.get(name)?.filter(|k| k.len() == 32).ok_or_else(|| KeyringError("the key did not stay in the keyring".into()))
 }
