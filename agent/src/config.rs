@@ -50,6 +50,9 @@ pub struct Config {
     pub intermediates: Option<PathBuf>,
     /// Language of every message: `az`, `hy` or `en` (default: from the locale).
     pub language: Option<String>,
+    /// Serve `wss://` on the same port too, when `mohur-install install --loopback-tls`
+    /// has set up the loopback CA ([`crate::tls`]).
+    pub loopback_tls: bool,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             log_level: "info".to_owned(),
             intermediates: None,
             language: None,
+            loopback_tls: true,
         }
     }
 }
@@ -120,6 +124,11 @@ impl Config {
     /// Where remembered origins live.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| mohur_installer::plan::user_data_dir(&home()))
+    }
+
+    /// Where `mohur-install install --loopback-tls` put the loopback CA's certificate.
+    pub fn loopback_ca_file(&self) -> PathBuf {
+        mohur_installer::loopback::cert_path(&home())
     }
 
     /// Where the PIN failure counters live.

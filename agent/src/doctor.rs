@@ -81,7 +81,8 @@ impl Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     /// Stable identifier (`pcscd`, `readers`, `token`, `driver`, `ca-bundle`,
-    /// `ca-system`, `ca-nss`, `card-certs`, `pkcs11-registered`, `agent`, `pin`): the
+    /// `ca-system`, `ca-nss`, `card-certs`, `pkcs11-registered`, `agent`, `pin`,
+    /// `loopback-tls`): the
     /// JSON output and the tray key on it, never on the translated text.
     pub id: &'static str,
     /// Outcome.
@@ -177,6 +178,7 @@ impl DoctorEnv {
             nssdbs: self.nssdbs.clone(),
             firefox_profiles: self.firefox_profiles.clone(),
             no_autostart: true,
+            keyring_service: mohur_installer::secrets::mohur_service(),
         }
     }
 
@@ -232,8 +234,11 @@ pub fn run_checks(env: &DoctorEnv) -> Vec<Check> {
     checks.push(check_ca_nss(env, certs));
     checks.push(check_card_certs(&tokens, certs));
     checks.push(check_pkcs11_registered(env));
-    checks.push(check_agent(env.config.port, env.timeout));
+    let agent = check_agent(env.config.port, env.timeout);
+    let agent_up = agent.status == Status::Pass;
+    checks.push(agent);
     checks.push(check_pin(&tokens));
+    checks.push(check_loopback_tls(env, agent_up));
     checks
 }
 
@@ -1182,6 +1187,100 @@ fn check_pin(tokens: &[&TokenSeen]) -> Check {
     }
     let fix = (status != Status::Pass && !fixes.is_empty()).then(|| unique(fixes).join("; "));
     Check::new("pin", status, parts.join(", "), fix, json!({ "pins": details }))
+}
+
+// ---------------------------------------------------------------------------------
+// 10: the optional TLS on loopback (`mohur-install install --loopback-tls`).
+
+fn check_loopback_tls(env: &DoctorEnv, agent_up: bool) -> Check {
+    use mohur_installer::loopback::{LoopbackCa, LoopbackError};
+    const ID: &str = "loopback-tls";
+    let file = mohur_installer::loopback::cert_path(&env.home);
+    if !env.config.loopback_tls {
+        return Check::new(ID, Status::Skip, tr!("doctor-tls-off"), None, json!({ "enabled": false }));
+    }
+    let keys = mohur_installer::secrets::OsKeyring::mohur();
+    let ca = match LoopbackCa::load(&keys, &file) {
+        Ok(ca) => ca,
+        Err(LoopbackError::NotInstalled(_)) => {
+            return Check::new(ID, Status::Skip, tr!("doctor-tls-none"), None, json!({ "installed": false }));
+        }
+        Err(LoopbackError::KeyMissing) => {
+            return Check::new(
+                ID,
+                Status::Fail,
+                tr!("doctor-tls-key-missing"),
+                Some(tr!("doctor-tls-fix")),
+                json!({ "installed": true, "key": false, "certificate": file }),
+            );
+        }
+        Err(e) => {
+            return Check::new(
+                ID,
+                Status::Fail,
+                tr!("doctor-tls-bad", what = e.to_string()),
+                Some(tr!("doctor-tls-fix")),
+                json!({ "installed": true, "certificate": file, "error": e.to_string() }),
+            );
+        }
+    };
+    let tag = mohur_installer::loopback::tag_of(ca.cert_der());
+    let der = ca.cert_der().to_vec();
+    drop(ca); // the key is not needed any further
+              // Trusted where mohur-install puts it: the installer's own plan, minus the CA
+              // itself (just loaded) and databases no browser made.
+    let dbs = env.nss_databases();
+    let trust: Vec<Action> = mohur_installer::plan::loopback_plan(
+        &env.installer_options(false),
+        &der,
+        mohur_installer::loopback::KeyInTransit::default(),
+    )
+    .into_iter()
+    .filter(|a| match a {
+        Action::NssCert { db, .. } => dbs.contains(db),
+        Action::LoopbackCa { .. } => false,
+        _ => true,
+    })
+    .collect();
+    let timeout = env.timeout;
+    let untrusted = within(timeout * 2, move || {
+        trust
+            .into_iter()
+            .filter(|a| !a.is_done().unwrap_or(false))
+            .map(|a| match a {
+                Action::NssCert { db, .. } => db.display().to_string(),
+                other => other.describe(),
+            })
+            .collect::<Vec<_>>()
+    })
+    .unwrap_or_else(|| vec![tr!("doctor-no-answer", n = (timeout * 2).as_secs())]);
+    let mut details = json!({ "installed": true, "key": true, "ca": tag, "certificate": file, "untrusted": untrusted });
+    if !untrusted.is_empty() {
+        let message = tr!("doctor-tls-untrusted", name = tag.as_str(), what = untrusted.join(", "));
+        return Check::new(ID, Status::Fail, message, Some(tr!("doctor-tls-fix")), details);
+    }
+    if !agent_up {
+        return Check::new(ID, Status::Pass, tr!("doctor-tls-ok", name = tag.as_str()), None, details);
+    }
+    // The agent is up: it must answer wss:// with a certificate of this CA.
+    let port = env.config.port;
+    match crate::tls::probe(port, &der, timeout.min(Duration::from_secs(3))) {
+        Ok(version) => {
+            details["wss"] = json!(version);
+            let message = tr!("doctor-tls-serving", name = tag.as_str(), what = format!("wss://127.0.0.1:{port}/v1"));
+            Check::new(ID, Status::Pass, message, None, details)
+        }
+        Err(e) => {
+            details["wss"] = json!({ "error": e });
+            Check::new(
+                ID,
+                Status::Warn,
+                tr!("doctor-tls-not-serving", name = port.to_string(), what = e),
+                Some(tr!("doctor-tls-restart-fix")),
+                details,
+            )
+        }
+    }
 }
 
 #[cfg(test)]

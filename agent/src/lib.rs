@@ -26,6 +26,7 @@ pub mod retry_counter;
 pub mod server;
 pub mod session;
 pub mod texts;
+pub mod tls;
 pub mod tokens;
 pub mod tray;
 pub mod webeid;

@@ -192,6 +192,7 @@ fn serve_with(
         let counter = mohur_agent::retry_counter::RetryCounter::open(agent.config.state_dir())?;
         agent.manager.watch_pkcs11(modules, counter);
     }
+    let tls = mohur_agent::tls::from_config(&agent.config);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     setup(&agent, runtime.handle(), stop_rx.clone(), port)?;
@@ -202,9 +203,12 @@ fn serve_with(
             shutdown_signal().await;
             let _ = on_signal.send(true);
         });
-        println!("mohur agent: listening on ws://127.0.0.1:{port}/v1");
-        tracing::info!(port, dev = agent.config.dev, "agent ready");
-        mohur_agent::server::serve(agent, listeners, stop_rx).await
+        match tls {
+            Some(_) => println!("mohur agent: listening on ws://127.0.0.1:{port}/v1 and wss://127.0.0.1:{port}/v1"),
+            None => println!("mohur agent: listening on ws://127.0.0.1:{port}/v1"),
+        }
+        tracing::info!(port, dev = agent.config.dev, wss = tls.is_some(), "agent ready");
+        mohur_agent::server::serve(agent, listeners, tls, stop_rx).await
     };
     let Some(foreground) = foreground else {
         runtime.block_on(served)?;

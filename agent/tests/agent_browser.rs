@@ -3,7 +3,8 @@
 //! document; the agent reaches a simulated card behind real pcscd + vpcd; the
 //! scripted pinentry answers the agent's dialogs; the demo relying party and
 //! `openssl cms -verify -cades` check the results. Also: a second origin that is not
-//! allowed, and a public https page with and without Local Network Access.
+//! allowed, a public https page with and without Local Network Access, and `wss://`
+//! with the loopback CA from a page whose Content-Security-Policy allows nothing else.
 
 mod common;
 
@@ -33,9 +34,18 @@ fn browser_deps() {
 
 /// Runs a driver and returns its one JSON line.
 fn driver(script: &str, args: &[&str]) -> Value {
+    driver_as(None, script, args)
+}
+
+/// [`driver`] with Chromium's HOME (and so its NSS database, `~/.pki/nssdb`) in `home`.
+fn driver_as(home: Option<&Path>, script: &str, args: &[&str]) -> Value {
     browser_deps();
-    let out =
-        Command::new("node").arg(repo().join("tests/browser").join(script)).args(args).output().expect("run node");
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/browser").join(script)).args(args);
+    if let Some(home) = home {
+        cmd.env("HOME", home);
+    }
+    let out = cmd.output().expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
         panic!("{script}: no JSON (exit {:?}); stderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr))
@@ -141,4 +151,55 @@ fn a_second_origin_gets_origin_not_allowed_and_a_public_page_needs_local_network
         driver("lna.mjs", &["--agent", &ws, "--port", &lna_port.to_string(), "--method", "status", "--grant"]);
     assert_eq!(granted["ok"], true, "{granted}\n{}", agent.log());
     assert_eq!(granted["origin"], public.as_str());
+}
+
+#[test]
+fn wss_with_the_loopback_ca_from_a_page_that_allows_only_wss() {
+    let dir = temp_dir("browser-wss");
+    let service = format!("mohur-test-wss-{}", std::process::id());
+    let _key = install_loopback_tls(&dir, &service, &[dir.join(".pki/nssdb")]);
+    let page_port = mohur_tests::free_local_port().to_string();
+    let page_origin = format!("http://localhost:{page_port}");
+    let agent = AgentProc::spawn(
+        &dir,
+        &[
+            "agent",
+            "--port",
+            "0",
+            "--no-pcsc",
+            "--no-well-known-modules",
+            "--no-tray",
+            "--dev",
+            "--allow-origin",
+            &page_origin,
+        ],
+        &[("MOHUR_KEYRING_SERVICE", &service)],
+    );
+    assert!(agent.wss, "the agent serves no wss://:\n{}", agent.log());
+    let (ws, wss) = (format!("ws://127.0.0.1:{}/v1", agent.port), format!("wss://127.0.0.1:{}/v1", agent.port));
+    // The portal's policy: its page may open wss://127.0.0.1 and nothing else.
+    let csp = format!("connect-src wss://127.0.0.1:{}", agent.port);
+    let page = |home: &Path, agent_url: &str| {
+        driver_as(
+            Some(home),
+            "origin.mjs",
+            &["--serve", &page_port, "--csp", &csp, "--agent", agent_url, "--method", "status"],
+        )
+    };
+    let blocked = page(&dir, &ws);
+    assert_eq!(blocked["ok"], false, "{blocked}");
+    assert_eq!(blocked["code"], "AGENT_UNREACHABLE", "{blocked}");
+    // wss:// works: Chromium trusts the loopback CA from ~/.pki/nssdb, and the agent
+    // sees the page's origin through TLS as through ws://.
+    let secure = page(&dir, &wss);
+    assert_eq!(secure["ok"], true, "{secure}\nagent log:\n{}", agent.log());
+    assert_eq!(secure["pageOrigin"], page_origin.as_str());
+    assert_eq!(secure["hello"]["originAllowed"], true, "{secure}");
+    // A browser that does not trust the CA gets nowhere: the agent's certificate is
+    // the loopback CA's, not one every browser would take.
+    let stranger = dir.join("stranger");
+    std::fs::create_dir_all(&stranger).unwrap();
+    let refused = page(&stranger, &wss);
+    assert_eq!(refused["code"], "AGENT_UNREACHABLE", "{refused}");
+    assert!(agent.log().contains("TLS handshake failed"), "{}", agent.log());
 }

@@ -412,3 +412,39 @@ async fn another_local_user_is_refused_before_the_upgrade() {
     assert!(other.contains(" 403 "), "{other}");
     assert!(agent.log().contains("belongs to another user"));
 }
+
+#[tokio::test]
+async fn silent_garbage_and_tls_without_a_loopback_ca_are_dropped_and_others_served() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("agent-first-bytes");
+    let agent = AgentProc::demo(&dir, &[]);
+    assert!(!agent.wss, "{}", agent.log());
+    let addr = format!("127.0.0.1:{}", agent.port);
+    // Clients that connect and say nothing hold no one up.
+    let silent: Vec<_> = (0..20).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    // Bytes that are neither HTTP nor TLS: an HTTP error or a closed connection.
+    let mut garbage = std::net::TcpStream::connect(&addr).unwrap();
+    garbage.write_all(b"\x00\xff\x13\x37 not a request\r\n\r\n").unwrap();
+    garbage.set_read_timeout(Some(std::time::Duration::from_secs(15))).unwrap();
+    let mut reply = Vec::new();
+    let _ = garbage.read_to_end(&mut reply);
+    assert!(reply.is_empty() || String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 400"), "{reply:?}");
+    // A TLS handshake where no loopback CA is set up: closed, nothing served.
+    let o = Command::new("openssl")
+        .args(["s_client", "-connect", &addr, "-servername", "localhost"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && !text.contains("BEGIN CERTIFICATE"), "{text}");
+    // Meanwhile ws:// works as ever.
+    let mut ws = agent.connect(&origin(&agent)).await;
+    let _ = next_json(&mut ws).await;
+    assert_eq!(call(&mut ws, 1, "version", json!({})).await["result"]["protocol"], 1);
+    // The silent ones are dropped after a while (10 s without a first byte).
+    for mut s in silent.into_iter().take(2) {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(s.read(&mut buf).unwrap(), 0, "a silent client was not dropped");
+    }
+}

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Every check, in the order doctor runs them.
-const IDS: [&str; 11] = [
+const IDS: [&str; 12] = [
     "pcscd",
     "readers",
     "token",
@@ -31,6 +31,7 @@ const IDS: [&str; 11] = [
     "pkcs11-registered",
     "agent",
     "pin",
+    "loopback-tls",
 ];
 
 /// What of mohur is installed on the throwaway machine.
@@ -97,6 +98,7 @@ impl Machine {
             nssdbs: Some(vec![m.nssdb.clone()]),
             firefox_profiles: Some(m.profiles.clone()),
             no_autostart: true,
+            keyring_service: "mohur-test-unused".into(),
         };
         let actions = mohur_installer::plan(&opts, &certs);
         let mut log = Vec::new();
@@ -179,8 +181,11 @@ fn everything_in_place_passes_every_check() {
     let agent = common::AgentProc::spawn(&agent_dir, &["agent", "--no-pcsc", "--port", "0"], &[]);
 
     let (code, checks, _) = machine.doctor_json(&card.reader.name, agent.port, &[]);
-    let failing: Vec<&Value> = checks.iter().filter(|c| c["status"] != "pass").collect();
+    // Everything but the optional TLS on loopback, which is not set up here (its own
+    // test sets it up).
+    let failing: Vec<&Value> = checks.iter().filter(|c| c["status"] != "pass" && c["id"] != "loopback-tls").collect();
     assert!(failing.is_empty(), "not every check passes: {failing:#?}");
+    assert_eq!(status(&checks, "loopback-tls"), "skip");
     assert_eq!(code, Some(0));
     assert!(message(&checks, "readers").contains(&card.reader.name));
     assert!(message(&checks, "token").contains("AzeDIT"), "{}", message(&checks, "token"));
@@ -196,7 +201,8 @@ fn everything_in_place_passes_every_check() {
     // The text form: one ✓ line per check and the all-good summary.
     let (code, text, _) = machine.doctor(&card.reader.name, agent.port, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), IDS.len(), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), IDS.len() - 1, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("– ")).count(), 1, "{text}");
     assert!(text.contains("Everything mohur needs is in place."), "{text}");
 }
 
@@ -357,4 +363,53 @@ fn wait_port_free(port: u16) {
         assert!(Instant::now() < deadline, "the agent still listens on {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn the_loopback_tls_check_follows_the_ca_its_key_its_trust_and_the_agent() {
+    use mohur_installer::secrets::{OsKeyring, SecretStore};
+    let machine = Machine::new(Installed::Nothing);
+    let service = format!("mohur-test-doctor-tls-{}", std::process::id());
+    let env = [("MOHUR_KEYRING_SERVICE", service.as_str())];
+    let reader = "no such reader";
+    // Not set up: optional, so skipped, and said how.
+    let (_, checks, _) = machine.doctor_json(reader, 1, &env);
+    assert_eq!(status(&checks, "loopback-tls"), "skip", "{:#}", check(&checks, "loopback-tls"));
+    assert!(message(&checks, "loopback-tls").contains("--loopback-tls"));
+
+    // An agent that started before the CA was made serves ws:// only: restart it.
+    let agent = common::AgentProc::spawn(&machine.home, &["agent", "--no-pcsc", "--port", "0"], &env);
+    assert!(!agent.wss);
+    let _key = common::install_loopback_tls(&machine.home, &service, std::slice::from_ref(&machine.nssdb));
+    let (_, checks, _) = machine.doctor_json(reader, agent.port, &env);
+    assert_eq!(status(&checks, "loopback-tls"), "warn", "{:#}", check(&checks, "loopback-tls"));
+    assert!(fix(&checks, "loopback-tls").contains("restart"), "{}", fix(&checks, "loopback-tls"));
+    drop(agent);
+
+    // Restarted: it answers wss:// with the CA's certificate (doctor's own TLS client
+    // trusts that CA only, and checks the certificate is for 127.0.0.1).
+    let agent = common::AgentProc::spawn(&machine.home, &["agent", "--no-pcsc", "--port", "0"], &env);
+    assert!(agent.wss, "{}", agent.log());
+    let (_, checks, _) = machine.doctor_json(reader, agent.port, &env);
+    let tls = check(&checks, "loopback-tls").clone();
+    assert_eq!(tls["status"], "pass", "{tls:#}");
+    assert!(tls["message"].as_str().unwrap().contains(&format!("wss://127.0.0.1:{}/v1", agent.port)), "{tls:#}");
+    assert!(tls["details"]["wss"].as_str().unwrap().starts_with("mohur "), "{tls:#}");
+    let tag = tls["details"]["ca"].as_str().unwrap().to_owned();
+    drop(agent);
+
+    // The browsers no longer trust it: said where.
+    let db = format!("sql:{}", machine.nssdb.display());
+    tool("certutil", &["-D", "-d", &db, "-n", &format!("mohur loopback CA {tag}")]);
+    let (_, checks, _) = machine.doctor_json(reader, 1, &env);
+    assert_eq!(status(&checks, "loopback-tls"), "fail");
+    assert!(message(&checks, "loopback-tls").contains(&machine.nssdb.display().to_string()));
+
+    // Its key is gone (a reboot with a kernel keyring): fail, and how to mend it.
+    OsKeyring::with_service(&service).delete(mohur_installer::loopback::KEY_NAME).unwrap();
+    let (code, checks, _) = machine.doctor_json(reader, 1, &env);
+    assert_ne!(code, Some(0));
+    assert_eq!(status(&checks, "loopback-tls"), "fail");
+    assert!(message(&checks, "loopback-tls").contains("no longer in the OS keyring"));
+    assert!(fix(&checks, "loopback-tls").contains("mohur-install install --loopback-tls"));
 }

@@ -16,6 +16,14 @@
 /** The address the agent listens on unless configured otherwise. */
 export const DEFAULT_AGENT_URL = 'ws://127.0.0.1:29170/v1';
 
+/**
+ * The same agent over TLS, for pages that cannot use ws:// (a Content-Security-Policy
+ * whose connect-src allows wss: only, a browser that blocks ws://127.0.0.1 from https
+ * pages). It works where the citizen ran `mohur-install install --loopback-tls`, which
+ * makes the browsers trust a CA that can vouch for 127.0.0.1 and nothing else.
+ */
+export const SECURE_AGENT_URL = 'wss://127.0.0.1:29170/v1';
+
 /** The protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
 
@@ -494,7 +502,7 @@ function withToken(params, opts) {
  * another protocol.
  *
  * @param {object} [options]
- * @param {string} [options.url] the agent's address (default ws://127.0.0.1:29170/v1)
+ * @param {string} [options.url] the agent's address (default ws://127.0.0.1:29170/v1; SECURE_AGENT_URL for wss://)
  * @param {number} [options.timeoutMs] how long to wait for `hello` (default 5000)
  * @param {typeof WebSocket} [options.WebSocket] a WebSocket constructor (Node.js without a global one)
  * @param {number} [options.maxMessageBytes] the agent's frame limit (default 10 MiB)
@@ -561,4 +569,4 @@ export function connect({ url = DEFAULT_AGENT_URL, timeoutMs = 5000, WebSocket: 
   });
 }
 
-export default { connect, MohurError, MohurClient, bytesToBase64, base64ToBytes, DEFAULT_AGENT_URL, PROTOCOL_VERSION };
+export default { connect, MohurError, MohurClient, bytesToBase64, base64ToBytes, DEFAULT_AGENT_URL, SECURE_AGENT_URL, PROTOCOL_VERSION };

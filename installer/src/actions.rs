@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::SecretStore as _;
+use crate::secrets::{OsKeyring, SecretStore as _};
 use crate::Error;
 
 /// Which tool keeps the system's CA bundle.
@@ -95,6 +95,8 @@ pub enum Action {
         cert_file: PathBuf,
         /// The certificate, DER hex.
         cert_hex: String,
+        /// The keyring service that holds the key (`mohur`).
+        keyring_service: String,
         /// The CA itself while `install` makes it; not in the manifest.
         #[serde(skip)]
         key: crate::loopback::KeyInTransit,
@@ -190,10 +192,10 @@ impl Action {
                     .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", file.display())))?;
                 Ok(json["policies"]["SecurityDevices"][name].as_str() == library.to_str())
             }
-            Action::LoopbackCa { cert_file, cert_hex, .. } => {
+            Action::LoopbackCa { cert_file, cert_hex, keyring_service, .. } => {
                 let der = unhex(cert_hex);
                 let file_ok = fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der.clone()]);
-                Ok(file_ok && loopback_key_matches(&der)?)
+                Ok(file_ok && loopback_key_matches(keyring_service, &der)?)
             }
             Action::WinCert { machine, store, der_hex, .. } => win_cert_present(*machine, store, &unhex(der_hex)),
             Action::WinRegValue { machine, key, name, value } => {
@@ -259,7 +261,7 @@ impl Action {
                 devices[name.as_str()] = serde_json::Value::String(library.to_string_lossy().into_owned());
                 write_json(file, &json)
             }
-            Action::LoopbackCa { cert_file, key, .. } => {
+            Action::LoopbackCa { cert_file, keyring_service, key, .. } => {
                 let Some(ca) = &key.0 else {
                     return Err(Error::Usage(
                         "the loopback CA's key exists only while install makes it: run install --loopback-tls again"
@@ -268,7 +270,7 @@ impl Action {
                 };
                 // The key first: a certificate without its key would make the agent
                 // think TLS is set up.
-                ca.store_key(&crate::secrets::OsKeyring::mohur()).map_err(|e| Error::Usage(e.to_string()))?;
+                ca.store_key(&OsKeyring::with_service(keyring_service)).map_err(|e| Error::Usage(e.to_string()))?;
                 if let Some(dir) = cert_file.parent() {
                     fs::create_dir_all(dir).map_err(Error::io(dir))?;
                 }
@@ -345,11 +347,11 @@ impl Action {
                 }
                 write_json(file, &json).map(|()| None)
             }
-            Action::LoopbackCa { cert_file, cert_hex, .. } => {
+            Action::LoopbackCa { cert_file, cert_hex, keyring_service, .. } => {
                 let der = unhex(cert_hex);
                 // Only this CA's key: a newer CA's key (made since) stays.
-                if loopback_key_matches(&der)? {
-                    crate::secrets::OsKeyring::mohur()
+                if loopback_key_matches(keyring_service, &der)? {
+                    OsKeyring::with_service(keyring_service)
                         .delete(crate::loopback::KEY_NAME)
                         .map_err(|e| Error::Usage(e.to_string()))?;
                 }
@@ -372,9 +374,9 @@ impl Action {
 }
 
 /// Whether the OS keyring holds the private key of the loopback CA `cert_der`.
-fn loopback_key_matches(cert_der: &[u8]) -> Result<bool, Error> {
+fn loopback_key_matches(service: &str, cert_der: &[u8]) -> Result<bool, Error> {
     let key =
-        crate::secrets::OsKeyring::mohur().get(crate::loopback::KEY_NAME).map_err(|e| Error::Usage(e.to_string()))?;
+        OsKeyring::with_service(service).get(crate::loopback::KEY_NAME).map_err(|e| Error::Usage(e.to_string()))?;
     Ok(key.is_some_and(|k| crate::loopback::LoopbackCa::from_parts(cert_der, &k).is_ok()))
 }
 

@@ -99,6 +99,7 @@ fn options(cli: &Cli) -> Options {
         nssdbs: (!cli.nssdbs.is_empty()).then(|| cli.nssdbs.clone()),
         firefox_profiles: cli.firefox_profiles.clone(),
         no_autostart: cli.no_autostart,
+        keyring_service: mohur_installer::secrets::mohur_service(),
     }
 }
 
@@ -133,7 +134,7 @@ fn load_bundle(cli: &Cli) -> Result<Vec<ca::CaCert>, Error> {
 /// the keyring when the install applies it, never a file).
 fn loopback_for_install(opts: &Options, dry_run: bool) -> Result<(Vec<u8>, KeyInTransit), Error> {
     let file = loopback::cert_path(&opts.home);
-    let ca = match LoopbackCa::load(&OsKeyring::mohur(), &file) {
+    let ca = match LoopbackCa::load(&OsKeyring::with_service(&opts.keyring_service), &file) {
         Ok(ca) => {
             println!("loopback CA {}: in place", ca.subject());
             ca

@@ -47,6 +47,8 @@ pub struct Options {
     pub firefox_profiles: Option<PathBuf>,
     /// Skip the autostart entries.
     pub no_autostart: bool,
+    /// The OS keyring service of the loopback CA's key ([`crate::secrets::mohur_service`]).
+    pub keyring_service: String,
 }
 
 impl Options {
@@ -256,6 +258,7 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
     let mut a = vec![Action::LoopbackCa {
         cert_file: crate::loopback::cert_path(&opts.home),
         cert_hex: crate::actions::hex(cert_der),
+        keyring_service: opts.keyring_service.clone(),
         key,
     }];
     if cfg!(windows) {

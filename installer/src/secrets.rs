@@ -29,6 +29,11 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, name: &str) -> Result<(), KeyringError>;
 }
 
+/// The keyring service of mohur's entries: `mohur`, or `$MOHUR_KEYRING_SERVICE`.
+pub fn mohur_service() -> String {
+    std::env::var("MOHUR_KEYRING_SERVICE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "mohur".to_owned())
+}
+
 /// The OS keyring, with entries `name` under service `service` (`mohur` for the
 /// agent; the tests use their own service so that they never touch the citizen's).
 pub struct OsKeyring {
@@ -39,8 +44,7 @@ impl OsKeyring {
     /// mohur's entries: service `mohur`, or `$MOHUR_KEYRING_SERVICE` when set (tests
     /// that run the real binaries use their own, never the citizen's entries).
     pub fn mohur() -> OsKeyring {
-        let service = std::env::var("MOHUR_KEYRING_SERVICE").ok().filter(|s| !s.is_empty());
-        OsKeyring::with_service(service.as_deref().unwrap_or("mohur"))
+        OsKeyring::with_service(&mohur_service())
     }
 
     /// Entries under another service name.

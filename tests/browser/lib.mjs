@@ -91,16 +91,21 @@ export async function freePort() {
 /**
  * A request handler serving a tiny test page and /mohur.js (from agent/web).
  * @param {string} title
+ * @param {{csp?: string}} [opts] csp: the page's Content-Security-Policy header
  * @returns {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void}
  */
-export function tinyPageHandler(title = 'mohur test page') {
+export function tinyPageHandler(title = 'mohur test page', { csp } = {}) {
   return (req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/mohur.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       res.end(fs.readFileSync(MOHUR_JS));
     } else if (url.pathname === '/' || url.pathname === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        ...(csp ? { 'content-security-policy': csp } : {}),
+      });
       res.end(`<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><p id="page">${title}</p></body></html>`);
     } else if (url.pathname === '/favicon.ico') {
       res.writeHead(204);

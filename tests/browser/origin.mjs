@@ -8,6 +8,8 @@
 // Options:
 //   --page-url URL     the page to open (default with --serve: http://localhost:PORT/)
 //   --serve PORT       serve a tiny page and /mohur.js on 127.0.0.1:PORT (0 = any free port)
+//   --csp POLICY       with --serve: the page's Content-Security-Policy header (e.g. a
+//                      connect-src that allows wss:// only, as some portals have)
 //   --agent URL        the agent's WebSocket address (default ws://127.0.0.1:29170/v1)
 //   --method NAME      the method to call after connect() (default status)
 //   --params JSON      its params (default {})
@@ -29,7 +31,7 @@ const args = parseArgs(process.argv.slice(2), {
 await runDriver(async ({ onCleanup }) => {
   let pageUrl = args['page-url'];
   if (args.serve !== undefined) {
-    const server = http.createServer(tinyPageHandler('mohur origin test page'));
+    const server = http.createServer(tinyPageHandler('mohur origin test page', { csp: args.csp }));
     await listen(server, Number(args.serve));
     onCleanup(() => new Promise((r) => server.close(r)));
     if (!pageUrl) pageUrl = `http://localhost:${server.address().port}/`;

@@ -108,3 +108,14 @@ doctor-puk-blocked-fix = PUK da bloklanıb: yalnız kartı verən qurum kömək 
 doctor-pin-not-activated = { $name } hələ aktivləşdirilməyib
 doctor-pin-activate-fix = möhürlü PIN zərfindəki PUK ilə aktivləşdirin: mohur pin activate
 doctor-pin-last-try-fix = bir səhv daxiletmə onu bloklayacaq: PIN-dən əmin deyilsinizsə, PUK ilə yenisini təyin edin (mohur pin unblock)
+
+doctor-tls-off = wss:// konfiqurasiyada söndürülüb (loopback_tls = false)
+doctor-tls-none = wss:// (loopback üzərində TLS) qurulmayıb: yalnız onu tələb edən saytlar üçün lazımdır (mohur-install install --loopback-tls)
+doctor-tls-ok = wss:// hazırdır: loopback CA { $name }, açarı ƏS-in açar anbarında, brauzerlər ona etibar edir
+doctor-tls-serving = wss:// hazırdır: agent { $what } ünvanında loopback CA { $name } sertifikatı ilə cavab verir
+doctor-tls-key-missing = Loopback CA-nın açarı artıq ƏS-in açar anbarında deyil (kompüterin yenidən başladılması nüvə açar anbarını təmizləyir): agent yalnız ws:// xidmət edir
+doctor-tls-bad = Loopback CA istifadə oluna bilməz: { $what }
+doctor-tls-untrusted = Loopback CA { $name } bu yerlərdə etibarlı deyil: { $what }
+doctor-tls-fix = onu yenidən qurun: mohur-install install --loopback-tls (sonra agenti və brauzeri yenidən başladın)
+doctor-tls-not-serving = { $name } portundakı agent wss:// ilə cavab vermir ({ $what })
+doctor-tls-restart-fix = agenti yenidən başladın ki, loopback CA-nı oxusun: systemctl --user restart mohur (və ya mohur agent-i bağlayıb yenidən işə salın)

@@ -116,3 +116,14 @@ doctor-puk-blocked-fix = the PUK is blocked too: only the card's issuer can help
 doctor-pin-not-activated = { $name } is not activated yet
 doctor-pin-activate-fix = activate it with the PUK from the sealed PIN envelope: mohur pin activate
 doctor-pin-last-try-fix = one wrong entry blocks it: if you are not sure of the PIN, set a new one with the PUK (mohur pin unblock)
+
+doctor-tls-off = wss:// is switched off in the configuration (loopback_tls = false)
+doctor-tls-none = wss:// (TLS on loopback) is not set up: only sites that need it want it (mohur-install install --loopback-tls)
+doctor-tls-ok = wss:// ready: loopback CA { $name }, its key in the OS keyring, trusted by the browsers
+doctor-tls-serving = wss:// ready: the agent answers { $what } with a certificate of loopback CA { $name }
+doctor-tls-key-missing = The loopback CA's key is no longer in the OS keyring (a restart of the computer clears the kernel keyring): the agent serves ws:// only
+doctor-tls-bad = The loopback CA cannot be used: { $what }
+doctor-tls-untrusted = Loopback CA { $name } is not trusted in: { $what }
+doctor-tls-fix = set it up again: mohur-install install --loopback-tls (then restart the agent and the browser)
+doctor-tls-not-serving = The agent on port { $name } does not answer wss:// ({ $what })
+doctor-tls-restart-fix = restart the agent so that it reads the loopback CA: systemctl --user restart mohur (or quit and start mohur agent)

@@ -108,3 +108,14 @@ doctor-puk-blocked-fix = PUK-ն էլ է արգելափակված. կարող է 
 doctor-pin-not-activated = { $name }-ը դեռ ակտիվացված չէ
 doctor-pin-activate-fix = ակտիվացրեք այն կնքված PIN ծրարի PUK-ով՝ mohur pin activate
 doctor-pin-last-try-fix = մեկ սխալ մուտքագրումը այն կարգելափակի. եթե վստահ չեք PIN-ի մեջ, սահմանեք նորը PUK-ով (mohur pin unblock)
+
+doctor-tls-off = wss://-ն անջատված է կարգավորումներում (loopback_tls = false)
+doctor-tls-none = wss://-ն (TLS loopback-ի վրա) կարգավորված չէ. այն պետք է միայն այն կայքերին, որոնք դա պահանջում են (mohur-install install --loopback-tls)
+doctor-tls-ok = wss://-ն պատրաստ է. loopback CA { $name }, դրա բանալին ՕՀ-ի բանալիների պահոցում է, դիտարկիչները վստահում են դրան
+doctor-tls-serving = wss://-ն պատրաստ է. գործակալը { $what } հասցեում պատասխանում է loopback CA { $name }-ի վկայականով
+doctor-tls-key-missing = Loopback CA-ի բանալին այլևս ՕՀ-ի բանալիների պահոցում չէ (համակարգչի վերագործարկումը մաքրում է միջուկի պահոցը). գործակալը սպասարկում է միայն ws://
+doctor-tls-bad = Loopback CA-ն հնարավոր չէ օգտագործել. { $what }
+doctor-tls-untrusted = Loopback CA { $name }-ին չեն վստահում այստեղ՝ { $what }
+doctor-tls-fix = կարգավորեք այն կրկին՝ mohur-install install --loopback-tls (ապա վերագործարկեք գործակալը և դիտարկիչը)
+doctor-tls-not-serving = { $name } պորտի գործակալը չի պատասխանում wss://-ով ({ $what })
+doctor-tls-restart-fix = վերագործարկեք գործակալը, որպեսզի այն կարդա loopback CA-ն՝ systemctl --user restart mohur (կամ փակեք և նորից գործարկեք mohur agent-ը)

@@ -42,6 +42,8 @@ pub struct AgentProc {
     pub port: u16,
     pub portal_port: Option<u16>,
     pub stderr_log: PathBuf,
+    /// It serves `wss://` too (the loopback TLS).
+    pub wss: bool,
 }
 
 impl AgentProc {
@@ -91,6 +93,7 @@ impl AgentProc {
         });
         let mut port = None;
         let mut portal_port = None;
+        let mut wss = false;
         let deadline = Instant::now() + Duration::from_secs(30);
         let is_demo = args.first() == Some(&"demo");
         while port.is_none() || (is_demo && portal_port.is_none()) {
@@ -101,12 +104,13 @@ impl AgentProc {
             };
             if let Some(rest) = line.strip_prefix("mohur agent: listening on ws://127.0.0.1:") {
                 port = rest.split('/').next().and_then(|p| p.parse().ok());
+                wss = rest.contains(" and wss://");
             }
             if let Some(rest) = line.strip_prefix("mohur demo: portal at http://localhost:") {
                 portal_port = rest.split('/').next().and_then(|p| p.parse().ok());
             }
         }
-        AgentProc { child, dir: dir.to_path_buf(), port: port.unwrap(), portal_port, stderr_log: log }
+        AgentProc { child, dir: dir.to_path_buf(), port: port.unwrap(), portal_port, stderr_log: log, wss }
     }
 
     /// Queues answers for the next dialogs (`pin 1234`, `ok`, `no`, `cancel`, `hang`).
@@ -190,4 +194,38 @@ pub fn code(resp: &Value) -> &str {
 /// The test PKI the demo generated in `dir`.
 pub fn pki(dir: &Path) -> PathBuf {
     dir.join("pki")
+}
+
+/// What `mohur-install install --loopback-tls` does for the user in `home`, with the
+/// installer's own planner and steps: a loopback CA whose key goes into the keyring
+/// under `service` (deleted again when the returned guard is dropped), trusted in the
+/// NSS databases `nssdbs` (created when missing; Chromium's is `home/.pki/nssdb`).
+pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> impl Drop {
+    use mohur_installer::loopback::{KeyInTransit, LoopbackCa};
+    use mohur_installer::secrets::{OsKeyring, SecretStore};
+    struct Forget(String);
+    impl Drop for Forget {
+        fn drop(&mut self) {
+            let _ = OsKeyring::with_service(&self.0).delete(mohur_installer::loopback::KEY_NAME);
+        }
+    }
+    let opts = mohur_installer::Options {
+        system: false,
+        root: "/".into(),
+        home: home.to_path_buf(),
+        module: mohur_tests::mohur_pkcs11_path(),
+        agent: "/usr/bin/mohur".into(),
+        nssdbs: Some(nssdbs.to_vec()),
+        firefox_profiles: None,
+        no_autostart: true,
+        keyring_service: service.to_owned(),
+    };
+    let ca = LoopbackCa::create(std::time::SystemTime::now(), "tester").unwrap();
+    let der = ca.cert_der().to_vec();
+    let mut actions: Vec<_> = nssdbs.iter().map(|db| mohur_installer::Action::NssDb { db: db.clone() }).collect();
+    actions.extend(mohur_installer::plan::loopback_plan(&opts, &der, KeyInTransit(Some(std::sync::Arc::new(ca)))));
+    let mut log = Vec::new();
+    let done = mohur_installer::install(&actions, &home.join("loopback-manifest.json"), false, &mut log);
+    assert!(done.is_ok(), "{done:?}: {}", String::from_utf8_lossy(&log));
+    Forget(service.to_owned())
 }
