@@ -8,7 +8,8 @@ set -euo pipefail
 
 # What building mohur needs (the demo needs nothing else: it asks PINs on the terminal).
 # mohur builds its tray icon (feature `tray`, on by default) with GTK 3 and appindicator
-DEMO_PACKAGES=(pkg-config libssl-dev libpcsclite-dev libgtk-3-dev libayatana-appindicator3-dev)
+# (libdbus for the Secret Service, where mohur keeps its keys across reboots).
+DEMO_PACKAGES=(pkg-config libssl-dev libpcsclite-dev libdbus-1-dev libgtk-3-dev libayatana-appindicator3-dev)
 PACKAGES=(
     "${DEMO_PACKAGES[@]}"
     pcscd vsmartcard-vpcd pcsc-tools
@@ -16,13 +17,14 @@ PACKAGES=(
     yubico-piv-tool openssl
     # the agent's tests: the scripted pinentry, Chromium driven by Playwright
     python3 chromium
-    # scripts/package.sh: .deb checks, Windows cross-build and .msi
-    ca-certificates lintian gcc-mingw-w64-x86-64 wixl msitools
+    # scripts/package.sh: .deb checks and dependencies, Windows cross-build and .msi
+    ca-certificates curl lintian dpkg-dev gcc-mingw-w64-x86-64 wixl msitools
     # package.sh runs the Windows binaries under wine (wine64 only, no 32-bit wine: 11
     # packages, about 100 MB, 16 s here); package.sh skips that step where it is missing
     wine wine64
-    # the tray's screenshot test (Xvfb + trayer) and the keyring tests (keyctl)
-    xvfb xauth trayer imagemagick keyutils
+    # the tray's screenshot test (Xvfb + trayer) and the keyring tests (keyctl; a
+    # session bus with GNOME Keyring's Secret Service)
+    xvfb xauth trayer imagemagick keyutils dbus-daemon gnome-keyring
 )
 # Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
 # Debian packages only when the commands are missing.

@@ -153,6 +153,7 @@ fn loopback_for_install(opts: &Options, dry_run: bool) -> Result<(Vec<u8>, KeyIn
         }
     };
     println!("  SHA-256 {}; valid for 127.0.0.1, ::1 and localhost only", ca::fingerprint_hex(ca.cert_der()));
+    println!("  its private key is kept in {}", OsKeyring::with_service(&opts.keyring_service).describe());
     Ok((ca.cert_der().to_vec(), KeyInTransit(Some(Arc::new(ca)))))
 }
 

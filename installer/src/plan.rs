@@ -265,7 +265,7 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
         a.push(Action::WinCert {
             machine: false,
             store: "ROOT".into(),
-            subject: crate::loopback::tag_of(cert_der),
+            subject: format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der)),
             der_hex: crate::actions::hex(cert_der),
         });
         return a;

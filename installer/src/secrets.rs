@@ -1,16 +1,21 @@
-//! Secrets mohur keeps between runs live in the OS keyring, never in a plain file:
-//! the kernel keyring on Linux (`keyring`'s `linux-native` store: no daemon, no
-//! D-Bus), the Windows credential store on Windows.
+//! Secrets mohur keeps between runs live in the OS keyring, never in a file of ours.
+//!
+//! - **Linux**: the kernel keyring, the user's persistent keyring (`keyring`'s
+//!   `linux-native` store: no daemon, no D-Bus), which every process of the user sees
+//!   but which forgets everything at reboot or after a few idle days
+//!   (`/proc/sys/kernel/keys/persistent_keyring_expiry`); and, where the desktop runs
+//!   one, the Secret Service (GNOME Keyring, KWallet, KeePassXC: freedesktop.org Secret
+//!   Service API 0.2), which keeps secrets across reboots, encrypted with the login
+//!   password. Secrets are written to both; read from the kernel keyring first (no
+//!   D-Bus round trip, and it works for processes outside the desktop session), else
+//!   from the Secret Service, and then cached in the kernel keyring again.
+//! - **Windows**: the Credential Manager (DPAPI, per user).
 //!
 //! Two secrets today: the HMAC key that protects the agent's `origins.json` from
 //! silent edits by other programs of the same user, and the private key of the
 //! loopback CA ([`crate::loopback`]) that `mohur-install install --loopback-tls` makes.
-//!
-//! On Linux the kernel keeps them in the user's persistent keyring: it survives
-//! logging out, and is shared by all the user's processes, but not a reboot or a few
-//! idle days (`/proc/sys/kernel/keys/persistent_keyring_expiry`). Losing a key is
-//! safe: the remembered sites stop verifying and the citizen is asked again; the
-//! agent serves `ws://` only until the loopback CA is made again.
+//! Losing one is safe: the remembered sites stop verifying and the citizen is asked
+//! again; the agent serves `ws://` only until the loopback CA is made again.
 
 use zeroize::Zeroizing;
 
@@ -38,6 +43,9 @@ pub fn mohur_service() -> String {
 /// agent; the tests use their own service so that they never touch the citizen's).
 pub struct OsKeyring {
     service: String,
+    /// Linux: whether a Secret Service answered, asked on first use.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    secret_service_reachable: std::sync::OnceLock<bool>,
 }
 
 impl OsKeyring {
@@ -49,7 +57,24 @@ impl OsKeyring {
 
     /// Entries under another service name.
     pub fn with_service(service: &str) -> OsKeyring {
-        OsKeyring { service: service.to_owned() }
+        OsKeyring { service: service.to_owned(), secret_service_reachable: std::sync::OnceLock::new() }
+    }
+
+    /// The kernel keyring alone, never the Secret Service: what a process outside the
+    /// desktop session sees, and what a reboot takes away (tests).
+    pub fn kernel_only(service: &str) -> OsKeyring {
+        OsKeyring { service: service.to_owned(), secret_service_reachable: std::sync::OnceLock::from(false) }
+    }
+
+    /// Where [`set`](SecretStore::set) puts secrets, for messages.
+    pub fn describe(&self) -> &'static str {
+        if cfg!(windows) {
+            "the Windows Credential Manager"
+        } else if self.survives_reboot() {
+            "the Secret Service and the kernel keyring (kept across restarts)"
+        } else {
+            "the kernel keyring (until the computer restarts: no Secret Service to keep it)"
+        }
     }
 }
 
@@ -83,27 +108,108 @@ impl OsKeyring {
     }
 }
 
+impl OsKeyring {
+    /// The Secret Service entry of `name`, when this session has a bus and a Secret
+    /// Service answers on it (asked once per [`OsKeyring`]).
+    #[cfg(target_os = "linux")]
+    fn secret_service(&self, name: &str) -> Option<keyring::Entry> {
+        let reachable = *self.secret_service_reachable.get_or_init(|| {
+            // Without a session bus address libdbus would try to autolaunch one.
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                && matches!(
+                    self.secret_service_entry("mohur-probe").map(|e| e.get_secret()),
+                    Some(Ok(_) | Err(keyring::Error::NoEntry))
+                )
+        });
+        if reachable {
+            self.secret_service_entry(name)
+        } else {
+            None
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn secret_service_entry(&self, name: &str) -> Option<keyring::Entry> {
+        let credential = keyring::secret_service::SsCredential::new_with_target(None, &self.service, name).ok()?;
+        Some(keyring::Entry::new_with_credential(Box::new(credential)))
+    }
+
+    /// Whether what is stored now survives a reboot: always on Windows; on Linux
+    /// only where a Secret Service keeps it (the kernel keyring forgets at reboot).
+    pub fn survives_reboot(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.secret_service("mohur-probe").is_some();
+        #[cfg(not(target_os = "linux"))]
+        return cfg!(windows);
+    }
+}
+
 #[cfg(any(target_os = "linux", windows))]
+fn keyring_error(e: keyring::Error) -> KeyringError {
+    KeyringError(e.to_string())
+}
+
+#[cfg(target_os = "linux")]
 impl SecretStore for OsKeyring {
     fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError> {
-        let entry = self.entry(name)?;
-        match entry.get_secret() {
+        let kernel = self.entry(name)?;
+        let kernel_error = match kernel.get_secret() {
+            Ok(s) => return Ok(Some(Zeroizing::new(s))),
+            Err(keyring::Error::NoEntry) => None,
+            Err(e) => Some(keyring_error(e)),
+        };
+        if let Some(ss) = self.secret_service(name) {
+            match ss.get_secret() {
+                Ok(s) => {
+                    let s = Zeroizing::new(s);
+                    // Cached for the next process; the Secret Service still has it if not.
+                    let _ = kernel.set_secret(&s);
+                    return Ok(Some(s));
+                }
+                Err(keyring::Error::NoEntry) => {}
+                Err(e) => return Err(keyring_error(e)),
+            }
+        }
+        kernel_error.map_or(Ok(None), Err)
+    }
+
+    fn set(&self, name: &str, secret: &[u8]) -> Result<(), KeyringError> {
+        if let Some(ss) = self.secret_service(name) {
+            ss.set_secret(secret).map_err(keyring_error)?;
+        }
+        self.entry(name)?.set_secret(secret).map_err(keyring_error)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), KeyringError> {
+        let gone = |r: Result<(), keyring::Error>| match r {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(e)),
+        };
+        if let Some(ss) = self.secret_service(name) {
+            gone(ss.delete_credential())?;
+        }
+        gone(self.entry(name)?.delete_credential())
+    }
+}
+
+#[cfg(windows)]
+impl SecretStore for OsKeyring {
+    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyringError> {
+        match self.entry(name)?.get_secret() {
             Ok(s) => Ok(Some(Zeroizing::new(s))),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(KeyringError(e.to_string())),
+            Err(e) => Err(keyring_error(e)),
         }
     }
 
     fn set(&self, name: &str, secret: &[u8]) -> Result<(), KeyringError> {
-        let entry = self.entry(name)?;
-        entry.set_secret(secret).map_err(|e| KeyringError(e.to_string()))
+        self.entry(name)?.set_secret(secret).map_err(keyring_error)
     }
 
     fn delete(&self, name: &str) -> Result<(), KeyringError> {
-        let entry = self.entry(name)?;
-        match entry.delete_credential() {
+        match self.entry(name)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(KeyringError(e.to_string())),
+            Err(e) => Err(keyring_error(e)),
         }
     }
 }

@@ -7,10 +7,11 @@ use std::ptr::{null, null_mut};
 
 use windows_sys::Win32::Foundation::{GetLastError, ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
 use windows_sys::Win32::Security::Cryptography::{
-    CertAddEncodedCertificateToStore, CertCloseStore, CertCreateCertificateContext, CertDeleteCertificateFromStore,
-    CertFindCertificateInStore, CertFreeCertificateContext, CertOpenStore, CERT_CONTEXT, CERT_FIND_EXISTING,
-    CERT_STORE_ADD_USE_EXISTING, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER,
-    CERT_SYSTEM_STORE_LOCAL_MACHINE, HCERTSTORE, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
+    CertAddEncodedCertificateToStore, CertCloseStore, CertControlStore, CertCreateCertificateContext,
+    CertDeleteCertificateFromStore, CertFindCertificateInStore, CertFreeCertificateContext, CertOpenStore,
+    CERT_CONTEXT, CERT_FIND_EXISTING, CERT_STORE_ADD_USE_EXISTING, CERT_STORE_CTRL_COMMIT, CERT_STORE_PROV_SYSTEM_W,
+    CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE, HCERTSTORE, PKCS_7_ASN_ENCODING,
+    X509_ASN_ENCODING,
 };
 use windows_sys::Win32::System::Registry::{
     RegCloseKey, RegCreateKeyExW, RegDeleteKeyValueW, RegGetValueW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE,
@@ -111,6 +112,14 @@ pub fn cert_remove(machine: bool, store: &str, der: &[u8]) -> Result<(), Error> 
         // so the guard must not free it again (hence the replace above).
         if unsafe { CertDeleteCertificateFromStore(raw) } == 0 {
             return Err(last_error("CertDeleteCertificateFromStore"));
+        }
+        // Write the deletion to the registry now rather than when the store is freed:
+        // wine's system store stays referenced after the delete and never wrote it
+        // (seen with wine 8: the certificates outlived `uninstall`). Harmless on
+        // Windows, whose registry stores write through.
+        // SAFETY: valid store handle; CERT_STORE_CTRL_COMMIT takes no parameter.
+        if unsafe { CertControlStore(s.0, 0, CERT_STORE_CTRL_COMMIT, null()) } == 0 {
+            return Err(last_error("CertControlStore"));
         }
     }
     Ok(())

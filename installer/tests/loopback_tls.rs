@@ -21,6 +21,7 @@ use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, SubjectAlternativeName};
 use openssl::x509::{X509Builder, X509};
+use x509_cert::der::Decode as _;
 
 mod common;
 use common::*;
@@ -46,8 +47,16 @@ impl Home {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(BIN)
             .args(args)
+            // The developer's own desktop keyring stays out of it; a test that wants a
+            // Secret Service brings its own.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .envs(env.iter().copied())
             .arg("--ca-bundle")
             .arg(&self.pki.dir)
             .arg("--module")
@@ -61,7 +70,7 @@ impl Home {
     }
 
     fn keyring(&self) -> OsKeyring {
-        OsKeyring::with_service(&self.service)
+        OsKeyring::kernel_only(&self.service)
     }
 
     fn chromium(&self) -> PathBuf {
@@ -284,4 +293,123 @@ fn dry_run_makes_no_key() {
     assert!(text(&o).contains("would make a new one") && text(&o).contains("would add loopback CA"), "{}", text(&o));
     assert!(h.keyring().get(loopback::KEY_NAME).unwrap().is_none());
     assert!(!h.cert_file().exists() && !h.chromium().exists());
+}
+
+/// A session bus of its own with GNOME Keyring's Secret Service on it, unlocked, its
+/// keyrings under `dir`: a desktop's keyring, as far as mohur can tell.
+struct SecretService {
+    address: String,
+    bus_pid: u32,
+    daemon: std::process::Child,
+}
+
+impl SecretService {
+    fn start(dir: &Path) -> SecretService {
+        let (home, run) = (dir.join("ss-home"), dir.join("ss-run"));
+        for d in [&home, &run] {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let o = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .output()
+            .unwrap_or_else(|e| panic!("dbus-daemon: {e} (scripts/deps.sh installs dbus-daemon)"));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let mut lines = out.lines();
+        let address = lines.next().expect("bus address").to_owned();
+        let bus_pid = lines.next().and_then(|p| p.trim().parse().ok()).expect("bus pid");
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env_remove("XDG_DATA_HOME")
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("gnome-keyring-daemon: {e} (scripts/deps.sh installs gnome-keyring)"));
+        // The login keyring's password, then end of input: it unlocks (creates) it.
+        std::io::Write::write_all(&mut daemon.stdin.take().unwrap(), b"login password").unwrap();
+        let ss = SecretService { address, bus_pid, daemon };
+        // Wait until ours owns the name. Not by calling the service: that would make the
+        // bus start another, locked, gnome-keyring (D-Bus activation).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !ss.name_has_owner() {
+            assert!(std::time::Instant::now() < deadline, "the Secret Service did not come up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ss
+    }
+
+    fn name_has_owner(&self) -> bool {
+        let o = Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+            .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .unwrap();
+        text(&o).contains("boolean true")
+    }
+
+    fn env(&self) -> [(&str, &str); 1] {
+        [("DBUS_SESSION_BUS_ADDRESS", self.address.as_str())]
+    }
+
+    /// `SearchItems` by the `service` attribute (what keyring's entries carry).
+    fn search(&self, service: &str) -> Output {
+        Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets"])
+            .arg("org.freedesktop.Secret.Service.SearchItems")
+            .arg(format!("dict:string:string:service,{service}"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .unwrap()
+    }
+
+    /// How many items the Secret Service holds for `service`.
+    fn items(&self, service: &str) -> usize {
+        let o = self.search(service);
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o).matches("object path \"/org/freedesktop/secrets/collection/").count()
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = Command::new("kill").arg(self.bus_pid.to_string()).status();
+    }
+}
+
+#[test]
+fn the_key_outlives_the_kernel_keyring_in_the_secret_service() {
+    let h = Home::new("loopback-ss");
+    let ss = SecretService::start(&h.dir);
+    let o = h.run_with(&["install", "--loopback-tls"], &ss.env());
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("kept in the Secret Service and the kernel keyring (kept across restarts)"), "{out}");
+    assert_eq!(ss.items(&h.service), 1, "the key is not in the Secret Service");
+
+    // A reboot: the kernel keyring is empty, the Secret Service still has the key.
+    let kernel = OsKeyring::kernel_only(&h.service);
+    kernel.delete(loopback::KEY_NAME).unwrap();
+    assert!(matches!(LoopbackCa::load(&kernel, &h.cert_file()), Err(loopback::LoopbackError::KeyMissing)));
+    let o = h.run_with(&["verify", "--loopback-tls"], &ss.env());
+    assert!(o.status.success() && text(&o).contains("all ✓"), "{}", text(&o));
+    // ...and the kernel keyring has it again, for processes outside the session.
+    let ca = LoopbackCa::load(&kernel, &h.cert_file()).expect("cached in the kernel keyring again");
+    assert!(loopback::is_loopback_ca(&x509_cert::Certificate::from_der(ca.cert_der()).unwrap()));
+
+    // Without the Secret Service (no session bus) only the kernel keyring is used, and
+    // said so.
+    let o = h.run_with(&["install", "--loopback-tls", "--dry-run"], &[]);
+    assert!(text(&o).contains("until the computer restarts"), "{}", text(&o));
+
+    let o = h.run_with(&["uninstall", "--loopback-tls"], &ss.env());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(ss.items(&h.service), 0, "the key is still in the Secret Service");
+    assert!(kernel.get(loopback::KEY_NAME).unwrap().is_none());
 }

@@ -69,6 +69,8 @@ impl AgentProc {
             .env_remove("MOHUR_CONFIG")
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
+            // Not the developer's desktop keyring: the kernel keyring, as in CI.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("MOHUR_PINENTRY", scripted_pinentry())
             .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
             .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
