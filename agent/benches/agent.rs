@@ -22,6 +22,11 @@
 //!    WebSocket, for `mohur demo` (its test PKI already made) and for
 //!    `mohur agent --no-pcsc --port 0` (HOME in a temp dir); medians of `START_RUNS`.
 //!
+//! 5. `wss://` (the loopback TLS) against `ws://` on one `mohur agent` whose HOME has
+//!    a loopback CA: a fresh connection to `hello` (TCP, TLS full handshake, upgrade),
+//!    `status` round trips on one connection, and start-up (which issues the agent's
+//!    server certificate) to `listening on`.
+//!
 //! The agent runs from a private copy of `CARGO_BIN_EXE_mohur`, so a concurrent build
 //! relinking target/*/mohur cannot change (or break) the binary mid-run.
 
@@ -128,6 +133,7 @@ impl Agent {
             .env_remove("MOHUR_LOG")
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("SCRIPTED_PINENTRY_LOG")
             .env_remove("SCRIPTED_PINENTRY_ANSWER")
             .env("MOHUR_PINENTRY", pinentry)
@@ -375,6 +381,124 @@ async fn start_ups(home: &Path, args: &[&str]) -> (Vec<Duration>, Vec<Duration>,
     (listening, version, rss.unwrap_or_default())
 }
 
+/// 5: a WebSocket over TLS to the agent, trusting the loopback CA `ca_der` only (a
+/// fresh client configuration each time: a full handshake, as a browser's first).
+async fn connect_wss(
+    port: u16,
+    origin: &str,
+    ca_der: &[u8],
+) -> tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    use tokio_rustls::rustls;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(ca_der.to_vec())).unwrap();
+    #[allow(deprecated)] // ring's provider, as the agent's
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("TLS handshake");
+    let mut req = format!("wss://127.0.0.1:{port}/v1").into_client_request().unwrap();
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tls).await.expect("upgrade over TLS");
+    assert_eq!(next_message(&mut ws).await["event"], "hello");
+    ws
+}
+
+/// The next JSON text message of any WebSocket (plain or TLS).
+async fn next_message<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        match ws.next().await.expect("socket closed").expect("socket error") {
+            tokio_tungstenite::tungstenite::Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            _ => continue,
+        }
+    }
+}
+
+/// `n` sequential `status` round trips on `ws`.
+async fn status_round_trips<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, n: usize) -> Vec<Duration>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::SinkExt;
+    let mut rtt = Vec::with_capacity(n);
+    for id in 0..n as u64 {
+        let t = Instant::now();
+        let req = json!({"id": id, "method": "status", "params": {}}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::text(req)).await.unwrap();
+        while next_message(ws).await.get("id") != Some(&json!(id)) {}
+        rtt.push(t.elapsed());
+    }
+    rtt
+}
+
+/// 5: ws:// and wss:// side by side on one agent with a loopback CA.
+fn loopback_tls(rt: &tokio::runtime::Runtime) {
+    println!("\n-- 5. wss:// (loopback TLS) vs ws:// on one `mohur agent` (medians of {START_RUNS} / p50 of {SINGLE_REQUESTS}) --");
+    let home = temp_dir("agent-tls");
+    let service = std::env::var("MOHUR_KEYRING_SERVICE").unwrap();
+    let _key = common::install_loopback_tls(&home, &service, &[home.join(".pki/nssdb")]);
+    let ca_pem = std::fs::read_to_string(mohur_installer::loopback::cert_path(&home)).unwrap();
+    let ca_der = mohur_installer::pem_blocks(&ca_pem).remove(0);
+    let origin = "https://bench.example";
+    let args = ["agent", "--no-pcsc", "--no-well-known-modules", "--no-tray", "--port", "0", "--allow-origin", origin];
+    let starts: Vec<Duration> = (0..START_RUNS)
+        .map(|_| {
+            let a = Agent::spawn(&home, &args, &scripted_pinentry());
+            a.listening - a.spawned
+        })
+        .collect();
+    let agent = Agent::spawn(&home, &args, &scripted_pinentry());
+    let port = agent.port;
+    let (ws_connect, wss_connect, ws_rtt, wss_rtt) = rt.block_on(async {
+        let (mut plain, mut tls) = (Vec::new(), Vec::new());
+        for _ in 0..START_RUNS {
+            let t = Instant::now();
+            let mut ws = connect_with(port, &format!("127.0.0.1:{port}"), Some(origin)).await.unwrap();
+            next_message(&mut ws).await;
+            plain.push(t.elapsed());
+            let t = Instant::now();
+            let _wss = connect_wss(port, origin, &ca_der).await;
+            tls.push(t.elapsed());
+        }
+        let mut ws = connect_with(port, &format!("127.0.0.1:{port}"), Some(origin)).await.unwrap();
+        next_message(&mut ws).await;
+        let mut wss = connect_wss(port, origin, &ca_der).await;
+        (
+            plain,
+            tls,
+            status_round_trips(&mut ws, SINGLE_REQUESTS).await,
+            status_round_trips(&mut wss, SINGLE_REQUESTS).await,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    println!("start-up to `listening on` (issues the server certificate): {:.1} ms", median(&starts));
+    println!(
+        "new connection to hello:  ws:// {:.2} ms   wss:// {:.2} ms (full TLS 1.3 handshake)",
+        median(&ws_connect),
+        median(&wss_connect)
+    );
+    println!(
+        "status round trip:        ws:// p50 {:.3} ms p99 {:.3} ms   wss:// p50 {:.3} ms p99 {:.3} ms",
+        percentile(&ws_rtt, 50.0),
+        percentile(&ws_rtt, 99.0),
+        percentile(&wss_rtt, 50.0),
+        percentile(&wss_rtt, 99.0)
+    );
+    println!("idle VmRSS with TLS after the load: {:.1} MB", agent.rss_mb());
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
 /// 2: the two requests measured.
 fn both_cases(origin: &str) -> [Case; 2] {
     let sha = openssl::sha::sha256(DOCUMENT).iter().map(|b| format!("{b:02x}")).collect();
@@ -435,6 +559,9 @@ fn write_quick_pinentry(dir: &Path) -> PathBuf {
 }
 
 fn main() {
+    // The loopback CA's key (section 5) goes into keyring entries of the benchmark's
+    // own, never the user's; set before any thread exists, inherited by the agents.
+    std::env::set_var("MOHUR_KEYRING_SERVICE", format!("mohur-bench-{}", std::process::id()));
     let bench_start = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_mohur"));
@@ -530,6 +657,9 @@ fn main() {
         aim(av < AIM_READY_MS, &format!("< {AIM_READY_MS} ms"))
     );
     println!("(mohur agent --no-pcsc --port 0, idle VmRSS after start: {agent_rss:.1} MB)");
+
+    // 5. wss://.
+    loopback_tls(&rt);
     println!("\nbenchmark took {:.1} s", bench_start.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&home);

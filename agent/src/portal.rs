@@ -54,21 +54,10 @@ fn asset(body: &'static str, content_type: &'static str) -> Box<dyn warp::Reply>
     Box::new(warp::reply::with_header(body, "content-type", content_type))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC).
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC): der's `DateTime` prints that form. Times
+/// before 1970 (a broken clock in a signature) show as the epoch.
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    der::DateTime::from_system_time(t.max(UNIX_EPOCH)).map(|d| d.to_string()).unwrap_or_default()
 }
 
 /// The portal's routes.

@@ -176,11 +176,10 @@ impl LoopbackCa {
         let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
         let user: String =
             user.chars().filter(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@')).take(64).collect();
-        let day = days_since_epoch(now);
         let holder = if user.is_empty() { "this computer".to_owned() } else { user };
         let subject = Name::from_str(&format!(
             "CN=mohur loopback CA {tag},OU=127.0.0.1 only,O=mohur ({holder} {})",
-            iso_date(day)
+            iso_date(now)
         ))
         .map_err(invalid)?;
         let profile = Profile::SubCA { issuer: subject.clone(), path_len_constraint: Some(0) };
@@ -329,23 +328,11 @@ pub fn tag_of(cert_der: &[u8]) -> String {
     subject.split(',').find_map(|rdn| rdn.strip_prefix("CN=mohur loopback CA ")).map_or(subject.clone(), str::to_owned)
 }
 
-fn days_since_epoch(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| (d.as_secs() / 86_400) as i64).unwrap_or(0)
-}
-
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian
-/// (H. Hinnant's civil_from_days).
-fn iso_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+/// `YYYY-MM-DD` (UTC) of `t`, from der's calendar (RFC 5280 times are its job).
+fn iso_date(t: SystemTime) -> String {
+    x509_cert::der::DateTime::from_system_time(t)
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -359,9 +346,10 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(iso_date(0), "1970-01-01");
-        assert_eq!(iso_date(20_793), "2026-12-06");
-        assert_eq!(iso_date(11_016), "2000-02-29");
+        let day = |n: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(n * 86_400 + 3_600);
+        assert_eq!(iso_date(day(0)), "1970-01-01");
+        assert_eq!(iso_date(day(20_793)), "2026-12-06");
+        assert_eq!(iso_date(day(11_016)), "2000-02-29");
     }
 
     #[test]
