@@ -95,11 +95,11 @@ pub fn probe(port: u16, ca_der: &[u8], timeout: std::time::Duration) -> Result<S
     let mut reply = Vec::new();
     // A close without close_notify after the answer is no failure of the agent's TLS.
     let read = stream.take(64 * 1024).read_to_end(&mut reply);
-    let text = String::from_utf8_lossy(&reply);
-    match text.lines().map(str::trim).find(|l| l.starts_with("mohur ")) {
-        Some(v) if text.starts_with("HTTP/1.1 200") => Ok(v.to_owned()),
-        _ => Err(read.err().map_or_else(|| text.lines().next().unwrap_or("no answer").to_owned(), |e| e.to_string())),
-    }
+    crate::doctor::health_answer(&reply).map_err(|status_line| match read {
+        Err(e) if status_line.is_empty() => e.to_string(),
+        _ if status_line.is_empty() => "no answer".to_owned(),
+        _ => status_line,
+    })
 }
 
 /// The agent's server certificate, replaced when it nears its end.
