@@ -70,3 +70,44 @@ pub fn holder(der: &[u8]) -> Result<HolderInfo> {
     }
     Ok(h)
 }
+
+/// What a certificate's key may be used for, as mohur tells an authentication key from
+/// a signing key (RFC 5280 §4.2.1.3 keyUsage, §4.2.1.12 extKeyUsage).
+///
+/// A key is an **authentication key** if its certificate names TLS client
+/// authentication (`id-kp-clientAuth`), or has `digitalSignature` without
+/// `nonRepudiation` (`contentCommitment`): such a key logs its holder in, and a
+/// signature over a value a web page computed could be a login to another site. A
+/// certificate without keyUsage allows every use, so its key is both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUses {
+    /// The key logs the holder in (clientAuth, or digitalSignature alone).
+    pub authentication: bool,
+    /// The key makes non-repudiation (qualified, document) signatures.
+    pub non_repudiation: bool,
+}
+
+/// The [`KeyUses`] of the certificate `der`.
+pub fn key_uses(der: &[u8]) -> Result<KeyUses> {
+    use x509_cert::der::oid::db::rfc5280::ID_KP_CLIENT_AUTH;
+    use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage};
+    let cert = parse(der)?;
+    let tbs = &cert.tbs_certificate;
+    let bad = |e: x509_cert::der::Error| Error::BadCertificate(e.to_string());
+    let client_auth =
+        tbs.get::<ExtendedKeyUsage>().map_err(bad)?.is_some_and(|(_, eku)| eku.0.contains(&ID_KP_CLIENT_AUTH));
+    Ok(match tbs.get::<KeyUsage>().map_err(bad)? {
+        None => KeyUses { authentication: true, non_repudiation: true },
+        Some((_, ku)) => KeyUses {
+            authentication: client_auth || (ku.digital_signature() && !ku.non_repudiation()),
+            non_repudiation: ku.non_repudiation(),
+        },
+    })
+}
+
+/// The DER of the certificate's SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): two
+/// certificates with the same one certify the same key.
+pub fn public_key_info(der: &[u8]) -> Result<Vec<u8>> {
+    use x509_cert::der::Encode;
+    parse(der)?.tbs_certificate.subject_public_key_info.to_der().map_err(|e| Error::BadCertificate(e.to_string()))
+}
