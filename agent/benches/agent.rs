@@ -33,6 +33,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use mohur_agent::prompt::{PinentryPrompter, Prompter, SecretDialog};
+use mohur_agent::texts::Occasion;
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::tokens::Token;
 use mohur_agent::{cms, texts, webeid, Cancel};
@@ -323,12 +324,13 @@ struct Case {
 }
 
 impl Case {
-    fn new(method: &'static str, purpose: KeyPurpose, kind: PinKind, pin: &'static str, context: &str) -> Case {
+    fn new(method: &'static str, purpose: KeyPurpose, kind: PinKind, pin: &'static str, occasion: &Occasion) -> Case {
         let dialog = SecretDialog {
-            title: texts::title(),
-            description: texts::secret_description(context, "ALIYEVA LEYLA", kind, Some(10)),
+            title: occasion.title.clone(),
+            description: texts::secret_description(&occasion.context, "ALIYEVA LEYLA", kind, Some(10)),
             prompt: texts::secret_prompt(kind),
             error: None,
+            ok: occasion.ok.clone(),
         };
         Case { method, purpose, pin, dialog, e2e: vec![], card: vec![], sign_only: vec![], dialog_time: vec![] }
     }
@@ -502,7 +504,8 @@ fn loopback_tls(rt: &tokio::runtime::Runtime) {
 /// 2: the two requests measured.
 fn both_cases(origin: &str) -> [Case; 2] {
     let sha = openssl::sha::sha256(DOCUMENT).iter().map(|b| format!("{b:02x}")).collect();
-    let listing = [("contract.txt".to_owned(), sha)];
+    let listing =
+        [texts::Listed { name: "contract.txt".into(), hash_name: "SHA-256", hash_hex: sha, from_site: false }];
     [
         Case::new("authenticate", KeyPurpose::Authentication, PinKind::Auth, "1234", &texts::login(origin)),
         Case::new(

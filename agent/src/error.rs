@@ -42,6 +42,10 @@ pub enum Error {
     /// The token was removed during the operation.
     #[error("the token was removed")]
     TokenRemoved,
+    /// The key asked for may not sign what the page sent: the authentication key signs
+    /// only values mohur builds itself (PROTOCOL.md § Security).
+    #[error("this key may not sign what the page sent: {0}")]
+    KeyNotAllowed(&'static str),
     /// The page's origin is not (yet) allowed by the citizen.
     #[error("origin not allowed")]
     OriginNotAllowed,
@@ -87,6 +91,7 @@ impl Error {
             Error::PinFormat(_) => "PIN_FORMAT",
             Error::NoToken => "NO_TOKEN",
             Error::TokenRemoved => "TOKEN_REMOVED",
+            Error::KeyNotAllowed(_) => "KEY_NOT_ALLOWED",
             Error::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
             Error::BadRequest(_) => "BAD_REQUEST",
             Error::UnknownMethod(_) => "UNKNOWN_METHOD",

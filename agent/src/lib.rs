@@ -12,6 +12,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod i18n;
+pub mod key_policy;
 pub mod manager;
 pub mod ops;
 pub mod origins;

@@ -5,6 +5,7 @@
 
 use crate::manager::TokenSlot;
 use crate::prompt::{ConfirmDialog, Prompter, SecretDialog};
+use crate::texts::Occasion;
 use crate::tokens::PinRules;
 use crate::{texts, Cancel, Error, Result};
 use mohur_apdu::{HashAlg, KeyPurpose, Pin, PinKind, PinState};
@@ -40,10 +41,11 @@ pub struct Ctx<'a> {
 /// a PIN never reaches the card, so it costs no try.
 const FORMAT_RETRIES: usize = 3;
 
-/// Asks for secret `kind` of `slot` with `context` (who asks, for what) at the top of
-/// the dialog. Reads the counter first; a blocked or never-activated PIN is explained
-/// in a message and not asked for.
-pub fn ask_secret(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, context: &str) -> Result<Pin> {
+/// Asks for secret `kind` of `slot` in a dialog for `occasion` (who asks, for what, and
+/// the title and button that say whether it is a login or a signature). Reads the
+/// counter first; a blocked or never-activated PIN is explained in a message and not
+/// asked for.
+pub fn ask_secret(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, occasion: &Occasion) -> Result<Pin> {
     ctx.cancel.check()?;
     let status = slot.with(|t| t.pin_status(kind))?;
     let holder = slot.info().holder;
@@ -63,10 +65,11 @@ pub fn ask_secret(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, context: &str) -> 
     }
     let rules = slot.with(|t| Ok(t.pin_rules(kind)))?;
     let mut dialog = SecretDialog {
-        title: texts::title(),
-        description: texts::secret_description(context, &holder, kind, status.tries_left),
+        title: occasion.title.clone(),
+        description: texts::secret_description(&occasion.context, &holder, kind, status.tries_left),
         prompt: texts::secret_prompt(kind),
         error: None,
+        ok: occasion.ok.clone(),
     };
     for _ in 0..FORMAT_RETRIES {
         let pin = ctx.prompter.secret(&dialog, ctx.cancel)?;
@@ -90,6 +93,7 @@ fn ask_new_secret(ctx: &Ctx, slot: &TokenSlot, kind: PinKind) -> Result<Pin> {
             description: texts::new_secret(&holder, kind, rules),
             prompt: texts::secret_prompt(kind),
             error: error.take(),
+            ok: None,
         };
         let first = ctx.prompter.secret(&dialog, ctx.cancel)?;
         if let Err(why) = check_rules(&first, rules) {
@@ -133,16 +137,16 @@ pub fn ask_origin_consent(ctx: &Ctx, origin: &str) -> Result<bool> {
 }
 
 /// Signs `digest` with the key for `purpose` after the citizen typed the PIN in a
-/// dialog that says `context` (the origin and what is signed). Refreshes the token's
+/// dialog for `occasion` (the origin and what is signed). Refreshes the token's
 /// counters afterwards, whatever happened.
 pub fn sign_with_pin(
     ctx: &Ctx,
     slot: &TokenSlot,
     purpose: KeyPurpose,
-    context: &str,
+    occasion: &Occasion,
     digests: &[(HashAlg, Vec<u8>)],
 ) -> Result<Vec<Vec<u8>>> {
-    with_pin(ctx, slot, purpose, context, |sign| digests.iter().map(|(alg, digest)| sign(*alg, digest)).collect())
+    with_pin(ctx, slot, purpose, occasion, |sign| digests.iter().map(|(alg, digest)| sign(*alg, digest)).collect())
 }
 
 /// Signs with a signer callback that may call the token several times (CMS), after one
@@ -151,12 +155,12 @@ pub fn with_pin<T>(
     ctx: &Ctx,
     slot: &TokenSlot,
     purpose: KeyPurpose,
-    context: &str,
+    occasion: &Occasion,
     f: impl FnOnce(&mut dyn FnMut(HashAlg, &[u8]) -> Result<Vec<u8>>) -> Result<T>,
 ) -> Result<T> {
     let gate = ctx.gate.enter()?;
     let kind = slot.with(|t| Ok(t.pin_for(purpose)))?;
-    let pin = ask_secret(ctx, slot, kind, context)?;
+    let pin = ask_secret(ctx, slot, kind, occasion)?;
     drop(gate);
     ctx.cancel.check()?;
     let result = slot.with(|t| {
@@ -170,7 +174,7 @@ pub fn with_pin<T>(
 /// Changes PIN `kind`: old PIN, new PIN twice, all in the agent's dialogs.
 pub fn change_pin(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, context: &str) -> Result<()> {
     let _gate = ctx.gate.enter()?;
-    let old = ask_secret(ctx, slot, kind, context)?;
+    let old = ask_secret(ctx, slot, kind, &Occasion::plain(context))?;
     let new = ask_new_secret(ctx, slot, kind)?;
     ctx.cancel.check()?;
     let result = slot.with(|t| t.change_pin(kind, &old, &new));
@@ -181,7 +185,7 @@ pub fn change_pin(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, context: &str) -> 
 /// Unblocks (or activates) PIN `kind` with the PUK: PUK, new PIN twice.
 pub fn unblock_pin(ctx: &Ctx, slot: &TokenSlot, kind: PinKind, context: &str) -> Result<()> {
     let _gate = ctx.gate.enter()?;
-    let puk = ask_secret(ctx, slot, PinKind::Puk, context)?;
+    let puk = ask_secret(ctx, slot, PinKind::Puk, &Occasion::plain(context))?;
     let new = ask_new_secret(ctx, slot, kind)?;
     ctx.cancel.check()?;
     let result = slot.with(|t| t.unblock_pin(kind, &puk, &new));

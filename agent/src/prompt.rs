@@ -31,6 +31,8 @@ pub struct SecretDialog {
     pub prompt: String,
     /// An error line shown above (e.g. after a format error), if any.
     pub error: Option<String>,
+    /// The OK button, when it should say what it does ("Log in", "Sign").
+    pub ok: Option<String>,
 }
 
 /// A yes/no dialog.
@@ -186,7 +188,8 @@ mod tests {
     fn without_a_way_to_ask_every_call_is_no_prompter() {
         let p = Unavailable("no pinentry program and no terminal");
         let c = Cancel::new();
-        let d = SecretDialog { title: "t".into(), description: "d".into(), prompt: "PIN:".into(), error: None };
+        let d =
+            SecretDialog { title: "t".into(), description: "d".into(), prompt: "PIN:".into(), error: None, ok: None };
         assert!(matches!(p.secret(&d, &c), Err(Error::NoPrompter(m)) if m.contains("no terminal")));
         assert!(matches!(p.message("t", "d", &c), Err(Error::NoPrompter(_))));
     }

@@ -6,7 +6,7 @@ use crate::manager::TokenSlot;
 use crate::ops::{self, Ctx};
 use crate::origins::Decision;
 use crate::tokens::TokenInfo;
-use crate::{cms, texts, webeid, Cancel, Error, Result};
+use crate::{cms, key_policy, texts, webeid, Cancel, Error, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use mohur_apdu::{HashAlg, KeyAlgorithm, KeyPurpose, PinKind, PinState};
@@ -312,11 +312,13 @@ fn sign_hash(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>) -> 
         return Err(Error::BadRequest("`hash` length does not match `hashFunction`".into()));
     }
     let cert = b64_param(p, "certificate")?;
-    let name = str_param(p, "name")?.map(clean_name).unwrap_or_else(texts::unnamed);
+    let name = str_param(p, "name")?.map(clean_name);
     let (slot, purpose) = slot_for_certificate(agent, &cert)?;
+    // Before any dialog: a hash from the page is never shown to the authentication key.
+    key_policy::check_page_hash(&slot, purpose, &cert)?;
     let key_alg = slot.with(|t| t.key_algorithm(purpose))?;
-    let context = texts::sign_hash(origin, &name, hash_name(alg), &hex(&hash));
-    let sig = ops::sign_with_pin(ctx, &slot, purpose, &context, &[(alg, hash)])?
+    let occasion = texts::sign_hash(origin, name.as_deref(), hash_name(alg), &hex(&hash));
+    let sig = ops::sign_with_pin(ctx, &slot, purpose, &occasion, &[(alg, hash)])?
         .pop()
         .ok_or_else(|| Error::Internal("no signature".into()))?;
     Ok(json!({"signature": B64.encode(sig), "signatureAlgorithm": signature_algorithm(key_alg, alg)}))
@@ -387,23 +389,33 @@ fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>)
         None => vec![parse_doc(p)?],
     };
     let purpose = purpose_param(p, KeyPurpose::Signing)?;
+    key_policy::check_document_key(purpose)?;
     let slot = blocking_find(agent, p, purpose)?;
     let cert = slot.with(|t| t.certificate(purpose))?;
     let chain = agent.chain_for(&cert);
-    let listing: Vec<(String, String)> = docs
+    let listing: Vec<texts::Listed> = docs
         .iter()
-        .map(|d| {
-            let shown = match (&d.data, &d.digest) {
-                (Some(data), _) => hex(&<sha2::Sha256 as sha2::Digest>::digest(data)),
-                (None, Some((alg, digest))) => format!("({}) {}", hash_name(*alg), hex(digest)),
-                _ => String::new(),
-            };
-            (d.name.clone(), shown)
+        .map(|d| match (&d.data, &d.digest) {
+            (Some(data), _) => texts::Listed {
+                name: d.name.clone(),
+                hash_name: "SHA-256",
+                hash_hex: hex(&<sha2::Sha256 as sha2::Digest>::digest(data)),
+                from_site: false,
+            },
+            (_, digest) => {
+                let (alg, digest) = digest.as_ref().map(|(a, d)| (*a, d.as_slice())).unwrap_or((HashAlg::Sha256, &[]));
+                texts::Listed {
+                    name: d.name.clone(),
+                    hash_name: hash_name(alg),
+                    hash_hex: hex(digest),
+                    from_site: true,
+                }
+            }
         })
         .collect();
-    let context = texts::sign_documents(origin, &listing);
+    let occasion = texts::sign_documents(origin, &listing);
     let now = SystemTime::now();
-    let signatures = ops::with_pin(ctx, &slot, purpose, &context, |sign| {
+    let signatures = ops::with_pin(ctx, &slot, purpose, &occasion, |sign| {
         let mut out = Vec::with_capacity(docs.len());
         for d in &docs {
             let content = match (&d.data, &d.digest) {

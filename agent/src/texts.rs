@@ -110,27 +110,81 @@ pub fn deny() -> String {
     tr!("button-deny")
 }
 
-/// The login dialog's context.
-pub fn login(origin: &str) -> String {
-    tr!("login-context", origin = origin)
+/// What a PIN dialog is for. A login and a signature look different — title, text and
+/// button — so that a citizen can tell "log in to X" from "sign for X".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occasion {
+    /// The window title.
+    pub title: String,
+    /// Who asks, and for what (the origin, what is signed).
+    pub context: String,
+    /// The OK button ("Log in", "Sign"); `None` for the dialog's own.
+    pub ok: Option<String>,
 }
 
-/// The signing dialog's context: the origin and each document with its SHA-256.
-pub fn sign_documents(origin: &str, documents: &[(String, String)]) -> String {
+impl Occasion {
+    /// A PIN asked for another reason (PIN management): the plain title and button.
+    pub fn plain(context: impl Into<String>) -> Occasion {
+        Occasion { title: title(), context: context.into(), ok: None }
+    }
+
+    /// A signature: the signing title and a "Sign" button.
+    pub fn signing(context: impl Into<String>) -> Occasion {
+        Occasion { title: tr!("sign-title"), context: context.into(), ok: Some(tr!("button-sign")) }
+    }
+}
+
+/// The login dialog: the origin the login is bound to, a "Log in" button.
+pub fn login(origin: &str) -> Occasion {
+    Occasion {
+        title: tr!("login-title"),
+        context: tr!("login-context", origin = origin),
+        ok: Some(tr!("button-login")),
+    }
+}
+
+/// A document to confirm: its name as the site gave it, and its hash, computed by mohur
+/// from the document itself or given by the site (`sign-document` with `digest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The site's name for it (control characters removed).
+    pub name: String,
+    /// The hash's name (`SHA-256`).
+    pub hash_name: &'static str,
+    /// The hash, hex.
+    pub hash_hex: String,
+    /// True if the site computed the hash: mohur never saw the document.
+    pub from_site: bool,
+}
+
+/// The signing dialog: the origin and each document with its hash, the names marked as
+/// the site's and a digest the site computed marked as such.
+pub fn sign_documents(origin: &str, documents: &[Listed]) -> Occasion {
     let mut text = if documents.len() == 1 {
         tr!("sign-one", origin = origin)
     } else {
         tr!("sign-many", origin = origin, n = documents.len())
     };
-    for (name, sha256) in documents {
-        text.push_str(&format!("\n  {name}\n    SHA-256 {sha256}"));
+    text.push('\n');
+    text.push_str(&tr!("names-from-site"));
+    for d in documents {
+        text.push_str(&format!("\n  «{}»\n    {} {}", d.name, d.hash_name, d.hash_hex));
+        if d.from_site {
+            text.push_str(&format!("\n    {}", tr!("digest-from-site")));
+        }
     }
-    text
+    Occasion::signing(text)
 }
 
-/// The context of a raw hash signature (`sign`).
-pub fn sign_hash(origin: &str, name: &str, hash_name: &str, hash_hex: &str) -> String {
-    format!("{}\n  {name}\n    {hash_name} {hash_hex}", tr!("sign-hash", origin = origin))
+/// The dialog of a raw hash signature (`sign`): the site computed the value itself and
+/// mohur cannot show what it stands for; the name is the site's claim.
+pub fn sign_hash(origin: &str, name: Option<&str>, hash_name: &str, hash_hex: &str) -> Occasion {
+    let mut text = tr!("sign-hash", origin = origin);
+    if let Some(name) = name {
+        text.push_str(&format!("\n  {}", tr!("name-from-site", name = name)));
+    }
+    text.push_str(&format!("\n    {hash_name} {hash_hex}"));
+    Occasion::signing(text)
 }
 
 /// Context for PIN changes and unblocking started from a page.

@@ -38,7 +38,7 @@ fn setup(name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::Path
     let dir = temp_dir(name);
     let pki = dir.join("pki");
     mohur_certs::generate(&pki).unwrap();
-    let conf = softhsm::make_token(&dir.join("softhsm"), LABEL, &pki.join("piv"), false);
+    let conf = softhsm::make_token(&dir.join("softhsm"), LABEL, &pki.join("piv"), softhsm::Keys::Both);
     let state = dir.join("state");
     (dir, conf, state)
 }

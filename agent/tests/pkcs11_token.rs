@@ -106,7 +106,8 @@ fn remove_stale_runs(root: &Path) {
 /// A fresh SoftHSM token `label` holding `holder`'s keys and certificates: auth under
 /// CKA_ID 01, signing under 02 (or only the signing pair with `sign_only`).
 fn make_token(env: &TestEnv, label: &str, holder: &str, sign_only: bool) {
-    common::softhsm::make_token(&env.base, label, &env.pki.join(holder), sign_only);
+    let keys = if sign_only { common::softhsm::Keys::SignOnly } else { common::softhsm::Keys::Both };
+    common::softhsm::make_token(&env.base, label, &env.pki.join(holder), keys);
 }
 
 fn counter(test: &str) -> RetryCounter {

@@ -326,7 +326,11 @@ export class MohurClient {
   }
 
   /**
-   * Signs a hash computed by the portal with the key of `certificate`.
+   * Signs a hash computed by the portal with the key of `certificate`, which must be the
+   * signing certificate (`getCertificate('sign')`): the agent refuses the authentication
+   * key with KEY_NOT_ALLOWED (it signs only logins the agent builds, see authenticate),
+   * and a token whose one key also logs in gives no raw signatures at all. The citizen's
+   * dialog says that the site computed the hash; `name` is shown as the site's name for it.
    * @param {{hash: string|Uint8Array|ArrayBuffer, hashFunction: 'SHA-256'|'SHA-384'|'SHA-512',
    *          certificate: string|Uint8Array|ArrayBuffer, name?: string}} args
    * @param {RequestOptions} [opts]
@@ -344,9 +348,10 @@ export class MohurClient {
   }
 
   /**
-   * Signs documents as CAdES-BES CMS (one dialog, one PIN entry for all of them).
+   * Signs documents as CAdES-BES CMS with the signing key (one dialog, one PIN entry for
+   * all of them).
    * @param {DocumentInput[]} documents at most 64
-   * @param {RequestOptions & {detached?: boolean, purpose?: 'sign'|'auth'}} [opts]
+   * @param {RequestOptions & {detached?: boolean}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)
    * @returns {Promise<{signatures: {name: string, cms: string}[]}>}
    */
@@ -366,7 +371,6 @@ export class MohurClient {
       }
     }
     const params = { documents: docs, format: 'cms', detached: opts.detached === undefined ? true : !!opts.detached };
-    if (opts.purpose) params.purpose = opts.purpose;
     if (opts.tokenId) params.tokenId = opts.tokenId;
     return this.request('sign-document', params, opts);
   }

@@ -90,7 +90,9 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         detached: args.detached,
         signing_time: SystemTime::now(),
     };
-    let der = ops::with_pin(&ctx, &slot, KeyPurpose::Signing, &context, |sign| cms::sign_cades(&req, sign))?;
+    let der = ops::with_pin(&ctx, &slot, KeyPurpose::Signing, &crate::texts::Occasion::signing(context), |sign| {
+        cms::sign_cades(&req, sign)
+    })?;
     std::fs::write(&out, &der)
         .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
     let holder = slot.info().holder;

@@ -83,6 +83,7 @@ impl Prompter for PinentryPrompter {
             description: dialog.description.clone(),
             prompt: Some(dialog.prompt.clone()).filter(|p| !p.is_empty()),
             error: dialog.error.clone(),
+            ok: dialog.ok.clone().filter(|s| !s.is_empty()),
             ..Dialog::default()
         };
         let mut secret = self.pinentry(cancel)?.get_pin(&d).map_err(map_err)?;
@@ -158,6 +159,7 @@ mod tests {
             description: "https://e-gov.az asks for the PIN of the card of X.\n3 tries left.".into(),
             prompt: "PIN:".into(),
             error: None,
+            ok: None,
         }
     }
 

@@ -216,6 +216,9 @@ impl Prompter for TerminalPrompter {
             if let Some(error) = &dialog.error {
                 text.push_str(&format!("  ! {}\n", printable(error)));
             }
+            if let Some(ok) = dialog.ok.as_deref().filter(|ok| !ok.is_empty()) {
+                text.push_str(&format!("  [Enter] {}\n", printable(ok)));
+            }
             let prompt = if dialog.prompt.is_empty() { "PIN:" } else { &dialog.prompt };
             text.push_str(&format!("{} ", printable(prompt)));
             s.say(&text)?;
@@ -360,8 +363,13 @@ mod tests {
     fn pty_child() {
         let saved = stty(&File::open("/dev/tty").unwrap(), &["-g"]).unwrap();
         let p = TerminalPrompter::new().timeout(Duration::from_secs(20));
-        let d =
-            SecretDialog { title: "mohur".into(), description: "d".into(), prompt: "Card PIN:".into(), error: None };
+        let d = SecretDialog {
+            title: "mohur".into(),
+            description: "d".into(),
+            prompt: "Card PIN:".into(),
+            error: None,
+            ok: None,
+        };
         let pin = p.secret(&d, &Cancel::new()).expect("secret");
         // In hex, so that the parent can tell an echo from this line.
         println!("READ={}", pin.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>());

@@ -124,7 +124,8 @@ mod tests {
     fn answers_in_order_and_records_the_dialogs() {
         let p = QueuePrompter::new([Answer::secret("1234"), Answer::Confirm(false), Answer::Cancel]);
         let c = Cancel::new();
-        let d = SecretDialog { title: "t".into(), description: "d".into(), prompt: "PIN:".into(), error: None };
+        let d =
+            SecretDialog { title: "t".into(), description: "d".into(), prompt: "PIN:".into(), error: None, ok: None };
         assert_eq!(p.secret(&d, &c).unwrap().as_bytes(), b"1234");
         let q = ConfirmDialog { title: "t".into(), description: "d".into(), ok: "Yes".into(), cancel: "No".into() };
         assert!(!p.confirm(&q, &c).unwrap());

@@ -28,7 +28,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::{AuthPin, RawAuthPin};
 use mohur_apdu::{HashAlg, KeyAlgorithm, KeyPurpose, Pin, PinKind, PinState, PinStatus};
 use x509_cert::der::Decode;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::Certificate;
 
 use super::{PinRules, Token, TokenInfo, TokenKey, TokenKind};
@@ -205,7 +205,8 @@ struct CertEntry {
     id: Vec<u8>,
     der: Vec<u8>,
     algorithm: KeyAlgorithm,
-    /// keyUsage digitalSignature (RFC 5280 §4.2.1.3), or no keyUsage at all.
+    /// An authentication key ([`mohur_apdu::x509::KeyUses::authentication`]: clientAuth,
+    /// or digitalSignature without nonRepudiation, or no keyUsage at all).
     auth: bool,
     /// keyUsage nonRepudiation (contentCommitment), or no keyUsage at all.
     sign: bool,
@@ -511,11 +512,9 @@ fn cert_entry(id: Vec<u8>, der: Vec<u8>) -> Option<CertEntry> {
             return None;
         }
     }
-    let (auth, sign) = match tbs.get::<KeyUsage>() {
-        Ok(Some((_, ku))) => (ku.digital_signature(), ku.non_repudiation()),
-        Ok(None) => (true, true),
-        Err(_) => return None,
-    };
+    // Which key logs in and which signs: the one rule of [`crate::key_policy`].
+    let uses = mohur_apdu::x509::key_uses(&der).ok()?;
+    let (auth, sign) = (uses.authentication, uses.non_repudiation);
     (auth || sign).then_some(CertEntry { id, der, algorithm, auth, sign })
 }
 

@@ -17,12 +17,23 @@ fn run(cmd: &mut Command) {
     assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Which of a holder's key pairs a token gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// Authentication (CKA_ID 01) and signing (02).
+    Both,
+    /// Only the signing pair (02).
+    SignOnly,
+    /// Only the authentication pair (01): its certificate has clientAuth.
+    AuthOnly,
+}
+
 /// A SoftHSM configuration in `dir` (tokens in `dir/tokens`) with a new token `label`
-/// holding `holder_dir`'s authentication (CKA_ID 01) and signing (02) keys and
-/// certificates — only the signing pair with `sign_only`. Returns the
-/// `SOFTHSM2_CONF` path. Tokens of one directory must be made one after the other:
-/// softhsm2-util fails while another process writes a token there.
-pub fn make_token(dir: &Path, label: &str, holder_dir: &Path, sign_only: bool) -> PathBuf {
+/// holding `holder_dir`'s authentication (CKA_ID 01) and/or signing (02) keys and
+/// certificates, as `keys` says. Returns the `SOFTHSM2_CONF` path. Tokens of one
+/// directory must be made one after the other: softhsm2-util fails while another
+/// process writes a token there.
+pub fn make_token(dir: &Path, label: &str, holder_dir: &Path, keys: Keys) -> PathBuf {
     std::fs::create_dir_all(dir.join("tokens")).unwrap();
     let conf = dir.join("softhsm2.conf");
     let text =
@@ -43,7 +54,11 @@ pub fn make_token(dir: &Path, label: &str, holder_dir: &Path, sign_only: bool) -
         "--pin",
         PIN,
     ]));
-    let pairs: &[(&str, &str)] = if sign_only { &[("sign", "02")] } else { &[("auth", "01"), ("sign", "02")] };
+    let pairs: &[(&str, &str)] = match keys {
+        Keys::Both => &[("auth", "01"), ("sign", "02")],
+        Keys::SignOnly => &[("sign", "02")],
+        Keys::AuthOnly => &[("auth", "01")],
+    };
     for (stem, id) in pairs {
         let key =
             PKey::private_key_from_pem(&std::fs::read(holder_dir.join(format!("{stem}.key.pem"))).unwrap()).unwrap();
