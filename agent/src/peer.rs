@@ -1,20 +1,124 @@
 //! Only the desktop user who runs the agent is served (`portal-protocols.md`:
 //! multi-user machines). Loopback TCP is reachable by every local user, and a local
-//! program can send any `Origin` it likes, so on Linux the agent looks up who owns
-//! the other end of each connection in `/proc/net/tcp{,6}` (proc(5)) and refuses
-//! other users. Elsewhere the check is not made (documented in PROTOCOL.md).
+//! program can send any `Origin` it likes, so on Linux the agent asks the kernel who
+//! owns the other end of each connection and refuses other users: through the
+//! `sock_diag` netlink interface (sock_diag(7)), which looks up that one socket, else
+//! in `/proc/net/tcp{,6}` (proc(5)), which lists every socket of the machine — costly
+//! when a page opens hundreds of them. Elsewhere the check is not made (documented in
+//! PROTOCOL.md).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Who owns the client socket `peer` connected to our `port`: `Some(uid)` if the
-/// kernel lists the connection, `None` if it cannot be found (or on other systems).
+/// kernel knows the connection, `None` if it cannot be found (or on other systems).
 pub fn peer_uid(peer: SocketAddr, port: u16) -> Option<u32> {
+    let local = match peer.ip() {
+        IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        IpAddr::V6(_) => SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+    };
+    #[cfg(target_os = "linux")]
+    match sock_diag::uid(peer, local) {
+        Ok(uid) => return Some(uid),
+        Err(e) => tracing::debug!(error = %e, "sock_diag lookup failed; reading /proc/net/tcp"),
+    }
+    proc_net_tcp_uid(peer, local.port())
+}
+
+/// [`peer_uid`] from the `/proc/net/tcp{,6}` table.
+fn proc_net_tcp_uid(peer: SocketAddr, port: u16) -> Option<u32> {
     let table = match peer.ip() {
         IpAddr::V4(_) => "/proc/net/tcp",
         IpAddr::V6(_) => "/proc/net/tcp6",
     };
     let text = std::fs::read_to_string(table).ok()?;
     find_uid(&text, peer, port)
+}
+
+/// The owner of one TCP socket, asked of the kernel by its addresses
+/// (`SOCK_DIAG_BY_FAMILY` with an `inet_diag_req_v2` for exactly that socket:
+/// linux/inet_diag.h, linux/sock_diag.h). Safe code only: an unbound, unconnected
+/// netlink socket sends to the kernel.
+#[cfg(target_os = "linux")]
+mod sock_diag {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::io::{Error, ErrorKind, Read};
+    use std::net::{IpAddr, SocketAddr};
+    use std::time::Duration;
+
+    const AF_NETLINK: i32 = 16;
+    const NETLINK_SOCK_DIAG: i32 = 4;
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLMSG_ERROR: u16 = 2;
+    const NLM_F_REQUEST: u16 = 1;
+    const AF_INET: u8 = 2;
+    const AF_INET6: u8 = 10;
+    const IPPROTO_TCP: u8 = 6;
+    /// `nlmsghdr` (16) + `inet_diag_req_v2` (56).
+    const REQUEST_LEN: usize = 16 + 56;
+    /// Where `idiag_uid` is in the answer: `nlmsghdr` (16), then in `inet_diag_msg`
+    /// family, state, timer, retrans (4), `inet_diag_sockid` (48), expires, rqueue,
+    /// wqueue (12).
+    const UID_AT: usize = 16 + 4 + 48 + 12;
+
+    /// `inet_diag_sockid`: ports and addresses in network order, then the interface
+    /// and `INET_DIAG_NOCOOKIE`.
+    fn sockid(out: &mut Vec<u8>, local: SocketAddr, remote: SocketAddr) {
+        out.extend_from_slice(&local.port().to_be_bytes());
+        out.extend_from_slice(&remote.port().to_be_bytes());
+        for ip in [local.ip(), remote.ip()] {
+            let mut addr = [0u8; 16];
+            match ip {
+                IpAddr::V4(v4) => addr[..4].copy_from_slice(&v4.octets()),
+                IpAddr::V6(v6) => addr.copy_from_slice(&v6.octets()),
+            }
+            out.extend_from_slice(&addr);
+        }
+        out.extend_from_slice(&0u32.to_ne_bytes());
+        out.extend_from_slice(&[0xFF; 8]);
+    }
+
+    /// The request for the socket whose local address is `socket` and remote `remote`.
+    pub(super) fn request(socket: SocketAddr, remote: SocketAddr) -> Vec<u8> {
+        let mut r = Vec::with_capacity(REQUEST_LEN);
+        r.extend_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+        r.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        r.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+        r.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+        r.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it in
+        r.push(if socket.is_ipv4() { AF_INET } else { AF_INET6 });
+        r.push(IPPROTO_TCP);
+        r.push(0); // no extensions
+        r.push(0);
+        r.extend_from_slice(&u32::MAX.to_ne_bytes()); // any state
+        sockid(&mut r, socket, remote);
+        r
+    }
+
+    /// The uid in an answer to [`request`].
+    pub(super) fn parse(answer: &[u8]) -> std::io::Result<u32> {
+        let field = |at: usize| answer.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+        let kind = answer.get(4..6).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+        match kind {
+            Some(SOCK_DIAG_BY_FAMILY) => field(UID_AT)
+                .map(u32::from_ne_bytes)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidData, "short sock_diag answer")),
+            Some(NLMSG_ERROR) => {
+                let errno = field(16).map(i32::from_ne_bytes).unwrap_or(0);
+                Err(Error::from_raw_os_error(-errno))
+            }
+            _ => Err(Error::new(ErrorKind::InvalidData, "unexpected netlink answer")),
+        }
+    }
+
+    /// The owner of the client socket at `peer` connected to `local`.
+    pub fn uid(peer: SocketAddr, local: SocketAddr) -> std::io::Result<u32> {
+        let mut s = Socket::new(Domain::from(AF_NETLINK), Type::DGRAM, Some(Protocol::from(NETLINK_SOCK_DIAG)))?;
+        s.set_read_timeout(Some(Duration::from_secs(1)))?;
+        s.send(&request(peer, local))?;
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf)?;
+        parse(&buf[..n])
+    }
 }
 
 /// The real uid of this process (`/proc/self/status`, `Uid:` line).
@@ -37,9 +141,12 @@ pub fn is_own_user(peer: Option<SocketAddr>, port: u16) -> bool {
 }
 
 /// Parses a `/proc/net/tcp{,6}` table: the uid of the socket whose local address is
-/// `peer` and whose remote port is `port`.
+/// `peer` and whose remote port is `port`. Only the lines that contain the peer's port
+/// in the table's hex form are parsed: with hundreds of sockets open (a page flooding
+/// the agent) the table is long, and it is read once per connection.
 fn find_uid(table: &str, peer: SocketAddr, port: u16) -> Option<u32> {
-    for line in table.lines().skip(1) {
+    let needle = format!(":{:04X} ", peer.port());
+    for line in table.lines().skip(1).filter(|l| l.contains(&needle)) {
         let fields: Vec<&str> = line.split_whitespace().collect();
         if fields.len() < 8 {
             continue;
@@ -85,6 +192,23 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         assert_eq!(find_uid(table, peer, 29170), Some(1000));
         assert_eq!(find_uid(table, peer, 1), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_kernel_names_the_owner_of_one_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = listener.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(local).unwrap();
+        let peer = client.local_addr().unwrap();
+        let by_netlink = sock_diag::uid(peer, local).unwrap();
+        assert_eq!(Some(by_netlink), own_uid());
+        assert_eq!(Some(by_netlink), proc_net_tcp_uid(peer, local.port()));
+        // No such connection: an error, not a uid.
+        let nobody: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert!(sock_diag::uid(nobody, local).is_err());
+        assert!(sock_diag::parse(&[0u8; 8]).is_err());
+        assert_eq!(sock_diag::request(peer, local).len(), 72);
     }
 
     #[test]
