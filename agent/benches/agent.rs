@@ -501,6 +501,72 @@ fn loopback_tls(rt: &tokio::runtime::Runtime) {
     let _ = std::fs::remove_dir_all(&home);
 }
 
+/// 6: the floods of issue 15 against `mohur demo`: the kernel's peak RSS (`VmHWM`,
+/// reset before each flood) side by side with the idle figure.
+fn floods(rt: &tokio::runtime::Runtime) {
+    use common::flood::{self, Ending};
+    const MB9: usize = 9 * 1024 * 1024;
+    println!("\n-- 6. hostile load (9 MB frames; peak VmRSS of `mohur demo`, reset before each flood) --");
+    let dir = temp_dir("agent-flood");
+    let agent = Agent::demo(&dir, &scripted_pinentry());
+    for _ in 0..100 {
+        queue(&dir, "pin 12345");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (pid, port) = (agent.child.id(), agent.port);
+    let idle = flood::proc_mb(pid, "VmRSS");
+    flood::reset_peak(pid);
+    let t = Instant::now();
+    let endings: Vec<Ending> = rt.block_on(futures_util::future::join_all((0..250).map(|_| {
+        flood::flood_one(
+            port,
+            "https://evil.example",
+            br#"{"id": 1, "method": "sign-document", "params": {"document": ""#,
+            MB9,
+            b"\"}}",
+        )
+    })));
+    let unknown_time = t.elapsed();
+    let unknown_peak = flood::proc_mb(pid, "VmHWM");
+    let refused = endings.iter().filter(|e| !matches!(e, Ending::Answered(_))).count();
+    std::thread::sleep(Duration::from_millis(500));
+    flood::reset_peak(pid);
+    let origin = agent.origin();
+    let t = Instant::now();
+    let endings: Vec<Ending> = rt.block_on(futures_util::future::join_all((0..100u64).map(|i| {
+        let origin = origin.clone();
+        async move {
+            let prefix = format!(
+                r#"{{"id": {i}, "method": "sign-document", "params": {{"detached": true, "name": "b{i}", "document": ""#
+            );
+            let total = MB9 - (MB9 - prefix.len() - 3) % 4;
+            flood::flood_one(port, &origin, prefix.as_bytes(), total, b"\"}}").await
+        }
+    })));
+    let allowed_time = t.elapsed();
+    let allowed_peak = flood::proc_mb(pid, "VmHWM");
+    let text = |e: &Ending| match e {
+        Ending::Answered(t) => t.clone(),
+        _ => String::new(),
+    };
+    let signed = endings.iter().filter(|e| text(e).contains("\"signatures\"")).count();
+    let over = endings.iter().filter(|e| text(e).contains("too much data in flight")).count();
+    println!("idle:                                                     VmRSS {idle:6.1} MB");
+    println!(
+        "250 x 9 MB from a site nobody allowed ({refused} closed/refused, {:.0} ms): peak {unknown_peak:6.1} MB; {}",
+        ms(unknown_time),
+        aim(unknown_peak < 100.0, "< 100 MB")
+    );
+    println!(
+        "100 x 9 MB sign-document, allowed site ({signed} signed, {over} BUSY over the budget, {:.0} ms): peak {allowed_peak:6.1} MB; {}",
+        ms(allowed_time),
+        aim(allowed_peak < 48.0 * 1.048_576 + 50.0, "< budget 48 MiB + 50 MB")
+    );
+    println!("(before the budgets, issue 15 measured 1.05 GB for 150 x 9 MB from a site nobody allowed)");
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// 2: the two requests measured.
 fn both_cases(origin: &str) -> [Case; 2] {
     let sha = openssl::sha::sha256(DOCUMENT).iter().map(|b| format!("{b:02x}")).collect();
@@ -663,6 +729,8 @@ fn main() {
 
     // 5. wss://.
     loopback_tls(&rt);
+    // 6. hostile load.
+    floods(&rt);
     println!("\nbenchmark took {:.1} s", bench_start.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&home);

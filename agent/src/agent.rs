@@ -24,6 +24,8 @@ pub struct Agent {
     pub prompter: Box<dyn Prompter>,
     /// One dialog at a time.
     pub gate: PromptGate,
+    /// How often each site may ask for consent.
+    pub consent: crate::site::ConsentLimiter,
     /// Intermediate CA certificates (DER) to embed in signatures.
     pub intermediates: Vec<Vec<u8>>,
     /// [`Agent::chain_for`]'s answers, by signer certificate.
@@ -45,6 +47,7 @@ impl Agent {
             origins,
             prompter,
             gate: PromptGate::default(),
+            consent: Default::default(),
             intermediates,
             chains: Mutex::default(),
         }))

@@ -26,8 +26,19 @@ pub struct Config {
     /// Ask the citizen about origins that are neither allowed nor denied; when false
     /// they get `ORIGIN_NOT_ALLOWED` at once.
     pub ask_unknown_origins: bool,
-    /// Largest WebSocket message accepted.
+    /// Largest WebSocket message accepted from an allowed site (a site the citizen has
+    /// not allowed may send 4 KiB).
     pub max_message_bytes: usize,
+    /// Bytes of requests in flight across all connections (received, parsed or waiting
+    /// for the citizen), counted twice over for the copies a request makes
+    /// ([`crate::server::budget`]): a request that does not fit gets `BUSY` without
+    /// being buffered. At least twice `max_message_bytes`.
+    pub max_in_flight_bytes: usize,
+    /// Open WebSocket connections in all.
+    pub max_connections: usize,
+    /// Open WebSocket connections of one site (registrable domain) the citizen has not
+    /// allowed; allowed sites are bounded by `max_connections` only.
+    pub max_connections_per_site: usize,
     /// Seconds a dialog waits for the citizen before `TIMEOUT`.
     pub prompt_timeout_seconds: u64,
     /// Vendor PKCS#11 modules to load (USB tokens).
@@ -63,6 +74,9 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             ask_unknown_origins: true,
             max_message_bytes: 10 * 1024 * 1024,
+            max_in_flight_bytes: 48 * 1024 * 1024,
+            max_connections: 256,
+            max_connections_per_site: 16,
             prompt_timeout_seconds: 120,
             pkcs11_modules: Vec::new(),
             probe_well_known_modules: true,
@@ -81,7 +95,25 @@ impl Default for Config {
 impl Config {
     /// Parses a TOML document.
     pub fn parse(text: &str) -> Result<Config> {
-        toml::from_str(text).map_err(|e| Error::BadRequest(format!("configuration: {e}")))
+        let c: Config = toml::from_str(text).map_err(|e| Error::BadRequest(format!("configuration: {e}")))?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// The limits must make sense together: one request of the largest size must fit in
+    /// the budget, and a site must be able to connect at all.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::BadRequest(format!("configuration: {what}")));
+        if self.max_message_bytes < 4096 {
+            return bad("max_message_bytes must be at least 4096");
+        }
+        if self.max_in_flight_bytes / crate::server::budget::BYTES_PER_FRAME_BYTE < self.max_message_bytes {
+            return bad("max_in_flight_bytes must be at least twice max_message_bytes");
+        }
+        if self.max_connections == 0 || self.max_connections_per_site == 0 {
+            return bad("max_connections and max_connections_per_site must be at least 1");
+        }
+        Ok(())
     }
 
     /// Loads `explicit`, or the default file if there is one, or the defaults.

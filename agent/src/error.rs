@@ -61,6 +61,10 @@ pub enum Error {
     /// Another prompt or operation is in progress.
     #[error("busy with another request")]
     Busy,
+    /// The agent has too many bytes of requests in flight to take this one: it was not
+    /// read into memory (`BUSY`).
+    #[error("busy: too much data in flight; send the document's digest, or try again")]
+    OverBudget,
     /// Too many requests on this connection.
     #[error("too many requests")]
     RateLimited,
@@ -96,7 +100,7 @@ impl Error {
             Error::BadRequest(_) => "BAD_REQUEST",
             Error::UnknownMethod(_) => "UNKNOWN_METHOD",
             Error::Timeout => "TIMEOUT",
-            Error::Busy => "BUSY",
+            Error::Busy | Error::OverBudget => "BUSY",
             Error::RateLimited => "RATE_LIMITED",
             Error::NoPrompter(_) => "NO_PROMPTER",
             Error::Card(_) | Error::Token(_) => "TOKEN_ERROR",

@@ -26,6 +26,7 @@ pub mod relying_party;
 pub mod retry_counter;
 pub mod server;
 pub mod session;
+pub mod site;
 pub mod texts;
 pub mod tls;
 pub mod tokens;

@@ -133,7 +133,11 @@ fn require_access(agent: &Agent, ctx: &Ctx, origin: &str) -> Result<()> {
         Decision::Denied => Err(Error::OriginNotAllowed),
         Decision::Unknown if !agent.config.ask_unknown_origins => Err(Error::OriginNotAllowed),
         Decision::Unknown => {
+            // One consent dialog per site at a time, and not too often: subdomains of one
+            // registrable domain count together (crate::site).
+            let ticket = agent.consent.begin(origin)?;
             let yes = ops::ask_origin_consent(ctx, origin)?;
+            ticket.answered(yes);
             agent.origins.record(origin, yes)?;
             tracing::info!(%origin, allowed = yes, "origin consent");
             if yes {

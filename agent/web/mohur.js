@@ -151,6 +151,32 @@ function toBase64Field(v, what) {
 }
 
 /**
+ * Documents larger than this are hashed in the page and sent as a SHA-256 `digest`
+ * (detached signatures only): the file never crosses the socket, and the agent keeps
+ * its memory for many users' requests (PROTOCOL.md § Limits). 1 MiB.
+ */
+export const LARGE_DOCUMENT_BYTES = 1024 * 1024;
+
+/**
+ * The size in bytes of document content, and its bytes when it is large enough to
+ * be hashed in the page (else null: the content is sent as it is).
+ * @param {Uint8Array|ArrayBuffer|ArrayBufferView|string|Blob} data
+ * @param {number} threshold
+ * @returns {Promise<Uint8Array|null>}
+ */
+async function largeDocumentBytes(data, threshold) {
+  let size;
+  if (typeof data === 'string') size = data.length; // a lower bound of its UTF-8 size
+  else if (typeof Blob !== 'undefined' && data instanceof Blob) size = data.size;
+  else size = data.byteLength;
+  if (size <= threshold) return null;
+  if (typeof data === 'string') return new TextEncoder().encode(data);
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
  * Document content to base64: bytes, a string (UTF-8) or a Blob/File.
  * @param {Uint8Array|ArrayBuffer|ArrayBufferView|string|Blob} data
  * @returns {Promise<string>}
@@ -349,9 +375,12 @@ export class MohurClient {
 
   /**
    * Signs documents as CAdES-BES CMS with the signing key (one dialog, one PIN entry for
-   * all of them).
+   * all of them). For detached signatures (the default), a document larger than
+   * `largeDocumentBytes` (default {@link LARGE_DOCUMENT_BYTES}) is hashed here with
+   * WebCrypto and only its SHA-256 is sent; the agent's dialog then shows that digest
+   * as computed by the site.
    * @param {DocumentInput[]} documents at most 64
-   * @param {RequestOptions & {detached?: boolean}} [opts]
+   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)
    * @returns {Promise<{signatures: {name: string, cms: string}[]}>}
    */
@@ -359,10 +388,20 @@ export class MohurClient {
     if (!Array.isArray(documents) || documents.length === 0) {
       throw new MohurError('BAD_REQUEST', 'documents must be a non-empty array');
     }
+    const detached = opts.detached === undefined ? true : !!opts.detached;
+    const threshold = opts.largeDocumentBytes === undefined ? LARGE_DOCUMENT_BYTES : opts.largeDocumentBytes;
+    const subtle = globalThis.crypto && globalThis.crypto.subtle;
     const docs = [];
     for (const d of documents) {
       if (!d || typeof d.name !== 'string') throw new MohurError('BAD_REQUEST', 'every document needs a name');
       if (d.data !== undefined && d.data !== null) {
+        // A large document for a detached signature: its SHA-256, computed here.
+        const large = detached && subtle ? await largeDocumentBytes(d.data, threshold) : null;
+        if (large) {
+          const digest = new Uint8Array(await subtle.digest('SHA-256', large));
+          docs.push({ name: d.name, digest: bytesToBase64(digest), hashFunction: 'SHA-256' });
+          continue;
+        }
         docs.push({ name: d.name, document: await documentToBase64(d.data) });
       } else if (d.digest !== undefined && d.digest !== null) {
         docs.push({ name: d.name, digest: toBase64Field(d.digest, 'digest'), hashFunction: d.hashFunction || 'SHA-256' });
@@ -370,7 +409,7 @@ export class MohurClient {
         throw new MohurError('BAD_REQUEST', `document ${d.name}: give data or digest`);
       }
     }
-    const params = { documents: docs, format: 'cms', detached: opts.detached === undefined ? true : !!opts.detached };
+    const params = { documents: docs, format: 'cms', detached };
     if (opts.tokenId) params.tokenId = opts.tokenId;
     return this.request('sign-document', params, opts);
   }

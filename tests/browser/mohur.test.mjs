@@ -239,6 +239,26 @@ test('signDocuments base64-encodes data and passes digests', async () => {
   c.close();
 });
 
+test('large documents are hashed in the page and only their SHA-256 is sent', async () => {
+  const { createHash } = await import('node:crypto');
+  const c = await connect({ url: stub.url });
+  const big = new Uint8Array(3000).map((_, i) => i % 251);
+  const sha = createHash('sha256').update(big).digest('base64');
+  await c.signDocuments([
+    { name: 'big.pdf', data: big },
+    { name: 'big.txt', data: new Blob([big]) },
+    { name: 'small.txt', data: 'tiny' },
+  ], { largeDocumentBytes: 1000 });
+  const docs = stub.received.at(-1).msg.params.documents;
+  assert.deepEqual(docs[0], { name: 'big.pdf', digest: sha, hashFunction: 'SHA-256' });
+  assert.deepEqual(docs[1], { name: 'big.txt', digest: sha, hashFunction: 'SHA-256' });
+  assert.deepEqual(docs[2], { name: 'small.txt', document: bytesToBase64(new TextEncoder().encode('tiny')) });
+  // An embedded (not detached) signature needs the document itself.
+  await c.signDocuments([{ name: 'big.pdf', data: big }], { largeDocumentBytes: 1000, detached: false });
+  assert.equal(stub.received.at(-1).msg.params.documents[0].document, bytesToBase64(big));
+  c.close();
+});
+
 test('sign() accepts bytes or base64 for hash and certificate', async () => {
   const c = await connect({ url: stub.url });
   const hash = new Uint8Array(48).fill(1);

@@ -3,6 +3,7 @@
 //! the headers a browser would.
 #![allow(dead_code)]
 
+pub mod flood;
 pub mod softhsm;
 
 use futures_util::{SinkExt, StreamExt};
