@@ -128,6 +128,9 @@ pub struct TestPki {
     pub chain_pem: PathBuf,
     /// Root, PCA and ICA (`bundle.pem`).
     pub bundle_pem: PathBuf,
+    /// The CA bundle for `mohur-install --ca-bundle`: `ca/` with root, PCA and ICA and a
+    /// `manifest.toml` pinning them (country `test`).
+    pub ca_bundle: PathBuf,
     /// One directory per holder, in [`default_holders`] order.
     pub holder_dirs: Vec<PathBuf>,
     /// Every file written, in write order.
@@ -223,6 +226,7 @@ fn issue(
     key: &PKeyRef<Private>,
     issuer: Option<(&X509Ref, &PKeyRef<Private>)>,
     profile: Profile,
+    ca_issuers: Option<&str>,
 ) -> Result<X509, Error> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
     let days = if matches!(profile, Profile::Ca(_)) { 3652 } else { 1826 };
@@ -278,9 +282,49 @@ fn issue(
             b.append_extension(X509Extension::new_from_der(&oid, false, &der)?)?;
         }
     }
+    // RFC 5280 §4.2.2.1 authorityInfoAccess, caIssuers: where the issuer's certificate
+    // can be fetched (the installer's `--from-card` follows it).
+    if let Some(url) = ca_issuers {
+        let oid = Asn1Object::from_str("1.3.6.1.5.5.7.1.1")?;
+        let der = Asn1OctetString::new_from_bytes(&aia_ca_issuers_der(url))?;
+        b.append_extension(X509Extension::new_from_der(&oid, false, &der)?)?;
+    }
     let signer = issuer.map_or(key, |(_, k)| k);
     b.sign(signer, digest_for(signer))?;
     Ok(b.build())
+}
+
+/// A DER length (X.690 §8.1.3).
+fn der_len(n: usize) -> Vec<u8> {
+    match n {
+        0..=0x7F => vec![n as u8],
+        0x80..=0xFF => vec![0x81, n as u8],
+        _ => vec![0x82, (n >> 8) as u8, n as u8],
+    }
+}
+
+fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend(der_len(value.len()));
+    out.extend_from_slice(value);
+    out
+}
+
+/// `AuthorityInfoAccessSyntax` with one `AccessDescription`: id-ad-caIssuers
+/// (1.3.6.1.5.5.7.48.2) at the `uniformResourceIdentifier` `url` (RFC 5280 §4.2.2.1).
+fn aia_ca_issuers_der(url: &str) -> Vec<u8> {
+    const ID_AD_CA_ISSUERS: &[u8] = &[0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let access = [ID_AD_CA_ISSUERS, &der_tlv(0x86, url.as_bytes())].concat();
+    der_tlv(0x30, &der_tlv(0x30, &access))
+}
+
+/// What [`generate_with`] adds to the certificates.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A base URL (`http://127.0.0.1:PORT/pki`): every certificate but the root then
+    /// names its issuer's DER certificate there in authorityInfoAccess caIssuers
+    /// (`root-ca.der`, `pca.der`, `ica.der`), as national CAs publish theirs.
+    pub ca_issuers_base: Option<String>,
 }
 
 /// Small file writer that records what it wrote.
@@ -291,20 +335,41 @@ struct Out {
 
 impl Out {
     fn write(&mut self, rel: &str, data: &[u8]) -> Result<PathBuf, Error> {
+        self.write_mode(rel, data, false)
+    }
+
+    /// Writes `rel`; a `secret` file is readable by its owner only (0600, created so:
+    /// there is no moment at which another user could open it).
+    fn write_mode(&mut self, rel: &str, data: &[u8], secret: bool) -> Result<PathBuf, Error> {
+        use std::io::Write;
         let path = self.dir.join(rel);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.into(), source })?;
         }
-        fs::write(&path, data).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let io = |source| Error::Io { path: path.clone(), source };
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if secret {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            opts.mode(0o600);
+            // An older file keeps its mode on open: set it before writing.
+            if path.exists() {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+        let _ = secret;
+        opts.open(&path).and_then(|mut f| f.write_all(data)).map_err(io)?;
         self.files.push(path.clone());
         Ok(path)
     }
 
-    /// Writes `<stem>.pem`, `<stem>.der` and `<stem>.key.pem` (PKCS#8); returns the PEM path.
+    /// Writes `<stem>.pem`, `<stem>.der` and `<stem>.key.pem` (PKCS#8, owner-only);
+    /// returns the PEM path.
     fn write_pair(&mut self, stem: &str, cert: &X509, key: &PKey<Private>) -> Result<PathBuf, Error> {
         let pem = self.write(&format!("{stem}.pem"), &cert.to_pem()?)?;
         self.write(&format!("{stem}.der"), &cert.to_der()?)?;
-        self.write(&format!("{stem}.key.pem"), &key.private_key_to_pem_pkcs8()?)?;
+        self.write_mode(&format!("{stem}.key.pem"), &key.private_key_to_pem_pkcs8()?, true)?;
         Ok(pem)
     }
 }
@@ -312,24 +377,53 @@ impl Out {
 /// Writes a complete test PKI into `dir` (created if missing).
 ///
 /// Existing files are overwritten. Keys and serial numbers are fresh on every
-/// call; holder identities come from [`default_holders`].
+/// call; holder identities come from [`default_holders`]. Private keys are readable by
+/// their owner only.
 pub fn generate(dir: &Path) -> Result<TestPki, Error> {
+    generate_with(dir, &Options::default())
+}
+
+/// [`generate`] with [`Options`].
+pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     let mut out = Out { dir: dir.to_path_buf(), files: Vec::new() };
     fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+    let at = |file: &str| opts.ca_issuers_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
 
     let ca_name = |cn| name(&[(Nid::COUNTRYNAME, "AZ"), (Nid::ORGANIZATIONNAME, ORG), (Nid::COMMONNAME, cn)]);
     let root_key = PKey::from_rsa(Rsa::generate(3072)?)?;
-    let root = issue(&ca_name("mohur Test Root CA")?, &root_key, None, Profile::Ca(None))?;
+    let root = issue(&ca_name("mohur Test Root CA")?, &root_key, None, Profile::Ca(None), None)?;
     let pca_key = KeyAlg::P384.generate()?;
-    let pca = issue(&ca_name("mohur Test Policy CA")?, &pca_key, Some((&root, &root_key)), Profile::Ca(Some(1)))?;
+    let pca_name = ca_name("mohur Test Policy CA")?;
+    let pca = issue(&pca_name, &pca_key, Some((&root, &root_key)), Profile::Ca(Some(1)), at("root-ca.der").as_deref())?;
     let ica_key = KeyAlg::P384.generate()?;
-    let ica = issue(&ca_name("mohur Test E-Government CA")?, &ica_key, Some((&pca, &pca_key)), Profile::Ca(Some(0)))?;
+    let ica_name = ca_name("mohur Test E-Government CA")?;
+    let ica = issue(&ica_name, &ica_key, Some((&pca, &pca_key)), Profile::Ca(Some(0)), at("pca.der").as_deref())?;
 
     let root_cert_pem = out.write_pair("root-ca", &root, &root_key)?;
     let pca_cert_pem = out.write_pair("pca", &pca, &pca_key)?;
     let ica_cert_pem = out.write_pair("ica", &ica, &ica_key)?;
     let chain_pem = out.write("chain.pem", &[ica.to_pem()?, pca.to_pem()?].concat())?;
     let bundle_pem = out.write("bundle.pem", &[root.to_pem()?, pca.to_pem()?, ica.to_pem()?].concat())?;
+    // The CA bundle as mohur-install takes it (installer/ca/README.md): the certificates
+    // and a manifest pinning each by SHA-256. Tests pass it explicitly (`--ca-bundle`);
+    // it never goes into a package.
+    let mut manifest = String::from(
+        "# The mohur test PKI's CA bundle, written by mohur-test-pki: for tests only, never in a package.\nformat = 1\n",
+    );
+    for (file, cert, role) in
+        [("root-ca.pem", &root, "root"), ("pca.pem", &pca, "policy"), ("ica.pem", &ica, "issuing")]
+    {
+        out.write(&format!("ca/{file}"), &cert.to_pem()?)?;
+        let fp = cert.digest(MessageDigest::sha256())?.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
+        let cn =
+            cert.subject_name().entries_by_nid(Nid::COMMONNAME).next().map(|e| e.data().to_string()).transpose()?;
+        manifest.push_str(&format!(
+            "\n[[ca]]\nfile = \"{file}\"\ncountry = \"test\"\nrole = \"{role}\"\nsubject = \"CN={}\"\nsha256 = \"{fp}\"\npublished = \"made by mohur-test-pki for tests\"\n",
+            cn.unwrap_or_default()
+        ));
+    }
+    let ca_bundle =
+        out.write("ca/manifest.toml", manifest.as_bytes())?.parent().map(Path::to_path_buf).unwrap_or_default();
 
     let mut holder_dirs = Vec::new();
     for spec in default_holders() {
@@ -344,7 +438,7 @@ pub fn generate(dir: &Path) -> Result<TestPki, Error> {
         let d = spec.dir_name;
         for (stem, alg, profile) in [("auth", spec.auth_alg, Profile::Auth), ("sign", spec.sign_alg, Profile::Sign)] {
             let key = alg.generate()?;
-            let cert = issue(&subject, &key, Some((&ica, &ica_key)), profile)?;
+            let cert = issue(&subject, &key, Some((&ica, &ica_key)), profile, at("ica.der").as_deref())?;
             out.write_pair(&format!("{d}/{stem}"), &cert, &key)?;
         }
         out.write(&format!("{d}/holder.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;
@@ -358,6 +452,7 @@ pub fn generate(dir: &Path) -> Result<TestPki, Error> {
         ica_cert_pem,
         chain_pem,
         bundle_pem,
+        ca_bundle,
         holder_dirs,
         files: out.files,
     })

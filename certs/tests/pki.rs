@@ -93,6 +93,44 @@ fn all_files_written() {
 }
 
 #[test]
+#[cfg(unix)]
+fn private_keys_are_owner_only_and_the_bundle_pins_the_cas() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = TmpPki::new();
+    let d = &pki.0.dir;
+    let keys: Vec<&PathBuf> = pki.0.files.iter().filter(|f| f.to_string_lossy().ends_with(".key.pem")).collect();
+    assert_eq!(keys.len(), 3 + 2 * default_holders().len());
+    for k in keys {
+        assert_eq!(std::fs::metadata(k).unwrap().permissions().mode() & 0o777, 0o600, "{}", k.display());
+    }
+    // The test bundle: the three CAs and a manifest with each one's SHA-256, no key.
+    let bundle = &pki.0.ca_bundle;
+    assert_eq!(bundle, &d.join("ca"));
+    let manifest = std::fs::read_to_string(bundle.join("manifest.toml")).unwrap();
+    for f in ["root-ca.pem", "pca.pem", "ica.pem"] {
+        let cert = X509::from_pem(&std::fs::read(bundle.join(f)).unwrap()).unwrap();
+        let fp: Vec<String> =
+            cert.digest(openssl::hash::MessageDigest::sha256()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
+        assert!(manifest.contains(&format!("file = \"{f}\"")) && manifest.contains(&fp.join(":")), "{manifest}");
+    }
+    assert!(std::fs::read_dir(bundle).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("key")));
+}
+
+#[test]
+fn ca_issuers_urls_name_each_issuer() {
+    let dir = std::env::temp_dir().join(format!("mohur-certs-aia-{}", std::process::id()));
+    let opts = mohur_certs::Options { ca_issuers_base: Some("http://127.0.0.1:8080/pki/".into()) };
+    let pki = mohur_certs::generate_with(&dir, &opts).unwrap();
+    let aia = |cert: &Path| ext_value(&x509_text(cert), "Authority Information Access").to_owned();
+    assert!(aia(&pki.holder_dirs[0].join("auth.pem")).contains("CA Issuers - URI:http://127.0.0.1:8080/pki/ica.der"));
+    assert!(aia(&pki.ica_cert_pem).contains("URI:http://127.0.0.1:8080/pki/pca.der"));
+    assert!(aia(&pki.pca_cert_pem).contains("URI:http://127.0.0.1:8080/pki/root-ca.der"));
+    assert!(!x509_text(&pki.root_cert_pem).contains("Authority Information Access"));
+    assert!(openssl_verify(&pki.root_cert_pem, &pki.chain_pem, &pki.holder_dirs[0].join("sign.pem")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn openssl_cli_verifies_every_holder_cert() {
     let pki = TmpPki::new();
     let p = &pki.0;
