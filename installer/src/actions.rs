@@ -67,7 +67,8 @@ pub enum Action {
         nickname: String,
         /// DER, hex.
         der_hex: String,
-        /// `CT,C,C` for a root, `,,` for an intermediate (stored for path building only).
+        /// `T,C,` for a root (`CT,C,` with `--trust-tls-server`: [`crate::plan::Trust`]),
+        /// `,,` for an intermediate (stored for path building only).
         trust: String,
     },
     /// A PKCS#11 module in an NSS database's `pkcs11.txt` (modutil(1)).
@@ -111,6 +112,13 @@ pub enum Action {
         subject: String,
         /// DER, hex.
         der_hex: String,
+        /// The extended key usages it is trusted for (`CERT_ENHKEY_USAGE_PROP_ID`);
+        /// empty: no restriction set (intermediates, which have no trust of their own).
+        #[serde(default)]
+        purposes: Vec<String>,
+        /// `CERT_FRIENDLY_NAME_PROP_ID`: "… (mohur)" or "… (mohur, from your card)".
+        #[serde(default)]
+        friendly_name: String,
     },
     /// A string value in the Windows registry (Run key, Firefox policy).
     WinRegValue {
@@ -155,8 +163,13 @@ impl Action {
                 crate::loopback::tag_of(&unhex(cert_hex)),
                 cert_file.display()
             ),
-            Action::WinCert { machine, store, subject, .. } => {
-                format!("{}\\{store}: {subject}", if *machine { "LocalMachine" } else { "CurrentUser" })
+            Action::WinCert { machine, store, subject, purposes, .. } => {
+                let scope = if *machine { "LocalMachine" } else { "CurrentUser" };
+                if purposes.is_empty() {
+                    format!("{scope}\\{store}: {subject}")
+                } else {
+                    format!("{scope}\\{store}: {subject}, trusted for {}", purposes.join(" "))
+                }
             }
             Action::WinRegValue { machine, key, name, value } => {
                 format!("{}\\{key}\\{name} = {value}", if *machine { "HKLM" } else { "HKCU" })
@@ -174,11 +187,15 @@ impl Action {
                 Ok(certs_hex.iter().all(|h| have.iter().any(|d| hex(d) == *h)))
             }
             Action::NssDb { db } => Ok(db.join("cert9.db").is_file()),
-            Action::NssCert { db, der_hex, .. } => {
+            Action::NssCert { db, nickname, der_hex, trust } => {
                 if !db.join("cert9.db").is_file() {
                     return Ok(false);
                 }
-                Ok(nss_certs(db)?.iter().any(|(_, der)| hex(der) == *der_hex))
+                // Under our nickname it must carry our trust (an older install may have
+                // trusted more); under another one it is the user's, left as it is.
+                Ok(nss_certs(db)?
+                    .iter()
+                    .any(|(nick, flags, der)| hex(der) == *der_hex && (nick != nickname || same_trust(flags, trust))))
             }
             Action::NssModule { db, name, library } => {
                 if !db.join("cert9.db").is_file() {
@@ -197,7 +214,9 @@ impl Action {
                 let file_ok = fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der.clone()]);
                 Ok(file_ok && loopback_key_matches(keyring_service, &der)?)
             }
-            Action::WinCert { machine, store, der_hex, .. } => win_cert_present(*machine, store, &unhex(der_hex)),
+            Action::WinCert { machine, store, der_hex, purposes, .. } => {
+                win_cert_present(*machine, store, &unhex(der_hex), purposes)
+            }
             Action::WinRegValue { machine, key, name, value } => {
                 Ok(win_reg_get(*machine, key, name)?.as_deref() == Some(value.as_str()))
             }
@@ -228,6 +247,12 @@ impl Action {
                 run(Command::new("certutil").arg("-N").arg("-d").arg(sql(db)).arg("--empty-password"), None).map(drop)
             }
             Action::NssCert { db, nickname, der_hex, trust } => {
+                if nss_certs(db)?.iter().any(|(nick, _, der)| nick == nickname && hex(der) == *der_hex) {
+                    // Ours already, with other trust: set the trust.
+                    let mut cmd = Command::new("certutil");
+                    cmd.args(["-M", "-d"]).arg(sql(db)).args(["-n", nickname, "-t", trust]);
+                    return run(&mut cmd, None).map(drop);
+                }
                 let pem = crate::pem_of(&unhex(der_hex));
                 let mut cmd = Command::new("certutil");
                 cmd.args(["-A", "-d"]).arg(sql(db)).args(["-n", nickname, "-t", trust, "-a"]);
@@ -276,7 +301,9 @@ impl Action {
                 }
                 fs::write(cert_file, ca.cert_pem()).map_err(Error::io(cert_file))
             }
-            Action::WinCert { machine, store, der_hex, .. } => win_cert_add(*machine, store, &unhex(der_hex)),
+            Action::WinCert { machine, store, der_hex, purposes, friendly_name, .. } => {
+                win_cert_add(*machine, store, &unhex(der_hex), purposes, friendly_name)
+            }
             Action::WinRegValue { machine, key, name, value } => win_reg_set(*machine, key, name, value),
         }
     }
@@ -311,7 +338,7 @@ impl Action {
                 if !db.join("cert9.db").is_file() {
                     return Ok(None);
                 }
-                let ours = nss_certs(db)?.iter().any(|(n, d)| n == nickname && hex(d) == *der_hex);
+                let ours = nss_certs(db)?.iter().any(|(n, _, d)| n == nickname && hex(d) == *der_hex);
                 if ours {
                     run(Command::new("certutil").arg("-D").arg("-d").arg(sql(db)).args(["-n", nickname]), None)?;
                 }
@@ -393,6 +420,28 @@ impl Action {
         let cert = x509_cert::Certificate::from_der(&der).ok()?;
         crate::loopback::is_loopback_ca(&cert).then_some(der)
     }
+
+    /// True for a CA certificate learned from a card (`install --from-card`): in a
+    /// trust store under the nickname or friendly name that says so.
+    pub fn is_learned_ca(&self) -> bool {
+        const LEARNED: &str = "(mohur, from your card)";
+        match self {
+            Action::NssCert { nickname, .. } => nickname.ends_with(LEARNED),
+            Action::WinCert { friendly_name, .. } => friendly_name.ends_with(LEARNED),
+            _ => false,
+        }
+    }
+
+    /// The DER of the CA certificate this action puts into a trust store, if any.
+    pub fn ca_der(&self) -> Option<Vec<u8>> {
+        match self {
+            Action::NssCert { der_hex, .. } | Action::WinCert { der_hex, .. } => Some(unhex(der_hex)),
+            Action::File { path, contents, .. } if path.to_string_lossy().contains("ca-certificates") => {
+                crate::pem_blocks(contents).into_iter().next()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Removes `path`'s directory if it is empty and one we name (`mohur`, `policies`,
@@ -437,7 +486,8 @@ pub fn system_bundle(tool: CaStoreTool, root: &Path) -> PathBuf {
     }
 }
 
-fn bundle_ders(path: &Path) -> Vec<Vec<u8>> {
+/// Every certificate of a PEM bundle file (nothing if it cannot be read).
+pub fn bundle_ders(path: &Path) -> Vec<Vec<u8>> {
     let Ok(text) = fs::read_to_string(path) else { return Vec::new() };
     crate::pem_blocks(&text)
 }
@@ -482,21 +532,47 @@ fn refresh_ca_store(tool: CaStoreTool, root: &Path, removed: bool) -> Result<(),
 }
 
 /// Every certificate of an NSS database: (nickname, DER).
-fn nss_certs(db: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// Every certificate of an NSS database: `(nickname, trust flags, DER)`.
+pub fn nss_certs(db: &Path) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
     let list = run(Command::new("certutil").arg("-L").arg("-d").arg(sql(db)), None)?;
     let mut out = Vec::new();
-    for nick in parse_certutil_list(&list) {
+    for (nick, trust) in parse_certutil_list_with_trust(&list) {
         let pem = run(Command::new("certutil").arg("-L").arg("-d").arg(sql(db)).args(["-n", &nick, "-a"]), None)?;
         for der in crate::pem_blocks(&pem) {
-            out.push((nick.clone(), der));
+            out.push((nick.clone(), trust.clone(), der));
         }
     }
     Ok(out)
 }
 
+/// NSS trust flags compare as sets per field: `T,C,` and `T,c C,` differ, `CT,,` and
+/// `TC,,` do not; certutil prints `c` (valid CA) where `C` or `T` imply it.
+fn same_trust(have: &str, want: &str) -> bool {
+    let fields = |t: &str| -> Vec<std::collections::BTreeSet<char>> {
+        let mut v: Vec<_> = t
+            .split(',')
+            .map(|f| {
+                let mut set: std::collections::BTreeSet<char> = f.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                if set.contains(&'C') || set.contains(&'T') {
+                    set.remove(&'c');
+                }
+                set
+            })
+            .collect();
+        v.resize(3, Default::default());
+        v
+    };
+    fields(have) == fields(want)
+}
+
 /// Nicknames from `certutil -L`: a header, then `NICKNAME   TRUST` lines.
 pub fn parse_certutil_list(out: &str) -> Vec<String> {
-    let mut nicks = Vec::new();
+    parse_certutil_list_with_trust(out).into_iter().map(|(n, _)| n).collect()
+}
+
+/// `(nickname, trust flags)` from `certutil -L`.
+pub fn parse_certutil_list_with_trust(out: &str) -> Vec<(String, String)> {
+    let mut nicks: Vec<(String, String)> = Vec::new();
     let mut body = false;
     for line in out.lines() {
         if line.contains("SSL,S/MIME,JAR/XPI") {
@@ -507,10 +583,10 @@ pub fn parse_certutil_list(out: &str) -> Vec<String> {
         if !body || line.is_empty() {
             continue;
         }
-        if let Some((nick, _trust)) = line.rsplit_once(char::is_whitespace) {
+        if let Some((nick, trust)) = line.rsplit_once(char::is_whitespace) {
             let nick = nick.trim_end();
-            if !nick.is_empty() && !nicks.iter().any(|n| n == nick) {
-                nicks.push(nick.to_string());
+            if !nick.is_empty() && !nicks.iter().any(|(n, _)| n == nick) {
+                nicks.push((nick.to_string(), trust.to_string()));
             }
         }
     }
@@ -586,12 +662,23 @@ use crate::win::{cert_add as win_cert_add, cert_present as win_cert_present, cer
 use crate::win::{reg_delete as win_reg_delete, reg_get as win_reg_get, reg_set as win_reg_set};
 
 #[cfg(not(windows))]
-fn win_cert_present(_: bool, _: &str, _: &[u8]) -> Result<bool, Error> {
+fn win_cert_present(_: bool, _: &str, _: &[u8], _: &[String]) -> Result<bool, Error> {
     Err(Error::Unsupported("the Windows certificate store"))
 }
 #[cfg(not(windows))]
-fn win_cert_add(_: bool, _: &str, _: &[u8]) -> Result<(), Error> {
+fn win_cert_add(_: bool, _: &str, _: &[u8], _: &[String], _: &str) -> Result<(), Error> {
     Err(Error::Unsupported("the Windows certificate store"))
+}
+
+/// The DER `EnhancedKeyUsage` (a SEQUENCE OF OBJECT IDENTIFIER, RFC 5280 §4.2.1.12) that
+/// `CERT_ENHKEY_USAGE_PROP_ID` holds, for `purposes` (dotted OIDs).
+pub fn enhanced_key_usage_der(purposes: &[String]) -> Result<Vec<u8>, Error> {
+    use x509_cert::der::Encode;
+    let oids = purposes
+        .iter()
+        .map(|p| x509_cert::der::oid::ObjectIdentifier::new(p).map_err(|e| Error::Usage(format!("purpose {p}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    x509_cert::ext::pkix::ExtendedKeyUsage(oids).to_der().map_err(|e| Error::Usage(e.to_string()))
 }
 #[cfg(not(windows))]
 fn win_cert_remove(_: bool, _: &str, _: &[u8]) -> Result<(), Error> {

@@ -4,7 +4,6 @@
 //! Signatures are checked with RustCrypto (RSA PKCS#1 v1.5, ECDSA P-256/P-384) so that
 //! the same code runs on Linux and Windows without OpenSSL (RFC 5280 §6.1.3 (a)(1)).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,6 +37,20 @@ fn colon_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
+/// Where a CA certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaOrigin {
+    /// Pinned in the bundle's manifest ([`crate::pinned`]).
+    Pinned(crate::pinned::PinnedCa),
+    /// Learned from the citizen's own card: fetched from the URLs its certificates name
+    /// (authorityInfoAccess caIssuers) and checked signature by signature up to a
+    /// self-signed root (`install --from-card`).
+    Learned {
+        /// What it was learned from (the card, a certificate file).
+        from: String,
+    },
+}
+
 /// One CA certificate of the bundle, checked.
 #[derive(Debug, Clone)]
 pub struct CaCert {
@@ -55,6 +68,8 @@ pub struct CaCert {
     pub depth: usize,
     /// File it came from.
     pub source: PathBuf,
+    /// Pinned or learned.
+    pub origin: CaOrigin,
 }
 
 impl CaCert {
@@ -84,69 +99,109 @@ impl CaCert {
         }
     }
 
-    /// NSS nickname. No `:` in it: certutil reads `token:nickname`.
+    /// NSS nickname. No `:` in it: certutil reads `token:nickname`. Learned CAs say so,
+    /// so that pinned and learned CAs are told apart in every store.
     pub fn nickname(&self) -> String {
-        format!("{} (mohur)", self.common_name.replace(':', " "))
+        let what = match self.origin {
+            CaOrigin::Pinned(_) => "mohur",
+            CaOrigin::Learned { .. } => "mohur, from your card",
+        };
+        format!("{} ({what})", self.common_name.replace(':', " "))
+    }
+
+    /// "pinned (AZ root, published at …)" or "learned from …", for reports.
+    pub fn origin_text(&self) -> String {
+        match &self.origin {
+            CaOrigin::Pinned(p) => format!("pinned: {} {} CA, published at {}", p.country, p.role.name(), p.published),
+            CaOrigin::Learned { from } => format!("learned from {from}"),
+        }
+    }
+
+    /// True if its subject says it is a test certificate (it must never be trusted
+    /// outside a test).
+    pub fn looks_like_test(&self) -> bool {
+        subject_says_test(&self.subject)
     }
 }
 
-/// What [`load`] found: the checked CAs, roots first, and notes (skipped files).
+/// True if a subject names itself a test (`Test`, `TEST`, `test` as a word or word part
+/// such as "mohur Test Root CA", "Testing CA").
+pub fn subject_says_test(subject: &str) -> bool {
+    subject.to_ascii_lowercase().contains("test")
+}
+
+/// What [`load`] found: the checked CAs, roots first, the manifest, and notes.
 #[derive(Debug)]
 pub struct Bundle {
     /// Every distinct CA, ordered so that each comes after its issuer.
     pub certs: Vec<CaCert>,
-    /// Files skipped, with the reason (e.g. a private key next to the certificates).
+    /// The bundle's manifest.
+    pub manifest: crate::pinned::PinnedManifest,
+    /// What the citizen should know (an empty manifest).
     pub notes: Vec<String>,
 }
 
-/// Loads and checks a bundle: a directory of `*.pem`, `*.crt`, `*.cer`, `*.der` files
-/// (not recursive) or one such file holding several PEM certificates.
+/// Loads and checks a bundle directory: its manifest pins every certificate file
+/// ([`crate::pinned::read`]), every certificate is a CA, and the set chains up to
+/// self-signed roots. An empty manifest gives an empty bundle, with a note.
 pub fn load(path: &Path) -> Result<Bundle, Error> {
-    let mut files = Vec::new();
-    let meta = fs::metadata(path).map_err(Error::io(path))?;
-    if meta.is_dir() {
-        for entry in fs::read_dir(path).map_err(Error::io(path))? {
-            let p = entry.map_err(Error::io(path))?.path();
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-            if p.is_file() && ["pem", "crt", "cer", "der"].contains(&ext.as_str()) {
-                files.push(p);
-            }
-        }
-        files.sort();
-    } else {
-        files.push(path.to_path_buf());
+    let pinned = crate::pinned::read(path)?;
+    if pinned.files.is_empty() {
+        return Ok(Bundle {
+            certs: Vec::new(),
+            manifest: pinned.manifest,
+            notes: vec![format!(
+                "this build carries no national CA certificates ({} lists none): nothing will be added to any trust store; \
+                 `mohur-install install --from-card` learns them from your own card",
+                path.join(crate::pinned::MANIFEST).display()
+            )],
+        });
     }
-
-    let mut notes = Vec::new();
     let mut parsed: Vec<(Certificate, Vec<u8>, PathBuf)> = Vec::new();
-    for file in files {
-        let bytes = fs::read(&file).map_err(Error::io(&file))?;
-        let certs = if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains("PRIVATE KEY-----") {
-                // A private key beside the CA certificates (the test PKI writes them) is not
-                // ours to install anywhere: skip it, loudly.
-                notes.push(format!("skipped {}: a private key, not a certificate", file.display()));
-                continue;
-            }
-            pem_certificates(&text).map_err(|reason| Error::NotACertificate { path: file.clone(), reason })?
-        } else {
-            vec![Certificate::from_der(&bytes)
-                .map_err(|e| Error::NotACertificate { path: file.clone(), reason: e.to_string() })?]
-        };
-        for cert in certs {
-            let der =
-                cert.to_der().map_err(|e| Error::NotACertificate { path: file.clone(), reason: e.to_string() })?;
-            if !parsed.iter().any(|(_, d, _)| *d == der) {
-                parsed.push((cert, der, file.clone()));
-            }
+    for (_, file, bytes) in &pinned.files {
+        let der =
+            first_certificate_der(bytes).map_err(|reason| Error::NotACertificate { path: file.clone(), reason })?;
+        let cert = Certificate::from_der(&der)
+            .map_err(|e| Error::NotACertificate { path: file.clone(), reason: e.to_string() })?;
+        parsed.push((cert, der, file.clone()));
+    }
+    let mut certs = check(&parsed)?;
+    for c in &mut certs {
+        if let Some(entry) = pinned.manifest.by_fingerprint(&c.fingerprint_hex()) {
+            c.origin = CaOrigin::Pinned(entry.clone());
         }
     }
-    if parsed.is_empty() {
-        return Err(Error::Usage(format!("{}: no certificates found", path.display())));
+    Ok(Bundle { certs, manifest: pinned.manifest, notes: Vec::new() })
+}
+
+/// Checks a set of DER CA certificates learned from `from` as [`load`] checks a
+/// bundle: CA rules, and every one chaining to a self-signed root of the set.
+pub fn check_learned(ders: &[Vec<u8>], from: &str) -> Result<Vec<CaCert>, Error> {
+    let mut parsed = Vec::new();
+    for der in ders {
+        let cert = Certificate::from_der(der)
+            .map_err(|e| Error::NotACertificate { path: PathBuf::from(from), reason: e.to_string() })?;
+        parsed.push((cert, der.clone(), PathBuf::from(from)));
     }
-    let certs = check(&parsed)?;
-    Ok(Bundle { certs, notes })
+    let mut certs = check(&parsed)?;
+    for c in &mut certs {
+        c.origin = CaOrigin::Learned { from: from.to_owned() };
+    }
+    Ok(certs)
+}
+
+/// The one certificate of a file: DER, or PEM with exactly one `CERTIFICATE` block.
+pub fn first_certificate_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let text = String::from_utf8_lossy(bytes);
+        let certs = pem_certificates(&text)?;
+        if certs.len() != 1 {
+            return Err(format!("{} certificates in one file: the manifest pins one per file", certs.len()));
+        }
+        return certs[0].to_der().map_err(|e| e.to_string());
+    }
+    Certificate::from_der(bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.to_vec())
 }
 
 /// Every `CERTIFICATE` block of a PEM file; any other block is an error.
@@ -307,6 +362,7 @@ fn check(parsed: &[(Certificate, Vec<u8>, PathBuf)]) -> Result<Vec<CaCert>, Erro
             is_root: issuer.is_none(),
             depth,
             source: path.clone(),
+            origin: CaOrigin::Learned { from: path.display().to_string() },
         })
         .collect();
     out.sort_by_key(|c| c.depth);

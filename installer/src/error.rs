@@ -14,6 +14,18 @@ pub enum Error {
         /// Underlying error.
         source: std::io::Error,
     },
+    /// The CA bundle does not match its manifest (a file not pinned, a fingerprint that
+    /// differs, a private key among the certificates).
+    #[error("CA bundle {dir}: {reason}")]
+    Bundle {
+        /// The bundle directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Fetching or checking a card's CA chain failed (`install --from-card`).
+    #[error("{0}")]
+    Learn(String),
     /// A file of the CA bundle is not a certificate we can parse.
     #[error("{path}: not a certificate: {reason}")]
     NotACertificate {

@@ -11,10 +11,14 @@
 #![cfg_attr(windows, deny(unsafe_code))]
 
 pub mod actions;
+pub mod audit;
 pub mod ca;
 mod error;
+pub mod fetch;
+pub mod learn;
 pub mod loopback;
 pub mod manifest;
+pub mod pinned;
 pub mod plan;
 pub mod secrets;
 #[cfg(windows)]

@@ -27,9 +27,36 @@ struct Cli {
     /// Prefix for every system path (for tests and image builds).
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     root: PathBuf,
-    /// Directory (or PEM file) with the root, Policy CA and E-Government CA certificates.
+    /// The CA bundle: a directory with `manifest.toml` pinning every certificate in it
+    /// (installer/ca/README.md). Default: the one installed with mohur.
     #[arg(long, global = true, value_name = "DIR")]
     ca_bundle: Option<PathBuf>,
+    /// Also trust the national roots for TLS server authentication (web sites). Not
+    /// needed for logging in with the card or for document signatures; off by default.
+    #[arg(long, global = true)]
+    trust_tls_server: bool,
+    /// Learn the CA chain from the card in a reader: fetch the certificates its
+    /// certificates name (authorityInfoAccess), check every signature up to a root, show
+    /// them, and install them with the same narrow trust once you confirm.
+    #[arg(long, global = true)]
+    from_card: bool,
+    /// With --from-card: only the card in this reader.
+    #[arg(long, global = true, value_name = "NAME")]
+    reader: Option<String>,
+    /// Learn the CA chain of this certificate file (PEM or DER; e.g. from `mohur certs
+    /// --export`, for a USB token), as --from-card does. Repeatable.
+    #[arg(long = "from-cert", global = true, value_name = "FILE")]
+    from_certs: Vec<PathBuf>,
+    /// Do not ask before installing learned CAs (the tray asks in its own dialog).
+    #[arg(long, global = true)]
+    yes: bool,
+    /// With --from-card / --from-cert: install only if the learned CAs are exactly these
+    /// SHA-256 fingerprints (what the citizen confirmed). Repeatable.
+    #[arg(long = "expect-sha256", global = true, value_name = "FINGERPRINT")]
+    expect_sha256: Vec<String>,
+    /// Print what was learned as JSON (with --dry-run: and change nothing).
+    #[arg(long, global = true)]
+    json: bool,
     /// The PKCS#11 module to register.
     #[arg(long, global = true, value_name = "PATH")]
     module: Option<PathBuf>,
@@ -61,8 +88,11 @@ enum Cmd {
     Install,
     /// Remove what the manifest says install added, and nothing else.
     Uninstall,
-    /// Report ✓ or ✗ for every piece.
+    /// Report ✓ or ✗ for every piece, each CA by fingerprint against the manifest, and
+    /// flag test certificates and CAs the manifest no longer lists.
     Verify,
+    /// Check a CA bundle against its manifest and print it (the package build runs this).
+    CheckBundle,
 }
 
 fn exe_dir() -> PathBuf {
@@ -100,6 +130,7 @@ fn options(cli: &Cli) -> Options {
         firefox_profiles: cli.firefox_profiles.clone(),
         no_autostart: cli.no_autostart,
         keyring_service: mohur_installer::secrets::mohur_service(),
+        trust_tls_servers: cli.trust_tls_server,
     }
 }
 
@@ -114,19 +145,153 @@ fn ca_bundle(cli: &Cli) -> PathBuf {
     })
 }
 
-fn load_bundle(cli: &Cli) -> Result<Vec<ca::CaCert>, Error> {
+fn load_bundle(cli: &Cli) -> Result<ca::Bundle, Error> {
     let path = ca_bundle(cli);
-    println!("CA bundle {}:", path.display());
+    println!("CA bundle {} (pinned in {}):", path.display(), mohur_installer::pinned::MANIFEST);
     let bundle = ca::load(&path)?;
     for n in &bundle.notes {
         println!("  note: {n}");
     }
     for c in &bundle.certs {
-        let role = if c.is_root { "root" } else { "CA" };
-        println!("  {role:4} {}\n       SHA-256 {}", c.subject, c.fingerprint_hex());
+        print_ca(c);
     }
-    println!("  ✓ {} CA certificate(s), chain checked up to the root", bundle.certs.len());
-    Ok(bundle.certs)
+    if !bundle.certs.is_empty() {
+        println!("  ✓ {} CA certificate(s), each pinned by SHA-256, chain checked up to the root", bundle.certs.len());
+    }
+    Ok(bundle)
+}
+
+fn print_ca(c: &ca::CaCert) {
+    let role = if c.is_root { "root" } else { "CA" };
+    println!("  {role:4} {}\n       SHA-256 {}\n       {}", c.subject, c.fingerprint_hex(), c.origin_text());
+    if c.looks_like_test() {
+        println!("       ⚠ its subject says \"test\": a test certificate, never for a real machine");
+    }
+}
+
+/// Before anything changes: what will be trusted, and for what.
+fn print_trust(opts: &Options, certs: &[ca::CaCert]) {
+    if certs.is_empty() {
+        return;
+    }
+    let trust = plan::Trust::of(opts);
+    println!("will be trusted:");
+    for c in certs.iter().filter(|c| c.is_root) {
+        println!("  {} — for {}", c.common_name, trust.describe());
+    }
+    for c in certs.iter().filter(|c| !c.is_root) {
+        println!("  {} — an intermediate: for building chains only, no trust of its own", c.common_name);
+    }
+    if trust == plan::Trust::ClientAndDocuments && cfg!(target_os = "linux") && opts.system {
+        println!(
+            "  (not added to the system bundle: it cannot limit a root to these uses; --trust-tls-server adds it)"
+        );
+    }
+}
+
+/// Certificates (DER) to learn the CAs of, and where they came from ("the card in …").
+type Source = (String, Vec<Vec<u8>>);
+
+/// The certificates of the card (or of the given files) to learn from, and a name for
+/// where they came from.
+fn learning_sources(cli: &Cli) -> Result<Vec<Source>, Error> {
+    let mut sources = Vec::new();
+    for f in &cli.from_certs {
+        let bytes = std::fs::read(f).map_err(Error::io(f))?;
+        let ders = mohur_installer::learn::certificates_in(&bytes);
+        if ders.is_empty() {
+            return Err(Error::NotACertificate { path: f.clone(), reason: "no certificate in it".into() });
+        }
+        sources.push((f.display().to_string(), ders));
+    }
+    if cli.from_card {
+        sources.push(card_certificates(cli.reader.as_deref())?);
+    }
+    Ok(sources)
+}
+
+/// The certificates on the first card mohur can read (in `reader`, if given).
+fn card_certificates(reader: Option<&str>) -> Result<Source, Error> {
+    let pcsc = |e: mohur_apdu::Error| Error::Learn(format!("reading the card: {e}"));
+    let readers = mohur_apdu::pcsc_transport::list_readers().map_err(pcsc)?;
+    let mut why = Vec::new();
+    for name in readers.iter().filter(|n| reader.is_none_or(|r| r == n.as_str())) {
+        let opened =
+            mohur_apdu::pcsc_transport::PcscTransport::connect(name).and_then(|t| mohur_apdu::open(Box::new(t)));
+        let mut card = match opened {
+            Ok(c) => c,
+            Err(e) => {
+                why.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let mut certs = Vec::new();
+        for k in card.keys().to_vec() {
+            certs.push(card.certificate(k.id).map_err(pcsc)?);
+        }
+        return Ok((format!("the card in {name}"), certs));
+    }
+    Err(Error::Learn(if why.is_empty() {
+        "no card in any reader".into()
+    } else {
+        format!("no card mohur can read: {}", why.join("; "))
+    }))
+}
+
+/// Learns the CA chains of `sources` over plain HTTP, checks them, shows them, and asks
+/// (unless --yes); `Ok(None)` when the citizen says no.
+fn learn(cli: &Cli, sources: &[Source]) -> Result<Option<Vec<ca::CaCert>>, Error> {
+    let mut learned: Vec<ca::CaCert> = Vec::new();
+    for (from, leaves) in sources {
+        println!("learning the certificate authorities of {from}:");
+        let mut fetch = |url: &str| {
+            println!("  fetching {url}");
+            mohur_installer::fetch::http_get(url, std::time::Duration::from_secs(10))
+        };
+        for c in mohur_installer::learn::chain_of(leaves, from, &mut fetch)? {
+            if !learned.iter().any(|l| l.der == c.der) {
+                learned.push(c);
+            }
+        }
+    }
+    learned.sort_by_key(|c| c.depth);
+    if cli.json {
+        let list: Vec<serde_json::Value> = learned
+            .iter()
+            .map(|c| serde_json::json!({"subject": c.subject, "sha256": c.fingerprint_hex(), "root": c.is_root}))
+            .collect();
+        println!("{}", serde_json::json!({ "learned": list }));
+    }
+    println!("checked, signature by signature, up to a self-signed root:");
+    for c in &learned {
+        print_ca(c);
+    }
+    if !cli.expect_sha256.is_empty() {
+        let norm = |s: &str| s.chars().filter(char::is_ascii_hexdigit).collect::<String>().to_ascii_uppercase();
+        let mut want: Vec<String> = cli.expect_sha256.iter().map(|s| norm(s)).collect();
+        let mut have: Vec<String> = learned.iter().map(|c| norm(&c.fingerprint_hex())).collect();
+        want.sort();
+        have.sort();
+        if want != have {
+            return Err(Error::Learn(
+                "the learned CAs are not the ones confirmed (--expect-sha256): nothing installed".into(),
+            ));
+        }
+    }
+    if cli.dry_run || cli.yes || !cli.expect_sha256.is_empty() {
+        return Ok(Some(learned));
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "learned CAs are installed only when you confirm: run in a terminal, or pass --yes".into(),
+        ));
+    }
+    print!("install these {} certificate authorities? [y/N] ", learned.len());
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes").then_some(learned))
 }
 
 /// The loopback CA for `install --loopback-tls`: this user's, when its certificate is
@@ -176,8 +341,30 @@ fn run(cli: &Cli) -> Result<bool, Error> {
     let manifest = cli.manifest.clone().unwrap_or_else(|| opts.default_manifest());
     let mut out = std::io::stdout();
     match cli.command {
+        Cmd::CheckBundle => {
+            let bundle = load_bundle(cli)?;
+            if bundle.certs.is_empty() {
+                println!("  ✓ the manifest pins no certificate and the bundle holds none");
+            }
+            Ok(true)
+        }
         Cmd::Install => {
-            let certs = load_bundle(cli)?;
+            let bundle = load_bundle(cli)?;
+            let mut certs = bundle.certs;
+            let sources = learning_sources(cli)?;
+            if !sources.is_empty() {
+                let Some(learned) = learn(cli, &sources)? else {
+                    println!("nothing installed");
+                    return Ok(true);
+                };
+                for c in learned {
+                    // A learned CA the bundle pins is the pinned one.
+                    if !certs.iter().any(|p| p.der == c.der) {
+                        certs.push(c);
+                    }
+                }
+            }
+            print_trust(&opts, &certs);
             let mut actions = plan(&opts, &certs);
             if cli.loopback_tls {
                 let (cert, key) = loopback_for_install(&opts, cli.dry_run)?;
@@ -204,9 +391,12 @@ fn run(cli: &Cli) -> Result<bool, Error> {
             Ok(true)
         }
         Cmd::Verify => {
-            let certs = load_bundle(cli)?;
-            let mut actions = plan(&opts, &certs);
+            let bundle = load_bundle(cli)?;
+            let mut actions = plan(&opts, &bundle.certs);
             println!("verify ({}):", scope(cli));
+            // Learned CAs are verified where the manifest recorded them.
+            let recorded = mohur_installer::Manifest::load(&manifest)?;
+            actions.extend(recorded.entries.iter().filter(|a| a.is_learned_ca()).cloned());
             let mut ok = true;
             if cli.loopback_tls {
                 match loopback_for_verify(&opts) {
@@ -218,6 +408,13 @@ fn run(cli: &Cli) -> Result<bool, Error> {
                 }
             }
             ok &= mohur_installer::verify(&actions, &mut out)?;
+            let flags = mohur_installer::audit::audit(&opts, &bundle.manifest, &recorded)?;
+            if !flags.is_empty() {
+                println!("in the trust stores:");
+                for f in &flags {
+                    println!("  ⚠ {f}");
+                }
+            }
             println!("{}", if ok { "all ✓" } else { "some pieces are missing (✗)" });
             Ok(ok)
         }

@@ -19,6 +19,12 @@ pub struct Manifest {
     pub entries: Vec<Action>,
 }
 
+impl Default for Manifest {
+    fn default() -> Manifest {
+        Manifest { version: VERSION, entries: Vec::new() }
+    }
+}
+
 impl Manifest {
     /// Reads it; a missing file is an empty manifest.
     pub fn load(path: &Path) -> Result<Manifest, Error> {

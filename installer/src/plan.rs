@@ -49,6 +49,77 @@ pub struct Options {
     pub no_autostart: bool,
     /// The OS keyring service of the loopback CA's key ([`crate::secrets::mohur_service`]).
     pub keyring_service: String,
+    /// Also trust the roots for TLS server authentication (web sites): off by default,
+    /// `--trust-tls-server`. See [`Trust`].
+    pub trust_tls_servers: bool,
+}
+
+/// What the national roots are trusted for. Citizens need two things: chains for their
+/// card's TLS client certificate (a login to e-citizen.am) and for signatures on
+/// documents. Neither needs the root to vouch for web servers, and a root that may vouch
+/// for web servers can, in the wrong hands, impersonate any web site to every machine
+/// that trusts it. So by default each store gets the narrowest trust it can express;
+/// TLS server authentication only when asked for (`--trust-tls-server`).
+///
+/// | store | default | `--trust-tls-server` |
+/// | --- | --- | --- |
+/// | NSS (Chromium, Firefox) | root `T,C,`: issues client certificates and S/MIME / document signers, not servers | `CT,C,` |
+/// | Windows ROOT | the root with `CERT_ENHKEY_USAGE_PROP_ID` = client authentication, e-mail protection, document signing, time stamping | + server authentication |
+/// | Debian's system bundle (`update-ca-certificates`) | not added: it cannot express purposes, every root in it is trusted for web sites by OpenSSL, curl and the rest | added |
+///
+/// Intermediates go in without trust of their own (NSS `,,`, Windows `CA` store), for
+/// building chains only; they are never put into Debian's bundle, whose every entry is
+/// an anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Client authentication and document signatures.
+    ClientAndDocuments,
+    /// The same, and TLS server authentication.
+    AlsoTlsServers,
+}
+
+impl Trust {
+    /// From the options.
+    pub fn of(opts: &Options) -> Trust {
+        if opts.trust_tls_servers {
+            Trust::AlsoTlsServers
+        } else {
+            Trust::ClientAndDocuments
+        }
+    }
+
+    /// NSS trust flags (certutil(1) `-t`, SSL,S/MIME,JAR) of a root.
+    pub fn nss_root_flags(self) -> &'static str {
+        match self {
+            Trust::ClientAndDocuments => "T,C,",
+            Trust::AlsoTlsServers => "CT,C,",
+        }
+    }
+
+    /// Extended key usage OIDs a Windows root is restricted to.
+    pub fn windows_root_purposes(self) -> Vec<String> {
+        let mut v = vec![
+            "1.3.6.1.5.5.7.3.2".to_owned(),       // id-kp-clientAuth (RFC 5280 §4.2.1.12)
+            "1.3.6.1.5.5.7.3.4".to_owned(),       // id-kp-emailProtection (S/MIME, many document tools)
+            "1.3.6.1.5.5.7.3.36".to_owned(),      // id-kp-documentSigning (RFC 9336)
+            "1.3.6.1.4.1.311.10.3.12".to_owned(), // Microsoft Document Signing (Office)
+            "1.3.6.1.5.5.7.3.8".to_owned(),       // id-kp-timeStamping (time-stamps on signatures)
+        ];
+        if self == Trust::AlsoTlsServers {
+            v.insert(0, "1.3.6.1.5.5.7.3.1".to_owned()); // id-kp-serverAuth
+        }
+        v
+    }
+
+    /// What a root will be trusted for, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Trust::ClientAndDocuments => {
+                "TLS client authentication (logging in with your card) and document signatures; not web sites"
+            }
+            Trust::AlsoTlsServers => "TLS client authentication, document signatures, and web sites (TLS servers)",
+        }
+    }
 }
 
 impl Options {
@@ -167,8 +238,11 @@ pub fn plan(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
 fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
     let mut a = Vec::new();
     let user_config = opts.home.join(".config");
+    let trust = Trust::of(opts);
 
-    if opts.system {
+    // The system bundle only for roots trusted for web sites too: see [`Trust`].
+    if opts.system && trust == Trust::AlsoTlsServers && !certs.is_empty() {
+        let certs: Vec<&CaCert> = certs.iter().filter(|c| c.is_root).collect();
         let fedora = opts.sys("/etc/pki/ca-trust/source/anchors").is_dir()
             && !opts.sys("/usr/local/share/ca-certificates").is_dir();
         let (tool, dir, ext) = if fedora {
@@ -176,7 +250,7 @@ fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
         } else {
             (CaStoreTool::Debian, opts.sys("/usr/local/share/ca-certificates/mohur"), "crt")
         };
-        for c in certs {
+        for c in &certs {
             a.push(Action::File {
                 what: format!("system CA {}", c.common_name),
                 path: dir.join(format!("{}.{ext}", c.slug())),
@@ -210,7 +284,7 @@ fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
                 db: db.clone(),
                 nickname: c.nickname(),
                 der_hex: crate::actions::hex(&c.der),
-                trust: if c.is_root { "CT,C,C".into() } else { ",,".into() },
+                trust: if c.is_root { trust.nss_root_flags().into() } else { ",,".into() },
             });
         }
         a.push(Action::NssModule { db: db.clone(), name: MODULE_NAME.into(), library: opts.module.clone() });
@@ -262,11 +336,15 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
         key,
     }];
     if cfg!(windows) {
+        let name = format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der));
         a.push(Action::WinCert {
             machine: false,
             store: "ROOT".into(),
-            subject: format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der)),
+            subject: name.clone(),
             der_hex: crate::actions::hex(cert_der),
+            // Its name constraints already hold it to loopback names.
+            purposes: vec!["1.3.6.1.5.5.7.3.1".to_owned()],
+            friendly_name: name,
         });
         return a;
     }
@@ -283,6 +361,7 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
 }
 
 fn plan_windows(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
+    let trust = Trust::of(opts);
     let mut a: Vec<Action> = certs
         .iter()
         .map(|c| Action::WinCert {
@@ -290,6 +369,8 @@ fn plan_windows(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
             store: if c.is_root { "ROOT".into() } else { "CA".into() },
             subject: c.subject.clone(),
             der_hex: crate::actions::hex(&c.der),
+            purposes: if c.is_root { trust.windows_root_purposes() } else { Vec::new() },
+            friendly_name: c.nickname(),
         })
         .collect();
     a.push(Action::WinRegValue {

@@ -8,10 +8,11 @@ use std::ptr::{null, null_mut};
 use windows_sys::Win32::Foundation::{GetLastError, ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
 use windows_sys::Win32::Security::Cryptography::{
     CertAddEncodedCertificateToStore, CertCloseStore, CertControlStore, CertCreateCertificateContext,
-    CertDeleteCertificateFromStore, CertFindCertificateInStore, CertFreeCertificateContext, CertOpenStore,
-    CERT_CONTEXT, CERT_FIND_EXISTING, CERT_STORE_ADD_USE_EXISTING, CERT_STORE_CTRL_COMMIT, CERT_STORE_PROV_SYSTEM_W,
-    CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE, HCERTSTORE, PKCS_7_ASN_ENCODING,
-    X509_ASN_ENCODING,
+    CertDeleteCertificateFromStore, CertFindCertificateInStore, CertFreeCertificateContext,
+    CertGetCertificateContextProperty, CertOpenStore, CertSetCertificateContextProperty, CERT_CONTEXT,
+    CERT_ENHKEY_USAGE_PROP_ID, CERT_FIND_EXISTING, CERT_FRIENDLY_NAME_PROP_ID, CERT_STORE_ADD_USE_EXISTING,
+    CERT_STORE_CTRL_COMMIT, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+    CRYPT_INTEGER_BLOB, HCERTSTORE, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
 };
 use windows_sys::Win32::System::Registry::{
     RegCloseKey, RegCreateKeyExW, RegDeleteKeyValueW, RegGetValueW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE,
@@ -83,23 +84,70 @@ impl Drop for Context {
     }
 }
 
-/// Whether `der` is in the store.
-pub fn cert_present(machine: bool, store: &str, der: &[u8]) -> Result<bool, Error> {
-    Ok(Store::open(machine, store)?.find(der)?.is_some())
+/// A certificate property's bytes, if it is set.
+fn property(ctx: &Context, id: u32) -> Result<Option<Vec<u8>>, Error> {
+    let mut len = 0u32;
+    // SAFETY: valid context; a null buffer asks for the length only.
+    if unsafe { CertGetCertificateContextProperty(ctx.0, id, null_mut(), &mut len) } == 0 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; len as usize];
+    // SAFETY: `buf` holds `len` writable bytes, as the first call asked.
+    if unsafe { CertGetCertificateContextProperty(ctx.0, id, buf.as_mut_ptr().cast::<c_void>(), &mut len) } == 0 {
+        return Err(last_error("CertGetCertificateContextProperty"));
+    }
+    buf.truncate(len as usize);
+    Ok(Some(buf))
 }
 
-/// Adds `der` to the store (an existing copy is kept). Adding to the CurrentUser ROOT
-/// store makes Windows ask the user to confirm: that dialog is the OS's, not ours.
-pub fn cert_add(machine: bool, store: &str, der: &[u8]) -> Result<(), Error> {
+/// Sets a blob property of a certificate in its store.
+fn set_property(ctx: &Context, id: u32, data: &[u8]) -> Result<(), Error> {
+    let blob = CRYPT_INTEGER_BLOB {
+        cbData: u32::try_from(data.len()).map_err(|_| Error::Usage("property too large".into()))?,
+        pbData: data.as_ptr().cast_mut(),
+    };
+    // SAFETY: valid context; the blob points at `data`, which outlives the call (the
+    // store copies it).
+    if unsafe { CertSetCertificateContextProperty(ctx.0, id, 0, std::ptr::from_ref(&blob).cast::<c_void>()) } == 0 {
+        return Err(last_error("CertSetCertificateContextProperty"));
+    }
+    Ok(())
+}
+
+/// Whether `der` is in the store, restricted to exactly `purposes` (when given).
+pub fn cert_present(machine: bool, store: &str, der: &[u8], purposes: &[String]) -> Result<bool, Error> {
+    let Some(ctx) = Store::open(machine, store)?.find(der)? else { return Ok(false) };
+    if purposes.is_empty() {
+        return Ok(true);
+    }
+    Ok(property(&ctx, CERT_ENHKEY_USAGE_PROP_ID)? == Some(crate::actions::enhanced_key_usage_der(purposes)?))
+}
+
+/// Adds `der` to the store (an existing copy is kept), restricted to `purposes` when
+/// given (`CERT_ENHKEY_USAGE_PROP_ID`: Windows then trusts it for those uses only) and
+/// named `friendly_name`. Adding to the CurrentUser ROOT store makes Windows ask the
+/// user to confirm: that dialog is the OS's, not ours.
+pub fn cert_add(machine: bool, store: &str, der: &[u8], purposes: &[String], friendly_name: &str) -> Result<(), Error> {
     let s = Store::open(machine, store)?;
     let len = u32::try_from(der.len()).map_err(|_| Error::Usage("certificate too large".into()))?;
-    // SAFETY: valid store handle and buffer; no context is requested back.
+    let mut added: *mut CERT_CONTEXT = null_mut();
+    // SAFETY: valid store handle and buffer; the context handed back is freed by the guard.
     let ok = unsafe {
-        CertAddEncodedCertificateToStore(s.0, ENCODING, der.as_ptr(), len, CERT_STORE_ADD_USE_EXISTING, null_mut())
+        CertAddEncodedCertificateToStore(s.0, ENCODING, der.as_ptr(), len, CERT_STORE_ADD_USE_EXISTING, &mut added)
     };
     if ok == 0 {
         return Err(last_error("CertAddEncodedCertificateToStore"));
     }
+    let ctx = Context(added);
+    if !purposes.is_empty() {
+        set_property(&ctx, CERT_ENHKEY_USAGE_PROP_ID, &crate::actions::enhanced_key_usage_der(purposes)?)?;
+    }
+    if !friendly_name.is_empty() {
+        let name: Vec<u8> = wide(friendly_name).iter().flat_map(|u| u.to_le_bytes()).collect();
+        set_property(&ctx, CERT_FRIENDLY_NAME_PROP_ID, &name)?;
+    }
+    // SAFETY: valid store handle; CERT_STORE_CTRL_COMMIT takes no parameter.
+    unsafe { CertControlStore(s.0, 0, CERT_STORE_CTRL_COMMIT, null()) };
     Ok(())
 }
 

@@ -46,7 +46,7 @@ impl Setup {
             .arg("--root")
             .arg(&self.root)
             .arg("--ca-bundle")
-            .arg(&self.pki.dir)
+            .arg(&self.pki.ca_bundle)
             .arg("--nssdb")
             .arg(&self.nssdb)
             .arg("--firefox-profiles")
@@ -112,8 +112,9 @@ fn system_install_verify_reinstall_uninstall() {
     assert!(o.status.success(), "{}", text(&o));
     let nss_before = (certutil_list(&s.nssdb), modutil_list(&s.nssdb));
 
-    // Install: prints each CA's subject and SHA-256 fingerprint.
-    let o = s.run(&["install", "--system"]);
+    // Install, with the roots trusted for web sites too (the system bundle can express
+    // nothing narrower): prints each CA's subject and SHA-256 fingerprint.
+    let o = s.run(&["install", "--system", "--trust-tls-server"]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     let ica = X509::from_pem(&fs::read(&s.pki.ica_cert_pem).unwrap()).unwrap();
@@ -121,9 +122,14 @@ fn system_install_verify_reinstall_uninstall() {
     assert!(out.contains(&fp.join(":")), "{out}");
     assert!(out.contains("CN=mohur Test E-Government CA"), "{out}");
 
-    // openssl builds holder → ICA → PCA → root from the system bundle alone.
+    // openssl builds holder → ICA → PCA → root with the root from the system bundle (the
+    // intermediates are not anchors: they come with the certificate, as in TLS).
     let holder = s.pki.holder_dirs[0].join("auth.pem");
-    let o = tool("openssl", &["verify", "-CAfile", s.bundle().to_str().unwrap(), holder.to_str().unwrap()]);
+    let chain = s.pki.chain_pem.to_str().unwrap();
+    let o = tool(
+        "openssl",
+        &["verify", "-CAfile", s.bundle().to_str().unwrap(), "-untrusted", chain, holder.to_str().unwrap()],
+    );
     assert!(o.status.success() && text(&o).contains(": OK"), "{}", text(&o));
     assert!(fs::read_to_string(s.bundle()).unwrap().contains(other_pem.lines().nth(1).unwrap()));
 
@@ -152,12 +158,14 @@ fn system_install_verify_reinstall_uninstall() {
         Path::new("../mohur.service")
     );
 
-    let o = s.run(&["verify", "--system"]);
+    let o = s.run(&["verify", "--system", "--trust-tls-server"]);
     assert!(o.status.success() && !text(&o).contains('✗') && text(&o).contains("all ✓"), "{}", text(&o));
+    // The test PKI's certificates are flagged for what they are.
+    assert!(text(&o).contains("⚠") && text(&o).contains("its subject says test"), "{}", text(&o));
 
     // Twice: nothing changes.
     let before = snapshot(&[&s.root, &s.nssdb, &s.profile]);
-    let o = s.run(&["install", "--system"]);
+    let o = s.run(&["install", "--system", "--trust-tls-server"]);
     assert!(o.status.success() && text(&o).contains("\n0 change(s)"), "{}", text(&o));
     assert_eq!(before, snapshot(&[&s.root, &s.nssdb, &s.profile]), "second install changed files");
 
@@ -168,7 +176,10 @@ fn system_install_verify_reinstall_uninstall() {
     assert!(bundle.contains(other_pem.lines().nth(1).unwrap()), "unrelated CA left the bundle");
     let root_pem = fs::read_to_string(&s.pki.root_cert_pem).unwrap();
     assert!(!bundle.contains(root_pem.lines().nth(1).unwrap()), "mohur root still in the bundle");
-    let o = tool("openssl", &["verify", "-CAfile", s.bundle().to_str().unwrap(), holder.to_str().unwrap()]);
+    let o = tool(
+        "openssl",
+        &["verify", "-CAfile", s.bundle().to_str().unwrap(), "-untrusted", chain, holder.to_str().unwrap()],
+    );
     assert!(!o.status.success(), "chain still verifies after uninstall");
     assert!(!s.root.join("usr/local/share/ca-certificates/mohur").exists());
     for link in fs::read_dir(s.root.join("etc/ssl/certs")).unwrap() {
@@ -188,7 +199,7 @@ fn system_install_verify_reinstall_uninstall() {
     assert!(!s.root.join("etc/systemd/user/mohur.service").exists());
     assert!(!s.root.join("var/lib/mohur").exists(), "manifest left behind");
 
-    let o = s.run(&["verify", "--system"]);
+    let o = s.run(&["verify", "--system", "--trust-tls-server"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
@@ -214,6 +225,8 @@ fn forged_ica_is_refused_and_nothing_installed() {
     fs::copy(&s.pki.root_cert_pem, forged.join("root-ca.pem")).unwrap();
     fs::copy(&s.pki.pca_cert_pem, forged.join("pca.pem")).unwrap();
     fs::write(forged.join("ica.pem"), b.build().to_pem().unwrap()).unwrap();
+    // Even pinned in a manifest of its own, a forged ICA does not chain.
+    pin(&forged, &["root-ca.pem", "pca.pem", "ica.pem"]);
 
     let nss_before = certutil_list(&s.nssdb);
     let o = Command::new(BIN)
@@ -242,10 +255,9 @@ fn forged_ica_is_refused_and_nothing_installed() {
 #[test]
 fn end_entity_and_incomplete_bundles_are_refused() {
     let s = Setup::new("refuse");
-    let ee = s.dir.join("ee");
-    fs::create_dir_all(&ee).unwrap();
-    fs::copy(&s.pki.bundle_pem, ee.join("bundle.pem")).unwrap();
+    let ee = copy_bundle(&s.pki, &s.dir.join("ee"));
     fs::copy(s.pki.holder_dirs[0].join("auth.pem"), ee.join("auth.pem")).unwrap();
+    pin(&ee, &["root-ca.pem", "pca.pem", "ica.pem", "auth.pem"]);
     let o = Command::new(BIN).args(["verify", "--ca-bundle"]).arg(&ee).output().unwrap();
     assert!(
         !o.status.success() && text(&o).contains("not a CA certificate: basicConstraints cA is false"),
@@ -253,7 +265,12 @@ fn end_entity_and_incomplete_bundles_are_refused() {
         text(&o)
     );
 
-    let o = Command::new(BIN).args(["verify", "--ca-bundle"]).arg(&s.pki.chain_pem).output().unwrap();
+    let no_root = s.dir.join("no-root");
+    fs::create_dir_all(&no_root).unwrap();
+    fs::copy(&s.pki.pca_cert_pem, no_root.join("pca.pem")).unwrap();
+    fs::copy(&s.pki.ica_cert_pem, no_root.join("ica.pem")).unwrap();
+    pin(&no_root, &["pca.pem", "ica.pem"]);
+    let o = Command::new(BIN).args(["verify", "--ca-bundle"]).arg(&no_root).output().unwrap();
     assert!(
         !o.status.success()
             && text(&o).contains("its issuer CN=mohur Test Root CA")
@@ -261,6 +278,205 @@ fn end_entity_and_incomplete_bundles_are_refused() {
         "{}",
         text(&o)
     );
+}
+
+/// The package build and the installer take CAs from a bundle only as its manifest
+/// pins them: an extra certificate, an altered one, a key, or no manifest at all is
+/// refused as a whole, before anything changes.
+#[test]
+fn a_bundle_that_does_not_match_its_manifest_is_refused() {
+    let s = Setup::new("unpinned");
+    type Spoil = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Spoil, &str)> = vec![
+        (
+            "unlisted",
+            Box::new(|d: &Path| fs::write(d.join("extra.pem"), unrelated_ca("Sneaky Root")).unwrap()),
+            "extra.pem is not in manifest.toml",
+        ),
+        (
+            "altered",
+            Box::new(|d: &Path| fs::write(d.join("ica.pem"), unrelated_ca("mohur Test E-Government CA")).unwrap()),
+            "differs from the pinned",
+        ),
+        (
+            "key",
+            Box::new(|d: &Path| {
+                let key = fs::read(d.parent().unwrap().parent().unwrap().join("pki/root-ca.key.pem")).unwrap();
+                fs::write(d.join("root-ca.key"), key).unwrap()
+            }),
+            "is a private key",
+        ),
+        ("no-manifest", Box::new(|d: &Path| fs::remove_file(d.join("manifest.toml")).unwrap()), "no manifest.toml"),
+    ];
+    for (name, spoil, expected) in cases {
+        let bundle = copy_bundle(&s.pki, &s.dir.join("bundles").join(name));
+        spoil(&bundle);
+        for cmd in ["check-bundle", "install"] {
+            let o = Command::new(BIN)
+                .args([cmd, "--system", "--root"])
+                .arg(&s.root)
+                .arg("--ca-bundle")
+                .arg(&bundle)
+                .arg("--nssdb")
+                .arg(&s.nssdb)
+                .arg("--module")
+                .arg(module())
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(1), "{name} {cmd}: {}", text(&o));
+            assert!(text(&o).contains(expected), "{name} {cmd}: {}", text(&o));
+        }
+        assert!(!s.root.exists(), "{name}: something was installed");
+    }
+}
+
+/// An empty manifest: the build carries no national CAs, says so, and adds none.
+#[test]
+fn an_empty_manifest_installs_no_ca_and_says_why() {
+    let s = Setup::new("empty");
+    let empty = s.dir.join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    fs::write(empty.join("manifest.toml"), "format = 1\n").unwrap();
+    let nss_before = certutil_list(&s.nssdb);
+    let o = Command::new(BIN)
+        .args(["install", "--system", "--no-autostart", "--root"])
+        .arg(&s.root)
+        .arg("--ca-bundle")
+        .arg(&empty)
+        .arg("--nssdb")
+        .arg(&s.nssdb)
+        .arg("--module")
+        .arg(module())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("this build carries no national CA certificates"), "{}", text(&o));
+    assert_eq!(certutil_list(&s.nssdb), nss_before);
+    assert!(!s.root.join("usr/local/share/ca-certificates").exists());
+    // The repository's own bundle is such a manifest today, and it checks.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("ca");
+    let o = Command::new(BIN).args(["check-bundle", "--ca-bundle"]).arg(&repo).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A certificate for www.example.com issued under a root installed with the default
+/// trust is refused by OpenSSL and NSS, while the card's client certificate chains for
+/// client authentication and S/MIME-style signatures; with `--trust-tls-server` the same
+/// server certificate is accepted, so the refusal is the trust's doing.
+#[test]
+fn default_trust_is_client_authentication_and_signatures_not_web_sites() {
+    let s = Setup::new("narrow");
+    let www = s.dir.join("www");
+    issue_server_cert(&s.pki, &www, "www.example.com");
+    let system_before = snapshot_if_exists(&s.bundle());
+    let o = s.run(&["install", "--system", "--no-autostart"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("will be trusted:") && out.contains("not web sites"), "{out}");
+    assert!(out.contains("not added to the system bundle"), "{out}");
+    // The system bundle is not touched; NSS has the root as T,C, and intermediates as ,,.
+    assert_eq!(snapshot_if_exists(&s.bundle()), system_before);
+    let list = certutil_list(&s.nssdb);
+    assert!(line_of(&list, "mohur Test Root CA (mohur)").ends_with("T,C,"), "{list}");
+    assert!(line_of(&list, "mohur Test Policy CA (mohur)").ends_with(",,"), "{list}");
+    let db = format!("sql:{}", s.nssdb.display());
+    let add = |nick: &str, file: &Path| {
+        let o = tool("certutil", &["-A", "-d", &db, "-n", nick, "-t", ",,", "-a", "-i", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    add("card auth", &s.pki.holder_dirs[0].join("auth.pem"));
+    add("card sign", &s.pki.holder_dirs[0].join("sign.pem"));
+    add("www", &www.join("cert.pem"));
+    let verify = |nick: &str, usage: &str| text(&tool("certutil", &["-V", "-d", &db, "-n", nick, "-u", usage]));
+    assert!(verify("card auth", "C").contains("certificate is valid"), "{}", verify("card auth", "C"));
+    assert!(verify("card sign", "S").contains("certificate is valid"), "{}", verify("card sign", "S"));
+    assert!(!verify("www", "V").contains("certificate is valid"), "{}", verify("www", "V"));
+    // OpenSSL, as every program that uses the system bundle: refused.
+    assert!(!s_client_accepts(&www, &s.bundle()));
+    // The same with --trust-tls-server: accepted by both.
+    let o = s.run(&["install", "--system", "--no-autostart", "--trust-tls-server"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(line_of(&certutil_list(&s.nssdb), "mohur Test Root CA (mohur)").ends_with("CT,C,"));
+    assert!(verify("www", "V").contains("certificate is valid"), "{}", verify("www", "V"));
+    assert!(s_client_accepts(&www, &s.bundle()));
+    let o = s.run(&["uninstall", "--system"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn line_of<'a>(list: &'a str, nick: &str) -> &'a str {
+    list.lines().find(|l| l.starts_with(nick)).unwrap_or_else(|| panic!("{nick} not in\n{list}")).trim_end()
+}
+
+fn snapshot_if_exists(p: &Path) -> Option<Vec<u8>> {
+    fs::read(p).ok()
+}
+
+/// A TLS server certificate for `name` issued by the test PKI's ICA, into `dir`
+/// (`cert.pem`, `key.pem`, `chain.pem`).
+fn issue_server_cert(pki: &mohur_certs::TestPki, dir: &Path, name: &str) {
+    use openssl::x509::extension::{ExtendedKeyUsage, SubjectAlternativeName};
+    fs::create_dir_all(dir).unwrap();
+    let ica = X509::from_pem(&fs::read(&pki.ica_cert_pem).unwrap()).unwrap();
+    let ica_key = PKey::private_key_from_pem(&fs::read(pki.dir.join("ica.key.pem")).unwrap()).unwrap();
+    let key =
+        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
+    let mut subject = openssl::x509::X509NameBuilder::new().unwrap();
+    subject.append_entry_by_nid(Nid::COMMONNAME, name).unwrap();
+    let subject = subject.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&openssl::bn::BigNum::from_u32(99).unwrap().to_asn1_integer().unwrap()).unwrap();
+    b.set_subject_name(&subject).unwrap();
+    b.set_issuer_name(ica.subject_name()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
+    b.append_extension(ExtendedKeyUsage::new().server_auth().build().unwrap()).unwrap();
+    let san = SubjectAlternativeName::new().dns(name).build(&b.x509v3_context(Some(&ica), None)).unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&ica_key, MessageDigest::sha384()).unwrap();
+    fs::write(dir.join("cert.pem"), b.build().to_pem().unwrap()).unwrap();
+    fs::write(dir.join("key.pem"), key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    fs::write(dir.join("chain.pem"), fs::read(&pki.chain_pem).unwrap()).unwrap();
+}
+
+/// `openssl s_client -verify_return_error` against an `openssl s_server` presenting
+/// `dir`'s www certificate (with the chain), trusting only `ca_file`.
+fn s_client_accepts(dir: &Path, ca_file: &Path) -> bool {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .arg(dir.join("cert.pem"))
+        .arg("-key")
+        .arg(dir.join("key.pem"))
+        .arg("-cert_chain")
+        .arg(dir.join("chain.pem"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ok = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let o = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "www.example.com"])
+        .args(["-verify_hostname", "www.example.com", "-verify_return_error", "-CAfile"])
+        .arg(ca_file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    if o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Verify return code: 0 (ok)") {
+        ok = true;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    ok
 }
 
 #[test]
@@ -271,7 +487,9 @@ fn dry_run_prints_actions_and_changes_nothing() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("would add p11-kit module") && out.contains("would add NSS sql:"), "{out}");
-    assert_eq!(out.matches("would add").count(), 3 + 1 + 1 + 2 * 4 + 1 + 3, "{out}");
+    // p11-kit module, 2 databases x (3 CAs + module), Firefox policy, 3 autostart pieces:
+    // no system bundle with the default trust.
+    assert_eq!(out.matches("would add").count(), 1 + 2 * 4 + 1 + 3, "{out}");
     assert!(!s.root.exists());
     assert_eq!(before, snapshot(&[&s.nssdb, &s.profile, &s.home]));
 }
@@ -284,7 +502,7 @@ fn per_user_install_uses_home_and_creates_chromium_db() {
     let run = |cmd: &str| {
         Command::new(BIN)
             .args([cmd, "--ca-bundle"])
-            .arg(&s.pki.dir)
+            .arg(&s.pki.ca_bundle)
             .arg("--module")
             .arg(module())
             .arg("--agent")

@@ -58,7 +58,7 @@ impl Home {
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .envs(env.iter().copied())
             .arg("--ca-bundle")
-            .arg(&self.pki.dir)
+            .arg(&self.pki.ca_bundle)
             .arg("--module")
             .arg(module())
             .arg("--no-autostart")

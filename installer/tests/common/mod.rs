@@ -100,3 +100,34 @@ pub fn snapshot(dirs: &[&Path]) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     out
 }
+
+/// SHA-256 of a PEM or DER certificate file, `AB:CD:…`.
+pub fn fingerprint(file: &Path) -> String {
+    let bytes = fs::read(file).unwrap();
+    let cert = openssl::x509::X509::from_pem(&bytes).or_else(|_| openssl::x509::X509::from_der(&bytes)).unwrap();
+    cert.digest(MessageDigest::sha256()).unwrap().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// Writes `dir/manifest.toml` pinning `files` of `dir` (roles in order root, policy,
+/// issuing, then issuing) — a bundle as a test or an attacker would make it.
+pub fn pin(dir: &Path, files: &[&str]) {
+    let mut m = String::from("format = 1\n");
+    for (i, f) in files.iter().enumerate() {
+        let role = ["root", "policy", "issuing"].get(i).copied().unwrap_or("issuing");
+        m.push_str(&format!(
+            "\n[[ca]]\nfile = \"{f}\"\ncountry = \"test\"\nrole = \"{role}\"\nsubject = \"-\"\nsha256 = \"{}\"\npublished = \"a test\"\n",
+            fingerprint(&dir.join(f))
+        ));
+    }
+    fs::write(dir.join("manifest.toml"), m).unwrap();
+}
+
+/// A copy of the test PKI's bundle in `dir` (certificates and manifest).
+pub fn copy_bundle(pki: &mohur_certs::TestPki, dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    for e in fs::read_dir(&pki.ca_bundle).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    dir.to_path_buf()
+}
