@@ -179,7 +179,20 @@ impl DoctorEnv {
             firefox_profiles: self.firefox_profiles.clone(),
             no_autostart: true,
             keyring_service: mohur_installer::secrets::mohur_service(),
+            trust_tls_servers: false,
         }
+    }
+
+    /// What mohur-install recorded for this user and for the machine (learned CAs are
+    /// known only from there).
+    fn recorded(&self) -> mohur_installer::Manifest {
+        let mut all = mohur_installer::Manifest::default();
+        for system in [false, true] {
+            if let Ok(m) = mohur_installer::Manifest::load(&self.installer_options(system).default_manifest()) {
+                all.entries.extend(m.entries);
+            }
+        }
+        all
     }
 
     /// The NSS databases that exist (browsers that never ran have none).
@@ -229,10 +242,11 @@ pub fn run_checks(env: &DoctorEnv) -> Vec<Check> {
 
     let bundle = load_bundle(env);
     checks.push(check_bundle(&bundle));
-    let certs = bundle.as_ref().ok().map(|(_, b)| b.as_slice());
+    let certs = bundle.as_ref().ok().map(|(_, b)| b.certs.as_slice()).filter(|c| !c.is_empty());
     checks.push(check_ca_system(env, certs));
     checks.push(check_ca_nss(env, certs));
-    checks.push(check_card_certs(&tokens, certs));
+    checks.push(check_ca_audit(env, bundle.as_ref().ok().map(|(_, b)| &b.manifest)));
+    checks.push(check_card_certs(&tokens, certs.or(Some(&[]))));
     checks.push(check_pkcs11_registered(env));
     let agent = check_agent(env.config.port, env.timeout);
     let agent_up = agent.status == Status::Pass;
@@ -562,9 +576,9 @@ fn check_driver(pkcs11: &Pkcs11Survey) -> Check {
 // ---------------------------------------------------------------------------------
 // 5: root, PCA and ICA in the system store and the browsers' NSS databases.
 
-/// The CA bundle mohur ships and its certificates, or (the path if one was found) and why
-/// it cannot be used.
-type BundleResult = Result<(PathBuf, Vec<CaCert>), (Option<PathBuf>, String)>;
+/// The CA bundle mohur ships, checked against its manifest, or (the path if one was
+/// found) and why it cannot be used.
+type BundleResult = Result<(PathBuf, mohur_installer::ca::Bundle), (Option<PathBuf>, String)>;
 
 /// The CA bundle mohur ships, checked by mohur-installer (every certificate a CA, the
 /// set chaining to its root), or why there is none.
@@ -583,7 +597,7 @@ fn load_bundle(env: &DoctorEnv) -> BundleResult {
         }
     };
     match mohur_installer::ca::load(&path) {
-        Ok(b) => Ok((path, b.certs)),
+        Ok(b) => Ok((path, b)),
         Err(e) => Err((Some(path), e.to_string())),
     }
 }
@@ -594,19 +608,27 @@ fn ca_names(certs: &[&CaCert]) -> String {
 
 fn check_bundle(bundle: &BundleResult) -> Check {
     match bundle {
-        Ok((path, certs)) => Check::new(
+        Ok((path, b)) if b.certs.is_empty() => Check::new(
+            "ca-bundle",
+            Status::Warn,
+            tr!("doctor-bundle-empty", name = path.display().to_string()),
+            Some(tr!("doctor-bundle-empty-fix")),
+            json!({ "path": path, "certificates": [] }),
+        ),
+        Ok((path, b)) => Check::new(
             "ca-bundle",
             Status::Pass,
             tr!(
                 "doctor-bundle-ok",
-                what = ca_names(&certs.iter().collect::<Vec<_>>()),
+                what = ca_names(&b.certs.iter().collect::<Vec<_>>()),
                 name = path.display().to_string()
             ),
             None,
             json!({
                 "path": path,
-                "certificates": certs.iter().map(|c| json!({
+                "certificates": b.certs.iter().map(|c| json!({
                     "subject": c.subject, "sha256": c.fingerprint_hex(), "root": c.is_root,
+                    "pinned": c.origin_text(),
                 })).collect::<Vec<_>>(),
             }),
         ),
@@ -643,66 +665,122 @@ fn system_bundle_path(env: &DoctorEnv) -> PathBuf {
     }
 }
 
+/// The system store. On Windows the roots must be in ROOT (restricted to the uses mohur
+/// trusts them for) and the intermediates in CA. On Linux the system bundle cannot
+/// restrict a root to client authentication and signatures, so mohur puts roots there
+/// only with `--trust-tls-server` ([`mohur_installer::plan::Trust`]): either way is
+/// in order, and the check says which it is.
 fn check_ca_system(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
+    use mohur_installer::plan::Trust;
     let Some(certs) = certs else {
         return Check::new("ca-system", Status::Skip, tr!("doctor-skip-no-bundle"), None, Value::Null);
     };
     let fix = Some(tr!("doctor-ca-system-fix"));
-    let (place, missing): (String, Vec<&CaCert>) = if cfg!(windows) {
-        // CurrentUser or LocalMachine: either makes Windows trust the CA.
-        let missing = certs
+    if cfg!(windows) {
+        // CurrentUser or LocalMachine, with either trust: either makes Windows use the CA.
+        let missing: Vec<&CaCert> = certs
             .iter()
             .filter(|c| {
+                let purposes = |t: Trust| if c.is_root { t.windows_root_purposes() } else { Vec::new() };
                 ![false, true].iter().any(|&machine| {
-                    Action::WinCert {
-                        machine,
-                        store: if c.is_root { "ROOT".into() } else { "CA".into() },
-                        subject: c.subject.clone(),
-                        der_hex: mohur_installer::actions::hex(&c.der),
-                    }
-                    .is_done()
-                    .unwrap_or(false)
+                    [Trust::ClientAndDocuments, Trust::AlsoTlsServers].iter().any(|&t| {
+                        Action::WinCert {
+                            machine,
+                            store: if c.is_root { "ROOT".into() } else { "CA".into() },
+                            subject: c.subject.clone(),
+                            der_hex: mohur_installer::actions::hex(&c.der),
+                            purposes: purposes(t),
+                            friendly_name: c.nickname(),
+                        }
+                        .is_done()
+                        .unwrap_or(false)
+                    })
                 })
             })
             .collect();
-        ("Windows".to_owned(), missing)
-    } else {
-        let path = system_bundle_path(env);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                return Check::new(
-                    "ca-system",
-                    Status::Fail,
-                    tr!("doctor-ca-system-unreadable", name = path.display().to_string(), what = e.to_string()),
-                    fix,
-                    json!({ "bundle": path, "error": e.to_string() }),
-                )
-            }
+        let details = json!({ "store": "Windows", "missing": missing.iter().map(|c| &c.subject).collect::<Vec<_>>() });
+        return if missing.is_empty() {
+            Check::new(
+                "ca-system",
+                Status::Pass,
+                tr!("doctor-ca-system-ok", count = certs.len(), name = "Windows"),
+                None,
+                details,
+            )
+        } else {
+            Check::new(
+                "ca-system",
+                Status::Fail,
+                tr!("doctor-ca-system-missing", what = ca_names(&missing), name = "Windows"),
+                fix,
+                details,
+            )
         };
-        let have = mohur_installer::pem_blocks(&text);
-        (path.display().to_string(), certs.iter().filter(|c| !have.contains(&c.der)).collect())
+    }
+    let path = system_bundle_path(env);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Check::new(
+                "ca-system",
+                Status::Fail,
+                tr!("doctor-ca-system-unreadable", name = path.display().to_string(), what = e.to_string()),
+                fix,
+                json!({ "bundle": path, "error": e.to_string() }),
+            )
+        }
     };
-    let details = json!({
-        "store": place,
-        "missing": missing.iter().map(|c| &c.subject).collect::<Vec<_>>(),
-    });
-    if missing.is_empty() {
-        Check::new(
-            "ca-system",
-            Status::Pass,
-            tr!("doctor-ca-system-ok", count = certs.len(), name = place),
-            None,
-            details,
-        )
+    let have = mohur_installer::pem_blocks(&text);
+    let roots: Vec<&CaCert> = certs.iter().filter(|c| c.is_root).collect();
+    let wide = !roots.is_empty() && roots.iter().all(|c| have.contains(&c.der));
+    let details = json!({ "bundle": path, "trusted_for_web_sites": wide });
+    let message = if wide {
+        tr!("doctor-ca-system-wide", name = path.display().to_string())
     } else {
-        Check::new(
-            "ca-system",
-            Status::Fail,
-            tr!("doctor-ca-system-missing", what = ca_names(&missing), name = place),
-            fix,
-            details,
-        )
+        tr!("doctor-ca-system-narrow", name = path.display().to_string())
+    };
+    Check::new("ca-system", Status::Pass, message, None, details)
+}
+
+/// Test certificates in the trust stores, and CAs mohur-install added that the bundle's
+/// manifest no longer pins ([`mohur_installer::audit`]).
+fn check_ca_audit(env: &DoctorEnv, manifest: Option<&mohur_installer::pinned::PinnedManifest>) -> Check {
+    let empty = mohur_installer::pinned::PinnedManifest::default();
+    let manifest = manifest.unwrap_or(&empty).clone();
+    let opts = env.installer_options(false);
+    let recorded = env.recorded();
+    let found = within(env.timeout * 2, move || {
+        mohur_installer::audit::audit(&opts, &manifest, &recorded).map_err(|e| e.to_string())
+    });
+    match found {
+        Some(Ok(flags)) if flags.is_empty() => {
+            Check::new("ca-audit", Status::Pass, tr!("doctor-ca-audit-ok"), None, json!({ "flags": [] }))
+        }
+        Some(Ok(flags)) => Check::new(
+            "ca-audit",
+            Status::Warn,
+            tr!("doctor-ca-audit-flags", what = flags.join("; ")),
+            Some(tr!("doctor-ca-audit-fix")),
+            json!({ "flags": flags }),
+        ),
+        Some(Err(e)) => Check::new(
+            "ca-audit",
+            Status::Warn,
+            tr!("doctor-tool-failed", name = "certutil", what = e.clone()),
+            Some(tr!("doctor-certutil-fix")),
+            json!({ "error": e }),
+        ),
+        None => Check::new(
+            "ca-audit",
+            Status::Warn,
+            tr!(
+                "doctor-tool-failed",
+                name = "certutil",
+                what = tr!("doctor-no-answer", n = (env.timeout * 2).as_secs())
+            ),
+            None,
+            Value::Null,
+        ),
     }
 }
 
@@ -727,16 +805,24 @@ fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
     }
     // The installer's own plan says which certificate goes into which database; its
     // `is_done` finds a certificate by its DER under any nickname, as `verify` does.
-    let actions: Vec<Action> = mohur_installer::plan(&env.installer_options(false), certs)
+    // Either trust counts: with or without --trust-tls-server the CA is in place.
+    let narrow = env.installer_options(false);
+    let wide = mohur_installer::Options { trust_tls_servers: true, ..narrow.clone() };
+    let actions: Vec<(Action, Action)> = mohur_installer::plan(&narrow, certs)
         .into_iter()
-        .filter(|a| matches!(a, Action::NssCert { db, .. } if dbs.contains(db)))
+        .zip(mohur_installer::plan(&wide, certs))
+        .filter(|(a, _)| matches!(a, Action::NssCert { db, .. } if dbs.contains(db)))
         .collect();
     let timeout = env.timeout;
     let results = within(timeout * 2, move || {
         actions
             .into_iter()
-            .map(|a| {
-                let done = a.is_done().map_err(|e| e.to_string());
+            .map(|(a, w)| {
+                let done = match a.is_done() {
+                    Ok(false) => w.is_done(),
+                    other => other,
+                }
+                .map_err(|e| e.to_string());
                 match a {
                     Action::NssCert { db, der_hex, .. } => (db, der_hex, done),
                     _ => unreachable!("filtered to NssCert above"),

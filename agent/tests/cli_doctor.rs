@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Every check, in the order doctor runs them.
-const IDS: [&str; 12] = [
+const IDS: [&str; 13] = [
     "pcscd",
     "readers",
     "token",
@@ -27,6 +27,7 @@ const IDS: [&str; 12] = [
     "ca-bundle",
     "ca-system",
     "ca-nss",
+    "ca-audit",
     "card-certs",
     "pkcs11-registered",
     "agent",
@@ -86,9 +87,28 @@ impl Machine {
         let system = m.root.join("etc/ssl/certs/ca-certificates.crt");
         fs::create_dir_all(system.parent().unwrap()).unwrap();
         fs::write(&system, &bundle).unwrap();
-        let bundle_file = m.dir.join("installed.pem");
-        fs::write(&bundle_file, &bundle).unwrap();
-        let certs = mohur_installer::ca::load(&bundle_file).unwrap().certs;
+        // The installed CAs as a bundle of their own, each pinned in its manifest.
+        let installed_bundle = m.dir.join("installed-bundle");
+        fs::create_dir_all(&installed_bundle).unwrap();
+        let mut manifest = String::from("format = 1\n");
+        for (i, p) in pems.iter().enumerate() {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            fs::copy(p, installed_bundle.join(name)).unwrap();
+            let cert = openssl::x509::X509::from_pem(&fs::read(p).unwrap()).unwrap();
+            let fp: Vec<String> = cert
+                .digest(openssl::hash::MessageDigest::sha256())
+                .unwrap()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            let role = ["root", "policy", "issuing"][i];
+            manifest.push_str(&format!(
+                "[[ca]]\nfile = \"{name}\"\ncountry = \"test\"\nrole = \"{role}\"\nsubject = \"-\"\nsha256 = \"{}\"\npublished = \"-\"\n",
+                fp.join(":")
+            ));
+        }
+        fs::write(installed_bundle.join("manifest.toml"), manifest).unwrap();
+        let certs = mohur_installer::ca::load(&installed_bundle).unwrap().certs;
         let opts = Options {
             system: false,
             root: m.root.clone(),
@@ -99,6 +119,7 @@ impl Machine {
             firefox_profiles: Some(m.profiles.clone()),
             no_autostart: true,
             keyring_service: "mohur-test-unused".into(),
+            trust_tls_servers: false,
         };
         let actions = mohur_installer::plan(&opts, &certs);
         let mut log = Vec::new();
@@ -115,7 +136,7 @@ impl Machine {
             .args(args)
             .args(["--reader", reader, "--port", &port.to_string()])
             .arg("--ca-bundle")
-            .arg(&pki().bundle_pem)
+            .arg(&pki().ca_bundle)
             .arg("--root")
             .arg(&self.root)
             .arg("--nssdb")
@@ -182,10 +203,18 @@ fn everything_in_place_passes_every_check() {
 
     let (code, checks, _) = machine.doctor_json(&card.reader.name, agent.port, &[]);
     // Everything but the optional TLS on loopback, which is not set up here (its own
-    // test sets it up).
-    let failing: Vec<&Value> = checks.iter().filter(|c| c["status"] != "pass" && c["id"] != "loopback-tls").collect();
+    // test sets it up), and the audit, which flags the test PKI's CAs for what they are.
+    let failing: Vec<&Value> =
+        checks.iter().filter(|c| c["status"] != "pass" && c["id"] != "loopback-tls" && c["id"] != "ca-audit").collect();
     assert!(failing.is_empty(), "not every check passes: {failing:#?}");
     assert_eq!(status(&checks, "loopback-tls"), "skip");
+    assert_eq!(status(&checks, "ca-audit"), "warn");
+    assert!(
+        message(&checks, "ca-audit").contains("mohur Test Root CA")
+            && message(&checks, "ca-audit").contains("says test")
+    );
+    // The system bundle holds the roots here, as after --trust-tls-server.
+    assert!(message(&checks, "ca-system").contains("web sites too"), "{}", message(&checks, "ca-system"));
     assert_eq!(code, Some(0));
     assert!(message(&checks, "readers").contains(&card.reader.name));
     assert!(message(&checks, "token").contains("AzeDIT"), "{}", message(&checks, "token"));
@@ -201,8 +230,9 @@ fn everything_in_place_passes_every_check() {
     // The text form: one ✓ line per check and the all-good summary.
     let (code, text, _) = machine.doctor(&card.reader.name, agent.port, &[], &[]);
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), IDS.len() - 1, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), IDS.len() - 2, "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("– ")).count(), 1, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("! ")).count(), 1, "{text}");
     assert!(text.contains("Everything mohur needs is in place."), "{text}");
 }
 
@@ -213,13 +243,13 @@ fn a_missing_ica_is_a_failure_with_the_installer_as_fix() {
     let port = mohur_tests::free_local_port();
     let (code, checks, _) = machine.doctor_json(&reader.name, port, &[]);
     assert_eq!(code, Some(8), "PROBLEMS_FOUND");
-    for id in ["ca-system", "ca-nss"] {
-        assert_eq!(status(&checks, id), "fail", "{:#}", check(&checks, id));
-        assert!(message(&checks, id).contains("mohur Test E-Government CA"), "{}", message(&checks, id));
-        assert!(!message(&checks, id).contains("Policy CA"), "only the ICA is missing: {}", message(&checks, id));
-        assert!(fix(&checks, id).contains("mohur-install install"), "{}", fix(&checks, id));
-    }
-    assert!(fix(&checks, "ca-system").contains("--system"));
+    let id = "ca-nss";
+    assert_eq!(status(&checks, id), "fail", "{:#}", check(&checks, id));
+    assert!(message(&checks, id).contains("mohur Test E-Government CA"), "{}", message(&checks, id));
+    assert!(!message(&checks, id).contains("Policy CA"), "only the ICA is missing: {}", message(&checks, id));
+    assert!(fix(&checks, id).contains("mohur-install install"), "{}", fix(&checks, id));
+    // The system bundle is no place for an intermediate (it makes every entry an anchor).
+    assert_eq!(status(&checks, "ca-system"), "pass", "{:#}", check(&checks, "ca-system"));
     // Both databases (Chromium's and the Firefox profile) lack it.
     let dbs = check(&checks, "ca-nss")["details"]["databases"].as_array().unwrap().clone();
     assert_eq!(dbs.len(), 2, "{dbs:?}");
@@ -236,7 +266,7 @@ fn a_missing_ica_is_a_failure_with_the_installer_as_fix() {
     let (code, text, _) = machine.doctor(&reader.name, port, &[], &[]);
     assert_eq!(code, Some(8));
     let lines: Vec<&str> = text.lines().collect();
-    let i = lines.iter().position(|l| l.starts_with("✗ Missing from the system store")).expect(&text);
+    let i = lines.iter().position(|l| l.starts_with("✗ Missing from the browser database")).expect(&text);
     assert!(lines[i + 1].trim_start().starts_with("→ ") && lines[i + 1].contains("mohur-install"), "{text}");
 }
 

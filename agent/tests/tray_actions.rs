@@ -39,6 +39,7 @@ struct Fixture {
     token: String,
     hooks: Hooks,
     dir: std::path::PathBuf,
+    calls: Arc<std::sync::Mutex<Vec<Vec<String>>>>,
 }
 
 fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixture {
@@ -56,11 +57,25 @@ fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixtur
     let card = SimCard::new(mohur_tests::card_state(profile, opts), StateStore::Memory).unwrap();
     let opened = mohur_apdu::open(Box::new(SimTransport::new(card))).unwrap();
     let slot = agent.manager.add(Box::new(CardToken::new(opened, "simulated")), None).unwrap();
+    let calls: Arc<std::sync::Mutex<Vec<Vec<String>>>> = Arc::default();
+    let record = calls.clone();
     let hooks = Hooks {
         diagnostics: Box::new(|| "everything checked".to_owned()),
         autostart: Some(Autostart::under(&dir.join("config"), &dir.join("etc/xdg"), "/usr/bin/mohur".into())),
+        // A stand-in mohur-install: what `--dry-run --json` prints for a card whose chain
+        // it learned (installer/tests/from_card.rs runs the real one against a card).
+        installer: Box::new(move |args: &[String]| {
+            record.lock().unwrap().push(args.to_vec());
+            if args.iter().any(|a| a == "--dry-run") {
+                Ok("learning…\n{\"learned\":[{\"subject\":\"CN=Root\",\"sha256\":\"AA:01\",\"root\":true},\
+                    {\"subject\":\"CN=ICA\",\"sha256\":\"BB:02\",\"root\":false}]}\n"
+                    .to_owned())
+            } else {
+                Ok("2 change(s)".to_owned())
+            }
+        }),
     };
-    Fixture { agent, prompter, token: slot.id.clone(), hooks, dir }
+    Fixture { agent, prompter, token: slot.id.clone(), hooks, dir, calls }
 }
 
 impl Fixture {
@@ -192,6 +207,46 @@ fn sites_diagnostics_autostart_and_quit() {
     assert!(!entry.exists());
 
     assert!(actions::run(&f.agent, &f.hooks, &f.offered(&Action::Quit)));
+}
+
+/// "Install your card's certificate authorities…": mohur-install learns the chain, the
+/// citizen sees every certificate with its SHA-256 in the agent's dialog, and exactly
+/// those are installed; a "no" installs nothing.
+#[test]
+fn the_cards_certificate_authorities_are_installed_only_as_shown_and_confirmed() {
+    let f = fixture(Profile::Azedit, |_| {});
+    let action = Action::InstallCardCas { reader: "ACS ACR39U 00 00".into() };
+    f.prompter.push(Answer::Confirm(true));
+    f.answer(&["ack"]);
+    assert!(!actions::run(&f.agent, &f.hooks, &action));
+    let confirm = f
+        .prompter
+        .shown()
+        .into_iter()
+        .find_map(|s| match s {
+            Shown::Confirm(d) => Some(d),
+            _ => None,
+        })
+        .expect("a confirmation");
+    assert_eq!(confirm.title, "mohur: certificate authorities");
+    for want in ["CN=Root", "SHA-256 AA:01", "CN=ICA", "SHA-256 BB:02", "not for web sites"] {
+        assert!(confirm.description.contains(want), "{want}: {}", confirm.description);
+    }
+    let calls = f.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].contains(&"--dry-run".to_owned()) && calls[0].contains(&"ACS ACR39U 00 00".to_owned()));
+    let install = calls[1].join(" ");
+    assert!(install.contains("--from-card --reader ACS ACR39U 00 00"), "{install}");
+    assert!(install.contains("--expect-sha256 AA:01") && install.contains("--expect-sha256 BB:02"), "{install}");
+    assert!(!install.contains("--dry-run"), "{install}");
+    assert!(f.messages().iter().any(|m| m.contains("2 certificate authorities of your card are installed")));
+    // No: nothing installed.
+    f.calls.lock().unwrap().clear();
+    f.prompter.push(Answer::Confirm(false));
+    assert!(matches!(actions::perform(&f.agent, &f.hooks, &action), Err(Error::UserCancelled)));
+    assert_eq!(f.calls.lock().unwrap().len(), 1, "only the dry run");
+    // The simulated card of the demo is in no reader: no such item for it.
+    assert!(!model::actions(&f.menu().items).iter().any(|a| matches!(a, Action::InstallCardCas { .. })));
 }
 
 /// The watcher: a first look shows the menu and announces the card that is there.

@@ -10,19 +10,90 @@ use crate::ops::{self, Ctx};
 use crate::{tr, Cancel, Error, Result};
 use mohur_apdu::PinKind;
 
+/// Runs `mohur-install` with these arguments: its standard output, or why it failed.
+pub type Installer = Box<dyn Fn(&[String]) -> std::result::Result<String, String> + Send + Sync>;
+
 /// What the tray needs besides the agent.
 pub struct Hooks {
     /// The diagnostics report (text).
     pub diagnostics: Box<dyn Fn() -> String + Send + Sync>,
     /// The autostart entry, where the tray can change it.
     pub autostart: Option<Autostart>,
+    /// `mohur-install` (the CAs of a card).
+    pub installer: Installer,
 }
 
 impl Hooks {
-    /// The running agent's: `mohur doctor`, the user's autostart entry.
+    /// The running agent's: `mohur doctor`, the user's autostart entry, the
+    /// `mohur-install` next to this binary.
     pub fn desktop() -> Hooks {
-        Hooks { diagnostics: Box::new(diagnostics_report), autostart: Autostart::for_user() }
+        Hooks {
+            diagnostics: Box::new(diagnostics_report),
+            autostart: Autostart::for_user(),
+            installer: Box::new(run_installer),
+        }
     }
+}
+
+/// `mohur-install ARGS`, the one next to this binary (a build tree, the packages), else
+/// the one on `PATH`.
+pub fn run_installer(args: &[String]) -> std::result::Result<String, String> {
+    let name = if cfg!(windows) { "mohur-install.exe" } else { "mohur-install" };
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join(name)))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from(name));
+    let out = std::process::Command::new(&program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(err.trim().trim_start_matches("mohur-install: ").to_owned())
+    }
+}
+
+/// Learns the CA chain of the card in `reader` (`mohur-install --dry-run --json`),
+/// shows every certificate with its SHA-256 in the agent's dialog, and installs exactly
+/// those once the citizen says yes (`--expect-sha256`: a chain that changed meanwhile
+/// is not installed on an old yes).
+fn install_card_cas(agent: &Agent, hooks: &Hooks, reader: &str, cancel: &Cancel) -> Result<Outcome> {
+    let base = ["install", "--from-card", "--reader", reader, "--no-autostart"].map(String::from).to_vec();
+    let planned = (hooks.installer)(&[base.clone(), vec!["--dry-run".into(), "--json".into()]].concat())
+        .map_err(Error::Internal)?;
+    let learned: serde_json::Value = planned
+        .lines()
+        .find(|l| l.starts_with("{\"learned\""))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| Error::Internal("mohur-install did not say what it learned".into()))?;
+    let cas = learned["learned"].as_array().cloned().unwrap_or_default();
+    let mut listing = String::new();
+    let mut expect = Vec::new();
+    for ca in &cas {
+        let (subject, sha) = (ca["subject"].as_str().unwrap_or(""), ca["sha256"].as_str().unwrap_or(""));
+        listing.push_str(&format!("\n  {subject}\n    SHA-256 {sha}"));
+        expect.extend(["--expect-sha256".to_owned(), sha.to_owned()]);
+    }
+    let dialog = crate::prompt::ConfirmDialog {
+        title: tr!("tray-cas-title"),
+        description: format!("{}{listing}", tr!("tray-cas-confirm", n = cas.len())),
+        ok: tr!("tray-cas-install"),
+        cancel: tr!("tray-cas-cancel"),
+    };
+    let yes = {
+        let _gate = agent.gate.enter()?;
+        agent.prompter.confirm(&dialog, cancel)?
+    };
+    if !yes {
+        return Err(Error::UserCancelled);
+    }
+    (hooks.installer)(&[base, expect].concat()).map_err(Error::Internal)?;
+    Ok(Outcome::Done(tr!("tray-cas-installed", n = cas.len())))
 }
 
 /// What came of an action.
@@ -78,6 +149,7 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
             ops::unblock_pin(&ctx, &slot, *kind, &context)?;
             Ok(Outcome::Done(tr!("tray-pin-unblocked", secret = secret_name(agent, token, *kind)?)))
         }
+        Action::InstallCardCas { reader } => install_card_cas(agent, hooks, reader, &cancel),
         Action::RevokeSite(origin) => {
             agent.origins.revoke(origin)?;
             Ok(Outcome::Done(tr!("tray-site-revoked", origin = origin.clone())))

@@ -93,6 +93,12 @@ pub enum Action {
         /// Which PIN is set.
         kind: PinKind,
     },
+    /// `mohur-install install --from-card` for the card in this reader: learn its CA
+    /// chain, show it, install it once the citizen confirms.
+    InstallCardCas {
+        /// The PC/SC reader the card is in.
+        reader: String,
+    },
     /// `Origins::revoke`.
     RevokeSite(String),
     /// The `mohur doctor` report.
@@ -239,6 +245,22 @@ fn token_title(info: &TokenInfo) -> String {
 
 /// A token's lines: its PINs' counters, then what can be done with them.
 fn token_items(id: &str, info: &TokenInfo) -> Vec<Item> {
+    let mut items = pin_items(id, info);
+    // A card in a real reader (not the demo's simulated one) can teach its CAs.
+    if let TokenKind::Card { reader, .. } = &info.kind {
+        if reader != "simulated" {
+            items.push(Item::Button {
+                text: tr!("tray-install-cas"),
+                enabled: true,
+                action: Action::InstallCardCas { reader: reader.clone() },
+            });
+        }
+    }
+    items
+}
+
+/// A token's PIN lines and PIN actions.
+fn pin_items(id: &str, info: &TokenInfo) -> Vec<Item> {
     let mut items: Vec<Item> = shown_pins(info).map(|p| Item::Label(pin_line(info, p))).collect();
     let puk_usable = info.pins.iter().any(|p| p.kind == PinKind::Puk && !is_blocked(p));
     let puk = secret_name(info, PinKind::Puk);

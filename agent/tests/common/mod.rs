@@ -222,6 +222,7 @@ pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> i
         firefox_profiles: None,
         no_autostart: true,
         keyring_service: service.to_owned(),
+        trust_tls_servers: false,
     };
     let ca = LoopbackCa::create(std::time::SystemTime::now(), "tester").unwrap();
     let der = ca.cert_der().to_vec();
