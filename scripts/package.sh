@@ -42,12 +42,15 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-# The CA bundle: the test PKI's root, Policy CA and E-Government CA (mohur-certs). The
-# real national CAs replace these files; the package layout stays the same.
-cargo run -q -p mohur-certs --bin mohur-test-pki -- --out "$OUT/pki" >/dev/null
-CA=$OUT/ca
-mkdir -p "$CA"
-cp "$OUT"/pki/{root-ca,pca,ica}.pem "$CA/"
+# The CA bundle: installer/ca, the pinned national CAs, and nothing else. mohur-install
+# check-bundle (below, once it is built) refuses it when a certificate file is not in its
+# manifest or a fingerprint differs. The test PKI is made only for the checks under wine
+# (test-pki/, never copied into a package).
+CA=installer/ca
+ca_files() { # the manifest and the certificate files it lists
+    echo manifest.toml
+    sed -n 's/^file = "\(.*\)"$/\1/p' "$CA/manifest.toml"
+}
 
 # ---------------------------------------------------------------- Linux .deb
 profile_args=()
@@ -57,6 +60,8 @@ if [[ $PROFILE == release ]]; then
     bin=target/release
 fi
 cargo build -q "${profile_args[@]}" -p mohur-pkcs11 -p mohur-installer
+"$bin/mohur-install" check-bundle --ca-bundle "$CA" | tee "$OUT/ca-bundle.txt" ||
+    fail "the CA bundle $CA does not match its manifest"
 have_agent=0
 if cargo build -q "${profile_args[@]}" -p mohur --bin mohur; then
     have_agent=1
@@ -71,7 +76,9 @@ install -D -m644 "$bin/libmohur_pkcs11.so" "$D/usr/lib/$MULTIARCH/pkcs11/libmohu
 ((have_agent)) && install -D -m755 "$bin/mohur" "$D/usr/bin/mohur"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$D"/usr/bin/* "$D/usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so"
 install -d -m755 "$D/usr/share/mohur/ca"
-install -m644 "$CA"/*.pem "$D/usr/share/mohur/ca/"
+for f in $(ca_files); do
+    install -m644 "$CA/$f" "$D/usr/share/mohur/ca/"
+done
 install -D -m644 installer/debian/copyright "$D/usr/share/doc/mohur/copyright"
 gzip -9n <installer/debian/changelog >"$D/usr/share/doc/mohur/changelog.gz"
 chmod 644 "$D/usr/share/doc/mohur/changelog.gz"
@@ -97,6 +104,40 @@ dpkg-deb --root-owner-group -Zxz --build "$D" "$DEB" >/dev/null
 dpkg-deb --contents "$DEB" | awk '{print "  " $6 " " $3}'
 elapsed "built $DEB"
 
+# No test certificate and no private key may ever be in a package: every PEM certificate
+# (and DER certificate file) in it is read, and any private key block is refused.
+no_test_material() {
+    local dir=$1 what=$2 f c subject n=0 tmp
+    tmp=$(mktemp -d)
+    while IFS= read -r -d '' f; do
+        # A key block with key material after it (string constants in binaries have none).
+        if grep -aA1 -E -- '-----BEGIN ([A-Z]+ )?PRIVATE KEY-----' "$f" | grep -aqE '^[A-Za-z0-9+/]{40,}'; then
+            fail "$what: a private key in ${f#"$dir"/}"
+        fi
+        if grep -aq -- '-----BEGIN CERTIFICATE-----' "$f"; then
+            rm -f "$tmp"/c*.pem
+            awk -v out="$tmp/c" '/-----BEGIN CERTIFICATE-----/{n++; on=1} on{print > (out n ".pem")} /-----END CERTIFICATE-----/{on=0}' "$f"
+            for c in "$tmp"/c*.pem; do
+                subject=$(openssl x509 -in "$c" -noout -subject 2>/dev/null) || continue
+                n=$((n + 1))
+                ! grep -qi test <<<"$subject" || fail "$what: a test certificate in ${f#"$dir"/}: $subject"
+            done
+        fi
+        case $f in *.der | *.crt | *.cer)
+            subject=$(openssl x509 -inform DER -in "$f" -noout -subject 2>/dev/null) || subject=""
+            ! grep -qi test <<<"$subject" || fail "$what: a test certificate in ${f#"$dir"/}: $subject"
+            ;;
+        esac
+    done < <(find "$dir" -type f -print0)
+    rm -rf "$tmp"
+    say "$what: no private key, no test certificate ($n certificate(s) read)"
+}
+rm -rf "$OUT/deb-contents"
+dpkg-deb -x "$DEB" "$OUT/deb-contents"
+no_test_material "$OUT/deb-contents" "the .deb"
+"$bin/mohur-install" check-bundle --ca-bundle "$OUT/deb-contents/usr/share/mohur/ca" >/dev/null ||
+    fail "the .deb's /usr/share/mohur/ca does not match its manifest"
+
 if command -v lintian >/dev/null; then
     # Known, accepted tags: no manual pages yet (warning level only).
     lintian --fail-on error --allow-root --suppress-tags binary-without-manpage "$DEB" | tee "$OUT/lintian.txt"
@@ -115,18 +156,24 @@ if [[ $(id -u) -eq 0 && ${MOHUR_PACKAGE_DPKG:-1} != 0 ]]; then
     listing >"$OUT/before.txt"
     bundle_before=$(sha256sum /etc/ssl/certs/ca-certificates.crt | cut -d' ' -f1)
     trap 'dpkg -r mohur >/dev/null 2>&1 || true' EXIT
-    dpkg -i "$DEB"
+    dpkg -i "$DEB" | tee "$OUT/dpkg-i.txt"
     [[ -x /usr/bin/mohur-install && -f /usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so ]] || fail "binaries not installed"
     ((have_agent)) && { [[ -x /usr/bin/mohur ]] || fail "agent not installed"; }
-    openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt "$OUT/pki/piv/auth.pem" ||
-        fail "the holder's chain does not verify from the system bundle after dpkg -i"
+    # The system bundle cannot limit a root to client authentication and signatures:
+    # with the default trust nothing goes into it (installer/src/plan.rs, Trust).
+    [[ $(sha256sum /etc/ssl/certs/ca-certificates.crt | cut -d' ' -f1) == "$bundle_before" ]] ||
+        fail "dpkg -i changed the system CA bundle"
+    ! trust list 2>/dev/null | grep -qi 'label: .*test' || fail "a test certificate is in the system trust (trust list)"
+    if [[ $(ca_files | wc -l) == 1 ]]; then
+        grep -q 'carries no national CA certificates' "$OUT/dpkg-i.txt" ||
+            fail "dpkg -i with an empty manifest did not say that it installs no CA"
+    fi
     has '^mohur: ' p11-kit list-modules || fail "p11-kit does not list mohur after dpkg -i"
-    mohur-install verify --system || fail "mohur-install verify --system after dpkg -i"
+    mohur-install verify --system | tee "$OUT/verify-system.txt" || fail "mohur-install verify --system after dpkg -i"
+    ! grep -q '⚠' "$OUT/verify-system.txt" || fail "mohur-install verify --system flags the machine after dpkg -i"
     dpkg -r mohur
     trap - EXIT
     [[ ! -e /usr/bin/mohur-install && ! -e /usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so ]] || fail "binaries left after dpkg -r"
-    ! openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt "$OUT/pki/piv/auth.pem" >/dev/null 2>&1 ||
-        fail "the mohur CAs are still trusted after dpkg -r"
     ! has '^mohur: ' p11-kit list-modules || fail "p11-kit still lists mohur after dpkg -r"
     [[ $(sha256sum /etc/ssl/certs/ca-certificates.crt | cut -d' ' -f1) == "$bundle_before" ]] ||
         fail "system CA bundle differs from before dpkg -i"
@@ -171,21 +218,33 @@ done
 elapsed "Windows binaries built: $(cd "$W" && echo *)"
 
 MSI=$OUT/mohur-$VERSION-x64.msi
-# wixl resolves Source= relative to the .wxs and refuses absolute paths: build in $OUT.
-cp installer/windows/mohur.wxs "$OUT/"
+# wixl resolves Source= relative to the .wxs and refuses absolute paths: build in $OUT,
+# with the CA bundle's files (the manifest and what it lists) written into the .wxs.
+mkdir -p "$OUT/ca"
+ca_xml=""
+i=0
+for f in $(ca_files); do
+    cp "$CA/$f" "$OUT/ca/"
+    i=$((i + 1))
+    keypath=""
+    [[ $f == manifest.toml ]] && keypath=' KeyPath="yes"'
+    ca_xml+="              <File Id=\"CaFile$i\" Name=\"$f\" Source=\"\$(var.CaDir)/$f\"$keypath />\n"
+done
+sed "s|^ *<!-- @CA_FILES@ -->\$|${ca_xml%\\n}|" installer/windows/mohur.wxs >"$OUT/mohur.wxs"
 (cd "$OUT" && wixl -a x64 -D BinDir=windows -D CaDir=ca -o "$MSI" mohur.wxs)
 msiinfo suminfo "$MSI"
 msiinfo export "$MSI" File | tee "$OUT/msi-files.txt"
-for f in "${win_expected[@]}" root-ca.pem pca.pem ica.pem; do
+for f in "${win_expected[@]}" $(ca_files); do
     grep -q "$f" "$OUT/msi-files.txt" || fail "$f missing from the MSI File table"
 done
 has 'install --system' msiinfo export "$MSI" CustomAction || fail "the MSI does not run mohur-install"
 msiextract -C "$OUT/msi-extract" "$MSI"
-for f in "${win_expected[@]}" ca/root-ca.pem ca/pca.pem ca/ica.pem; do
+for f in "${win_expected[@]}" $(ca_files | sed 's|^|ca/|'); do
     has . find "$OUT/msi-extract" -path "*/mohur/$f" || fail "msiextract: mohur/$f missing"
     cmp -s "$(find "$OUT/msi-extract" -path "*/mohur/$f")" "$( [[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
         fail "msiextract: mohur/$f differs from the built file"
 done
+no_test_material "$OUT/msi-extract" "the .msi"
 elapsed "MSI $MSI: files and custom actions checked"
 
 # wine (Debian's wine + wine64, scripts/deps.sh; about 100 MB, so package.sh uses it only
@@ -209,12 +268,29 @@ if command -v wine >/dev/null; then
         fail "mohur.exe --help under wine: $(cat "$OUT/wine-mohur-help.txt")"
     grep -q '^  agent ' "$OUT/wine-mohur-help.txt" || fail "mohur.exe --help under wine lists no agent command"
     # As the MSI's custom action runs it (install --system), finding mohur.exe and
-    # mohur_pkcs11.dll next to itself.
-    wine "$W/mohur-install.exe" install --system --dry-run --ca-bundle "Z:$CA" </dev/null 2>&1 | tee "$OUT/wine-dry-run.txt"
-    grep -q 'would add LocalMachine\\ROOT: CN=mohur Test Root CA' "$OUT/wine-dry-run.txt" ||
-        fail "mohur-install.exe --dry-run under wine: no root CA for the LocalMachine ROOT store"
+    # mohur_pkcs11.dll next to itself; with the test PKI's bundle (outside any package),
+    # so that the Windows trust of a root shows: client authentication, e-mail, document
+    # signing and time stamping (CERT_ENHKEY_USAGE_PROP_ID), not server authentication.
+    cargo run -q -p mohur-certs --bin mohur-test-pki -- --out "$OUT/test-pki" >/dev/null
+    TEST_CA=$OUT/test-pki/ca
+    wine "$W/mohur-install.exe" install --system --dry-run --ca-bundle "Z:$TEST_CA" </dev/null 2>&1 | tee "$OUT/wine-dry-run.txt"
+    grep -q 'would add LocalMachine\\ROOT: CN=mohur Test Root CA.*, trusted for 1.3.6.1.5.5.7.3.2 1.3.6.1.5.5.7.3.4 ' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: no root CA for the LocalMachine ROOT store, restricted to client authentication and signatures"
+    ! grep -q 'LocalMachine\\ROOT: .*1\.3\.6\.1\.5\.5\.7\.3\.1\b' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: the root would be trusted for TLS servers"
     [[ $(grep -c 'would add LocalMachine\\CA: ' "$OUT/wine-dry-run.txt") == 2 ]] ||
         fail "mohur-install.exe --dry-run under wine: not 2 CAs for the LocalMachine CA store"
+    # And for real: the root goes in with its purposes, which verify reads back.
+    TM='C:\users\test-ca-manifest.json'
+    wine "$W/mohur-install.exe" install --system --no-autostart --ca-bundle "Z:$TEST_CA" --manifest "$TM" </dev/null >"$OUT/wine-test-ca.txt" 2>&1 ||
+        fail "mohur-install.exe install of the test bundle under wine: $(cat "$OUT/wine-test-ca.txt")"
+    wine "$W/mohur-install.exe" verify --system --no-autostart --ca-bundle "Z:$TEST_CA" --manifest "$TM" </dev/null >"$OUT/wine-test-ca-verify.txt" 2>&1 ||
+        fail "under wine, verify after installing the test bundle: $(cat "$OUT/wine-test-ca-verify.txt")"
+    grep -q '✓ LocalMachine\\ROOT: CN=mohur Test Root CA.*trusted for' "$OUT/wine-test-ca-verify.txt" ||
+        fail "under wine the test root is not in LocalMachine ROOT with its purposes: $(cat "$OUT/wine-test-ca-verify.txt")"
+    grep -q '⚠.*says test' "$OUT/wine-test-ca-verify.txt" || fail "under wine verify does not flag the test root"
+    wine "$W/mohur-install.exe" uninstall --system --manifest "$TM" </dev/null >"$OUT/wine-test-ca-uninstall.txt" 2>&1 ||
+        fail "under wine, uninstall of the test bundle: $(cat "$OUT/wine-test-ca-uninstall.txt")"
     grep -q 'would add HKLM\\Software\\Policies\\Mozilla\\Firefox\\SecurityDevices\\mohur = .*\\mohur_pkcs11.dll$' "$OUT/wine-dry-run.txt" ||
         fail "mohur-install.exe --dry-run under wine: no Firefox SecurityDevices entry for mohur_pkcs11.dll"
     grep -q 'would add HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\mohur = ".*\\mohur.exe" agent$' "$OUT/wine-dry-run.txt" ||
@@ -227,18 +303,20 @@ if command -v wine >/dev/null; then
     PF="$WINEPREFIX/drive_c/Program Files/mohur"
     wine msiexec /i "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-install.txt" 2>&1 ||
         fail "msiexec /i under wine: $(cat "$OUT/wine-msi-install.txt")"
-    for f in "${win_expected[@]}" ca/root-ca.pem ca/pca.pem ca/ica.pem; do
+    for f in "${win_expected[@]}" $(ca_files | sed 's|^|ca/|'); do
         cmp -s "$PF/$f" "$([[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
             fail "after msiexec /i under wine: Program Files\\mohur\\$f missing or not the built file"
     done
     wine "$PF/mohur-install.exe" verify --system </dev/null >"$OUT/wine-verify.txt" 2>&1 ||
         fail "after msiexec /i under wine, mohur-install.exe verify --system: $(cat "$OUT/wine-verify.txt")"
-    [[ $(grep -c '^  ✓ \(LocalMachine\|HKLM\)\\' "$OUT/wine-verify.txt") == 5 ]] ||
-        fail "after msiexec /i under wine: not 5 pieces verified: $(cat "$OUT/wine-verify.txt")"
+    # Firefox policy and Run key, and the CAs the manifest pins (root: ROOT, others: CA).
+    pieces=$((2 + $(ca_files | wc -l) - 1))
+    [[ $(grep -c '^  ✓ \(LocalMachine\|HKLM\)\\' "$OUT/wine-verify.txt") == "$pieces" ]] ||
+        fail "after msiexec /i under wine: not $pieces pieces verified: $(cat "$OUT/wine-verify.txt")"
     wine msiexec /x "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-uninstall.txt" 2>&1 ||
         fail "msiexec /x under wine: $(cat "$OUT/wine-msi-uninstall.txt")"
     [[ ! -e $PF ]] || fail "after msiexec /x under wine: Program Files\\mohur is still there"
-    wine "$W/mohur-install.exe" verify --system --ca-bundle "Z:$CA" </dev/null >"$OUT/wine-verify-after.txt" 2>&1 || true
+    wine "$W/mohur-install.exe" verify --system --ca-bundle "Z:$PWD/$CA" </dev/null >"$OUT/wine-verify-after.txt" 2>&1 || true
     ! grep -q '^  ✓ HKLM\\' "$OUT/wine-verify-after.txt" ||
         fail "after msiexec /x under wine, registry values are still in place: $(cat "$OUT/wine-verify-after.txt")"
     # (wine 8 writes a store's deletions to the registry only on an explicit commit:
@@ -248,13 +326,13 @@ if command -v wine >/dev/null; then
     wineserver -w
     ! grep -qi 'mohur' "$WINEPREFIX/system.reg" "$WINEPREFIX/user.reg" ||
         fail "after msiexec /x under wine the registry still names mohur: $(grep -i mohur "$WINEPREFIX"/*.reg | head -n 5)"
-    elapsed "wine: msiexec /i, verify --system (5 pieces), msiexec /x: files, registry values and certificates gone"
+    elapsed "wine: msiexec /i, verify --system ($pieces pieces), msiexec /x: files, registry values and certificates gone"
 
     # The TLS on loopback, per user, the Windows way: the CA's key in the Credential
     # Manager, its certificate in the CurrentUser ROOT store; the Windows agent serves
     # wss:// with it (checked from Linux with curl, trusting that CA only).
     UM='C:\users\loopback-manifest.json'
-    wine "$W/mohur-install.exe" install --loopback-tls --no-autostart --ca-bundle "Z:$CA" --manifest "$UM" \
+    wine "$W/mohur-install.exe" install --loopback-tls --no-autostart --ca-bundle "Z:$PWD/$CA" --manifest "$UM" \
         </dev/null >"$OUT/wine-loopback.txt" 2>&1 || fail "mohur-install.exe install --loopback-tls under wine: $(cat "$OUT/wine-loopback.txt")"
     grep -q 'kept in the Windows Credential Manager' "$OUT/wine-loopback.txt" ||
         fail "under wine the loopback CA's key did not go to the Credential Manager: $(cat "$OUT/wine-loopback.txt")"
