@@ -52,19 +52,20 @@ pub fn matches_atr(atr: &[u8]) -> bool {
     atr == AZEDIT_ATR
 }
 
-/// PIN references, lengths and EF 0016 record numbers.
+/// PIN references and EF 0016 record numbers; lengths from the one table
+/// ([`crate::pin::rules`]).
 struct PinRule {
     reference: u8,
-    min: usize,
-    max: usize,
     record: u8,
+    rules: crate::pin::PinRules,
 }
 
 fn rule(kind: PinKind) -> PinRule {
+    let rules = crate::pin::rules(crate::card::CardProfile::AzeDit, kind);
     match kind {
-        PinKind::Auth => PinRule { reference: 0x01, min: 4, max: 12, record: 1 },
-        PinKind::Signing => PinRule { reference: 0x02, min: 5, max: 12, record: 2 },
-        PinKind::Puk => PinRule { reference: 0x00, min: 8, max: 12, record: 3 },
+        PinKind::Auth => PinRule { reference: 0x01, record: 1, rules },
+        PinKind::Signing => PinRule { reference: 0x02, record: 2, rules },
+        PinKind::Puk => PinRule { reference: 0x00, record: 3, rules },
     }
 }
 
@@ -295,7 +296,7 @@ impl SmartCard for AzeDit {
 
     fn verify_pin(&mut self, kind: PinKind, pin: &Pin) -> Result<()> {
         let r = rule(kind);
-        pin.check(r.min, r.max, true)?;
+        r.rules.check(pin)?;
         let cmd = Command::new(0x00, 0x20, 0x00, r.reference).with_data(pin.as_bytes().to_vec());
         let result = self.run(|ch, _| ch.call(&cmd).map(drop));
         if kind == PinKind::Puk {
@@ -321,7 +322,7 @@ impl SmartCard for AzeDit {
         }
         if let Some(pin) = pin {
             let r = rule(key.pin);
-            pin.check(r.min, r.max, true)?;
+            r.rules.check(pin)?;
         }
         let cmd = match key.purpose {
             KeyPurpose::Authentication => Command::new(0x00, 0x88, 0x00, 0x00),
@@ -346,8 +347,8 @@ impl SmartCard for AzeDit {
     /// CHANGE REFERENCE DATA `00 24 00 <ref>` with old ‖ new.
     fn change_pin(&mut self, kind: PinKind, old: &Pin, new: &Pin) -> Result<()> {
         let r = rule(kind);
-        old.check(r.min, r.max, true)?;
-        new.check(r.min, r.max, true)?;
+        r.rules.check(old)?;
+        r.rules.check(new)?;
         let data = [old.as_bytes(), new.as_bytes()].concat();
         let cmd = Command::new(0x00, 0x24, 0x00, r.reference).with_data(data);
         let result = self.run(|ch, _| ch.call(&cmd).map(drop));
@@ -362,8 +363,8 @@ impl SmartCard for AzeDit {
     fn unblock_pin(&mut self, kind: PinKind, puk: &Pin, new_pin: &Pin) -> Result<()> {
         let r = rule(kind);
         let p = rule(PinKind::Puk);
-        puk.check(p.min, p.max, true)?;
-        new_pin.check(r.min, r.max, true)?;
+        p.rules.check(puk)?;
+        r.rules.check(new_pin)?;
         let data = [puk.as_bytes(), new_pin.as_bytes()].concat();
         let cmd = Command::new(0x00, 0x2C, 0x00, r.reference).with_data(data);
         self.run(|ch, _| ch.call(&cmd).map(drop)).map_err(puk_errors)

@@ -1,7 +1,7 @@
 //! PIV card driver, NIST SP 800-73-4 part 2 (card command interface).
 
 use crate::apdu::Command;
-use crate::card::{HolderInfo, KeyInfo, KeyPurpose, PinKind, PinState, PinStatus, SmartCard};
+use crate::card::{CardProfile, HolderInfo, KeyInfo, KeyPurpose, PinKind, PinState, PinStatus, SmartCard};
 use crate::error::{Error, Result};
 use crate::pin::Pin;
 use crate::signature::{ecdsa_der_to_raw, ecdsa_input, pkcs1_v15_pad, KeyAlgorithm, SignInput};
@@ -17,7 +17,10 @@ const PIN_REF: u8 = 0x80;
 const PUK_REF: u8 = 0x81;
 
 /// PIN and PUK lengths (SP 800-73-4 part 2 §2.4.3: 6–8 characters, padded to 8).
-const PIN_LEN: core::ops::RangeInclusive<usize> = 6..=8;
+/// The PIV PIN and PUK rules (the one table: [`crate::pin::rules`]).
+fn pin_rules() -> crate::pin::PinRules {
+    crate::pin::rules(CardProfile::Piv, PinKind::Auth)
+}
 
 /// The keys mohur uses: 9A PIV Authentication and 9C Digital Signature
 /// (PIN Always, SP 800-73-4 part 1 §3.2.2).
@@ -82,7 +85,7 @@ fn select(ch: &mut Channel<'_>) -> Result<Vec<u8>> {
 
 fn verify(ch: &mut Channel<'_>, reference: u8, pin: &Pin) -> Result<()> {
     // VERIFY, part 2 §3.2.1: PIN padded with FF to 8 bytes.
-    pin.check(*PIN_LEN.start(), *PIN_LEN.end(), false)?;
+    pin_rules().check(pin)?;
     let cmd = Command::new(0x00, 0x20, 0x00, reference).with_data(pin.padded(8).to_vec());
     ch.transmit(&cmd)?.sw.check().map_err(|e| for_reference(e, reference))
 }
@@ -281,8 +284,8 @@ impl SmartCard for Piv {
 
     /// CHANGE REFERENCE DATA (part 2 §3.2.2): old and new, each padded to 8.
     fn change_pin(&mut self, kind: PinKind, old: &Pin, new: &Pin) -> Result<()> {
-        old.check(*PIN_LEN.start(), *PIN_LEN.end(), false)?;
-        new.check(*PIN_LEN.start(), *PIN_LEN.end(), false)?;
+        pin_rules().check(old)?;
+        pin_rules().check(new)?;
         let reference = reference(kind);
         let data = [old.padded(8).as_slice(), new.padded(8).as_slice()].concat();
         let cmd = Command::new(0x00, 0x24, 0x00, reference).with_data(data);
@@ -291,8 +294,8 @@ impl SmartCard for Piv {
 
     /// RESET RETRY COUNTER (part 2 §3.2.3): PUK ‖ new PIN, each padded to 8.
     fn unblock_pin(&mut self, _kind: PinKind, puk: &Pin, new_pin: &Pin) -> Result<()> {
-        puk.check(*PIN_LEN.start(), *PIN_LEN.end(), false)?;
-        new_pin.check(*PIN_LEN.start(), *PIN_LEN.end(), false)?;
+        crate::pin::rules(CardProfile::Piv, PinKind::Puk).check(puk)?;
+        pin_rules().check(new_pin)?;
         let data = [puk.padded(8).as_slice(), new_pin.padded(8).as_slice()].concat();
         let cmd = Command::new(0x00, 0x2C, 0x00, PIN_REF).with_data(data);
         self.run(|ch, _| ch.transmit(&cmd)?.sw.check().map_err(|e| for_reference(e, PUK_REF)))

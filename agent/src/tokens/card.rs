@@ -2,7 +2,7 @@
 
 use super::{PinRules, Token, TokenInfo, TokenKey, TokenKind};
 use crate::{Error, Result};
-use mohur_apdu::{CardProfile, HashAlg, KeyInfo, KeyPurpose, Pin, PinKind, PinStatus, SignInput, SmartCard};
+use mohur_apdu::{HashAlg, KeyInfo, KeyPurpose, Pin, PinKind, PinStatus, SignInput, SmartCard};
 
 /// A card in a reader (or the demo's in-process simulated card).
 pub struct CardToken {
@@ -81,16 +81,8 @@ impl Token for CardToken {
     }
 
     fn pin_rules(&self, kind: PinKind) -> PinRules {
-        // SP 800-73-4 part 2 §3.2.1 (PIV PIN 6–8 bytes, PUK 8); AzeDIT as EstEID 3.5:
-        // PIN1 4–12, PIN2 5–12, PUK 8–12 digits.
-        let (min, max) = match (self.card.profile(), kind) {
-            (CardProfile::Piv, PinKind::Puk) => (8, 8),
-            (CardProfile::Piv, _) => (6, 8),
-            (_, PinKind::Auth) => (4, 12),
-            (_, PinKind::Signing) => (5, 12),
-            (_, _) => (8, 12),
-        };
-        PinRules { min, max, digits_only: true }
+        // The one table the drivers and the PKCS#11 module check against too.
+        mohur_apdu::pin::rules(self.card.profile(), kind)
     }
 
     fn pin_status(&mut self, kind: PinKind) -> Result<PinStatus> {

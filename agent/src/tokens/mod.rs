@@ -53,16 +53,9 @@ pub struct TokenInfo {
     pub pins: Vec<PinStatus>,
 }
 
-/// Length and character rules of a PIN, checked before anything reaches the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PinRules {
-    /// Shortest.
-    pub min: usize,
-    /// Longest.
-    pub max: usize,
-    /// Digits only.
-    pub digits_only: bool,
-}
+/// Length and character rules of a PIN, checked before anything reaches the token:
+/// for cards the one table of `mohur_apdu::pin::rules`; PKCS#11 tokens report theirs.
+pub use mohur_apdu::pin::PinRules;
 
 /// A card or token the agent can sign with.
 ///
