@@ -15,6 +15,8 @@
 //! - `readers`: comma-separated substrings; only readers whose name contains one of
 //!   them become slots. Absent or empty: every reader.
 //! - `protected_authentication_path`: `true` or `false` (also `yes`/`no`, `1`/`0`).
+//! - `prompt_timeout_seconds`: a PIN dialog nobody answers is closed after this many
+//!   seconds and the call returns CKR_FUNCTION_CANCELED (default 120).
 //! - `log_level`: `error`, `warn`, `info` or `debug`: log the module's events to
 //!   stderr. `$MOHUR_PKCS11_LOG` (a `tracing` filter such as `debug` or
 //!   `mohur_pkcs11=debug`) overrides it. Nothing is logged when neither is set; PINs
@@ -40,6 +42,8 @@ pub struct Config {
     pub readers: Vec<String>,
     /// `protected_authentication_path`: PINs are entered outside the application.
     pub protected_auth_path: bool,
+    /// `prompt_timeout_seconds`: how long a PIN dialog waits for the holder.
+    pub prompt_timeout: Option<std::time::Duration>,
     /// `log_level`, if set.
     pub log_level: Option<Level>,
     /// The file the settings came from, if any.
@@ -69,6 +73,10 @@ impl Config {
                 "protected_authentication_path" => match parse_bool(value) {
                     Some(b) => config.protected_auth_path = b,
                     None => warnings.push(format!("line {}: {key} must be true or false; ignored", n + 1)),
+                },
+                "prompt_timeout_seconds" => match value.parse::<u64>() {
+                    Ok(n) if n > 0 => config.prompt_timeout = Some(std::time::Duration::from_secs(n)),
+                    _ => warnings.push(format!("line {}: {key} must be a number of seconds; ignored", n + 1)),
                 },
                 "log_level" => match parse_level(value) {
                     Some(l) => config.log_level = Some(l),

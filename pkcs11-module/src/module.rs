@@ -1,9 +1,12 @@
 //! Slots, tokens, sessions, login and signing: the state behind the entry points,
 //! in safe Rust. Each function documents the PKCS#11 v2.40 section it implements.
 //!
-//! Locking: the module state is one [`Mutex`] held only to look things up; each
-//! session and each slot's card has its own [`Mutex`] (order: session, then slot), so
-//! card I/O on one reader never blocks another.
+//! Locking: the module state is one [`Mutex`] held only to look things up, never
+//! across card I/O or a dialog; each session's operations and each slot's card have a
+//! [`Mutex`] of their own (order: session, then slot), so card I/O on one reader never
+//! blocks another, and what a session is (its slot, its flags) is read without any
+//! lock. A PIN dialog holds no lock at all: C_GetTokenInfo, C_OpenSession and the
+//! other sessions go on while the holder types (or does not: dialogs time out).
 
 use crate::backend::{Backend, PcscBackend};
 use crate::error::{Ck, Result};
@@ -46,6 +49,8 @@ struct Token {
     /// Highest user / SO tries-left seen, standing in for the maximum on cards that
     /// do not report it (PIV), so a 3-try card is not "count low" from the start.
     most_tries_seen: [u8; 2],
+    /// PIN flags last read for C_GetTokenInfo, and when ([`pin_flags`]).
+    pin_flags: Option<(std::time::Instant, CK_FLAGS)>,
 }
 
 #[derive(Default)]
@@ -107,7 +112,16 @@ fn load_token(mut card: Box<dyn SmartCard>) -> Result<Token> {
         objects.extend(key_objects(profile, &key, alg, &der)?);
     }
     tracing::debug!(%label, %serial, objects = objects.len(), "token loaded");
-    Ok(Token { card, label, serial, objects, user_logged_in: false, so_puk: None, most_tries_seen: [0; 2] })
+    Ok(Token {
+        card,
+        label,
+        serial,
+        objects,
+        user_logged_in: false,
+        so_puk: None,
+        most_tries_seen: [0; 2],
+        pin_flags: None,
+    })
 }
 
 /// What C_SignUpdate has collected.
@@ -132,18 +146,26 @@ struct SignOp {
     multi_part: bool,
 }
 
+/// What a session does: its search and its signature operation.
+#[derive(Default)]
+struct SessionOps {
+    find: Option<Vec<CK_OBJECT_HANDLE>>,
+    sign: Option<SignOp>,
+}
+
+/// A session: what it is never changes (read without a lock), what it does is
+/// behind its own lock.
 struct Session {
     slot: Arc<Slot>,
     generation: u64,
     flags: CK_FLAGS,
-    find: Option<Vec<CK_OBJECT_HANDLE>>,
-    sign: Option<SignOp>,
+    ops: Mutex<SessionOps>,
 }
 
 struct Module {
     backend: Arc<dyn Backend>,
     slots: HashMap<CK_SLOT_ID, Arc<Slot>>,
-    sessions: HashMap<CK_SESSION_HANDLE, Arc<Mutex<Session>>>,
+    sessions: HashMap<CK_SESSION_HANDLE, Arc<Session>>,
     next_session: CK_SESSION_HANDLE,
 }
 
@@ -192,10 +214,12 @@ pub fn initialize_with(backend: Arc<dyn Backend>) -> Result<()> {
     Ok(())
 }
 
-/// C_Finalize (PKCS#11 v2.40 §5.4): wakes blocked C_WaitForSlotEvent calls, closes
-/// every session, logs out of the cards and forgets every token.
+/// C_Finalize (PKCS#11 v2.40 §5.4): closes open PIN dialogs, wakes blocked
+/// C_WaitForSlotEvent calls, closes every session, logs out of the cards and forgets
+/// every token.
 pub fn finalize() -> Result<()> {
     let module = lock(&STATE).take().ok_or(Ck(CKR_CRYPTOKI_NOT_INITIALIZED))?;
+    crate::pinentry::cancel_all();
     crate::slot_events::finalize();
     for slot in module.slots.values() {
         if let Some(t) = lock(&slot.state).token.as_mut() {
@@ -212,7 +236,17 @@ pub fn finalize() -> Result<()> {
 /// `token_present`, only readers holding a card.
 pub fn slot_list(token_present: bool) -> Result<Vec<CK_SLOT_ID>> {
     let backend = with_module(|m| Ok(m.backend.clone()))?;
-    let readers = backend.readers()?;
+    // No PC/SC service (pcscd not running; Windows stops its Smart Card service when
+    // no reader is plugged in) is no reader: no slots, not an error. Slots appear once
+    // the service and a reader do.
+    let readers = match backend.readers() {
+        Ok(r) => r,
+        Err(mohur_apdu::Error::NoService(why)) => {
+            tracing::debug!(%why, "no PC/SC service: no slots");
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
     let slots: Vec<Arc<Slot>> = with_module(|m| {
         Ok(readers
             .iter()
@@ -302,9 +336,26 @@ fn status_flags(status: &PinStatus, most_seen: &mut u8, [low, final_try, locked,
     flags
 }
 
-/// User PIN flags and SO (PUK) flags, read without spending a try. A card that
-/// cannot report the PUK gives no SO flags.
+/// How long PIN counters read for C_GetTokenInfo are kept: an application asks for
+/// the token's info several times in a row (pkcs11-tool: three times per process), and
+/// each read costs APDUs; another application may spend a try meanwhile, so not for
+/// long. Our own logins, logouts and PIN changes forget them at once.
+const PIN_FLAGS_KEPT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// User PIN flags and SO (PUK) flags, read without spending a try (and kept for
+/// [`PIN_FLAGS_KEPT`]). A card that cannot report the PUK gives no SO flags.
 fn pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
+    if let Some((at, flags)) = token.pin_flags {
+        if at.elapsed() < PIN_FLAGS_KEPT {
+            return Ok(flags);
+        }
+    }
+    let flags = read_pin_flags(token)?;
+    token.pin_flags = Some((std::time::Instant::now(), flags));
+    Ok(flags)
+}
+
+fn read_pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
     let [user_seen, so_seen] = &mut token.most_tries_seen;
     let user = status_flags(&token.card.pin_status(PinKind::Auth)?, user_seen, USER_FLAGS);
     let so = match token.card.pin_status(PinKind::Puk) {
@@ -319,13 +370,14 @@ fn pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
 /// the card, PIN flags read live from the card.
 pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
     let slot = slot(id)?;
-    let sessions = with_module(|m| {
-        Ok(m.sessions.values().map(|s| lock(s)).filter(|s| s.slot.id == id).map(|s| s.flags).collect::<Vec<_>>())
-    })?;
+    let sessions =
+        with_module(|m| Ok(m.sessions.values().filter(|s| s.slot.id == id).map(|s| s.flags).collect::<Vec<_>>()))?;
+    let rules = |t: &Token, kind| mohur_apdu::pin::rules(t.card.profile(), kind);
     let mut st = lock(&slot.state);
     let r = (|| {
         let token = slot.token(&mut st)?;
         let pin = pin_flags(token)?;
+        let user_rules = rules(token, PinKind::Auth);
         let profile = token.card.profile();
         let protected = if crate::pinentry::enabled() { CKF_PROTECTED_AUTHENTICATION_PATH } else { 0 };
         Ok(CK_TOKEN_INFO {
@@ -339,8 +391,9 @@ pub fn token_info(id: CK_SLOT_ID) -> Result<CK_TOKEN_INFO> {
             ulSessionCount: sessions.len() as CK_ULONG,
             ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE,
             ulRwSessionCount: sessions.iter().filter(|f| *f & CKF_RW_SESSION != 0).count() as CK_ULONG,
-            ulMaxPinLen: 12,
-            ulMinPinLen: 4,
+            // The one table of PIN rules (mohur_apdu::pin::rules), as the agent checks them.
+            ulMaxPinLen: user_rules.max as CK_ULONG,
+            ulMinPinLen: user_rules.min as CK_ULONG,
             ulTotalPublicMemory: CK_UNAVAILABLE_INFORMATION,
             ulFreePublicMemory: CK_UNAVAILABLE_INFORMATION,
             ulTotalPrivateMemory: CK_UNAVAILABLE_INFORMATION,
@@ -415,18 +468,20 @@ pub fn open_session(id: CK_SLOT_ID, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE
     with_module(|m| {
         let h = m.next_session;
         m.next_session += 1;
-        let session = Session { slot, generation, flags, find: None, sign: None };
-        m.sessions.insert(h, Arc::new(Mutex::new(session)));
+        let session = Session { slot, generation, flags, ops: Mutex::default() };
+        m.sessions.insert(h, Arc::new(session));
         Ok(h)
     })
 }
 
 /// Logs out of a token whose last session closed (PKCS#11 v2.40 §5.6, C_CloseSession),
-/// on the card too.
-fn logout_if_unused(m: &Module, slot: &Slot) {
-    if !m.sessions.values().any(|s| lock(s).slot.id == slot.id) {
+/// on the card too. Called without the module lock: the logout is card I/O.
+fn logout_if_unused(slot: &Slot) {
+    let unused = with_module(|m| Ok(!m.sessions.values().any(|s| s.slot.id == slot.id))).unwrap_or(true);
+    if unused {
         if let Some(t) = lock(&slot.state).token.as_mut() {
             t.so_puk = None;
+            t.pin_flags = None;
             if std::mem::take(&mut t.user_logged_in) {
                 // A card that is gone has forgotten the PIN anyway.
                 let _ = t.card.logout();
@@ -437,37 +492,39 @@ fn logout_if_unused(m: &Module, slot: &Slot) {
 
 /// C_CloseSession (PKCS#11 v2.40 §5.6).
 pub fn close_session(h: CK_SESSION_HANDLE) -> Result<()> {
-    with_module(|m| {
-        let s = m.sessions.remove(&h).ok_or(Ck(CKR_SESSION_HANDLE_INVALID))?;
-        let slot = lock(&s).slot.clone();
-        logout_if_unused(m, &slot);
-        Ok(())
-    })
+    let s = with_module(|m| m.sessions.remove(&h).ok_or(Ck(CKR_SESSION_HANDLE_INVALID)))?;
+    logout_if_unused(&s.slot);
+    Ok(())
 }
 
 /// C_CloseAllSessions (PKCS#11 v2.40 §5.6).
 pub fn close_all_sessions(id: CK_SLOT_ID) -> Result<()> {
     let slot = slot(id)?;
     with_module(|m| {
-        m.sessions.retain(|_, s| lock(s).slot.id != id);
-        logout_if_unused(m, &slot);
+        m.sessions.retain(|_, s| s.slot.id != id);
         Ok(())
-    })
+    })?;
+    logout_if_unused(&slot);
+    Ok(())
 }
 
-/// Runs `f` on a live session and its slot's state.
-fn with_session<R>(h: CK_SESSION_HANDLE, f: impl FnOnce(&mut Session, &mut SlotState) -> Result<R>) -> Result<R> {
+/// Runs `f` on a live session, its operations and its slot's state (locks taken in
+/// that order, the module lock not held).
+fn with_session<R>(
+    h: CK_SESSION_HANDLE,
+    f: impl FnOnce(&Session, &mut SessionOps, &mut SlotState) -> Result<R>,
+) -> Result<R> {
     let session = with_module(|m| m.sessions.get(&h).cloned().ok_or(Ck(CKR_SESSION_HANDLE_INVALID)))?;
-    let mut s = lock(&session);
-    let slot = s.slot.clone();
+    let mut ops = lock(&session.ops);
+    let slot = session.slot.clone();
     let mut st = lock(&slot.state);
-    if st.generation != s.generation || st.token.is_none() {
+    if st.generation != session.generation || st.token.is_none() {
         drop(st);
-        drop(s);
+        drop(ops);
         with_module(|m| Ok(m.sessions.remove(&h)))?;
         return Err(Ck(CKR_SESSION_HANDLE_INVALID));
     }
-    let r = f(&mut s, &mut st);
+    let r = f(&session, &mut ops, &mut st);
     slot.check(&mut st, r)
 }
 
@@ -477,7 +534,7 @@ fn token(st: &mut SlotState) -> &mut Token {
 
 /// C_GetSessionInfo (PKCS#11 v2.40 §5.6).
 pub fn session_info(h: CK_SESSION_HANDLE) -> Result<CK_SESSION_INFO> {
-    with_session(h, |s, st| {
+    with_session(h, |s, _, st| {
         let rw = s.flags & CKF_RW_SESSION != 0;
         let t = token(st);
         let state = match (t.user_logged_in, rw) {
@@ -493,19 +550,12 @@ pub fn session_info(h: CK_SESSION_HANDLE) -> Result<CK_SESSION_INFO> {
 
 /// The slot of session `h`.
 fn session_slot(h: CK_SESSION_HANDLE) -> Result<CK_SLOT_ID> {
-    let session = with_module(|m| m.sessions.get(&h).cloned().ok_or(Ck(CKR_SESSION_HANDLE_INVALID)))?;
-    let id = lock(&session).slot.id;
-    Ok(id)
+    with_module(|m| m.sessions.get(&h).map(|s| s.slot.id).ok_or(Ck(CKR_SESSION_HANDLE_INVALID)))
 }
 
 /// True if slot `id` has a read-only session.
 fn ro_session_exists(id: CK_SLOT_ID) -> Result<bool> {
-    with_module(|m| {
-        Ok(m.sessions.values().any(|s| {
-            let s = lock(s);
-            s.slot.id == id && s.flags & CKF_RW_SESSION == 0
-        }))
-    })
+    with_module(|m| Ok(m.sessions.values().any(|s| s.slot.id == id && s.flags & CKF_RW_SESSION == 0)))
 }
 
 /// C_Login (PKCS#11 v2.40 §5.6). `CKU_USER` verifies the PIN once on the card (never
@@ -522,44 +572,51 @@ pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: Option<Pin>) -> Resu
         return Err(Ck(CKR_ARGUMENTS_BAD));
     }
     let ro_exists = user == CKU_SO && ro_session_exists(session_slot(h)?)?;
-    with_session(h, |s, st| match user {
+    match user {
         CKU_USER => {
-            let t = token(st);
             let pin = match pin {
                 Some(pin) => pin,
+                // The dialog runs with no lock held; what it needs is read first.
                 None => {
-                    login_allowed(t)?;
-                    ask_pin(t, PinKind::Auth)?
+                    let (label, status) = with_session(h, |_, _, st| {
+                        let t = token(st);
+                        login_allowed(t)?;
+                        Ok((t.label.clone(), t.card.pin_status(PinKind::Auth)?))
+                    })?;
+                    crate::pinentry::ask(&label, PinKind::Auth, &status)?
                 }
             };
-            login_user(t, &pin)
+            with_session(h, |_, _, st| login_user(token(st), &pin))
         }
-        CKU_SO => login_so(token(st), pin.ok_or(Ck(CKR_ARGUMENTS_BAD))?, ro_exists),
+        CKU_SO => with_session(h, |_, _, st| login_so(token(st), pin.ok_or(Ck(CKR_ARGUMENTS_BAD))?, ro_exists)),
         CKU_CONTEXT_SPECIFIC => {
-            let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
-            let pin = match pin {
-                Some(pin) => pin,
+            let (pin, key_id) = match pin {
+                Some(pin) => (pin, None),
                 None => {
-                    let t = token(st);
-                    let kind = t.card.keys().iter().find(|k| k.id == op.key_id).map_or(PinKind::Auth, |k| k.pin);
-                    ask_pin(t, kind)?
+                    let (label, kind, status, key_id) = with_session(h, |_, ops, st| {
+                        let op = ops.sign.as_ref().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+                        let t = token(st);
+                        let kind = t.card.keys().iter().find(|k| k.id == op.key_id).map_or(PinKind::Auth, |k| k.pin);
+                        Ok((t.label.clone(), kind, t.card.pin_status(kind)?, op.key_id))
+                    })?;
+                    (crate::pinentry::ask(&label, kind, &status)?, Some(key_id))
                 }
             };
             if pin.is_empty() {
                 return Err(Ck(CKR_PIN_LEN_RANGE));
             }
-            op.context_pin = Some(pin);
-            Ok(())
+            with_session(h, |_, ops, _| {
+                let op = ops.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+                // The operation the PIN was asked for, not one begun during the dialog.
+                if key_id.is_some_and(|k| k != op.key_id) {
+                    return Err(Ck(CKR_OPERATION_NOT_INITIALIZED));
+                }
+                op.context_pin = Some(pin);
+                Ok(())
+            })
         }
         _ => Err(Ck(CKR_USER_TYPE_INVALID)),
-    })
-}
-
-/// Asks the holder for the secret `kind` in mohur's dialog, with the tries left read
-/// from the card (without spending one).
-fn ask_pin(t: &mut Token, kind: PinKind) -> Result<Pin> {
-    let status = t.card.pin_status(kind)?;
-    crate::pinentry::ask(&t.label, kind, &status)
+    }
 }
 
 /// The checks of [`login_user`] that come before the PIN.
@@ -575,6 +632,7 @@ fn login_allowed(t: &Token) -> Result<()> {
 
 fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
     login_allowed(t)?;
+    t.pin_flags = None;
     if let Err(e) = t.card.verify_pin(PinKind::Auth, pin) {
         if let mohur_apdu::Error::WrongPin { tries_left } = e {
             // The card had at least one more try before this wrong PIN.
@@ -603,6 +661,7 @@ fn login_so(t: &mut Token, puk: Pin, ro_exists: bool) -> Result<()> {
         return Err(Ck(CKR_PIN_LEN_RANGE));
     }
     if t.card.can_verify_puk() {
+        t.pin_flags = None;
         t.card.verify_pin(PinKind::Puk, &puk)?;
     }
     t.so_puk = Some(puk);
@@ -612,9 +671,10 @@ fn login_so(t: &mut Token, puk: Pin, ro_exists: bool) -> Result<()> {
 /// C_Logout (PKCS#11 v2.40 §5.6): the user's PIN is also logged out on the card
 /// ([`SmartCard::logout`]); the SO's PUK is forgotten.
 pub fn logout(h: CK_SESSION_HANDLE) -> Result<()> {
-    with_session(h, |s, st| {
+    with_session(h, |_, ops, st| {
         let t = token(st);
-        s.sign = None;
+        t.pin_flags = None;
+        ops.sign = None;
         if t.so_puk.take().is_some() {
             return Ok(());
         }
@@ -638,11 +698,12 @@ fn drop_rejected_puk<T>(t: &mut Token, r: mohur_apdu::Result<T>) -> Result<T> {
 /// C_InitPIN (PKCS#11 v2.40 §5.5) in an SO session: sets the user PIN with the PUK
 /// (RESET RETRY COUNTER), which also unblocks or activates it. The PUK is sent once.
 pub fn init_pin(h: CK_SESSION_HANDLE, new_pin: Pin) -> Result<()> {
-    with_session(h, |s, st| {
+    with_session(h, |s, _, st| {
         if s.flags & CKF_RW_SESSION == 0 {
             return Err(Ck(CKR_SESSION_READ_ONLY));
         }
         let t = token(st);
+        t.pin_flags = None;
         let puk = t.so_puk.clone().ok_or(Ck(CKR_USER_NOT_LOGGED_IN))?;
         let r = t.card.unblock_pin(PinKind::Auth, &puk, &new_pin);
         drop_rejected_puk(t, r)
@@ -652,11 +713,12 @@ pub fn init_pin(h: CK_SESSION_HANDLE, new_pin: Pin) -> Result<()> {
 /// C_SetPIN (PKCS#11 v2.40 §5.5), in read/write sessions only: the SO changes the
 /// PUK, anyone else the user PIN (CHANGE REFERENCE DATA, the old value sent once).
 pub fn set_pin(h: CK_SESSION_HANDLE, old: Pin, new: Pin) -> Result<()> {
-    with_session(h, |s, st| {
+    with_session(h, |s, _, st| {
         if s.flags & CKF_RW_SESSION == 0 {
             return Err(Ck(CKR_SESSION_READ_ONLY));
         }
         let t = token(st);
+        t.pin_flags = None;
         if t.so_puk.is_none() {
             // OpenSC's convention (`pkcs11-tool --unlock-pin`): C_SetPIN(PUK, new PIN)
             // while the user PIN is blocked unblocks it with the PUK — one RESET
@@ -688,7 +750,7 @@ pub fn attributes(
     handle: CK_OBJECT_HANDLE,
     types: &[CK_ATTRIBUTE_TYPE],
 ) -> Result<Vec<Option<Vec<u8>>>> {
-    with_session(h, |_, st| {
+    with_session(h, |_, _, st| {
         let o = object(token(st), handle)?;
         Ok(types.iter().map(|t| o.attr(*t).map(<[u8]>::to_vec)).collect())
     })
@@ -696,7 +758,7 @@ pub fn attributes(
 
 /// C_FindObjectsInit (PKCS#11 v2.40 §5.7).
 pub fn find_init(h: CK_SESSION_HANDLE, template: &[(CK_ATTRIBUTE_TYPE, Vec<u8>)]) -> Result<()> {
-    with_session(h, |s, st| {
+    with_session(h, |_, s, st| {
         if s.find.is_some() {
             return Err(Ck(CKR_OPERATION_ACTIVE));
         }
@@ -712,7 +774,7 @@ pub fn find_init(h: CK_SESSION_HANDLE, template: &[(CK_ATTRIBUTE_TYPE, Vec<u8>)]
 
 /// C_FindObjects (PKCS#11 v2.40 §5.7): up to `max` more handles.
 pub fn find(h: CK_SESSION_HANDLE, max: usize) -> Result<Vec<CK_OBJECT_HANDLE>> {
-    with_session(h, |s, _| {
+    with_session(h, |_, s, _| {
         let left = s.find.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
         let n = max.min(left.len());
         Ok((0..n).filter_map(|_| left.pop()).collect())
@@ -721,7 +783,7 @@ pub fn find(h: CK_SESSION_HANDLE, max: usize) -> Result<Vec<CK_OBJECT_HANDLE>> {
 
 /// C_FindObjectsFinal (PKCS#11 v2.40 §5.7).
 pub fn find_final(h: CK_SESSION_HANDLE) -> Result<()> {
-    with_session(h, |s, _| s.find.take().map(|_| ()).ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED)))
+    with_session(h, |_, s, _| s.find.take().map(|_| ()).ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED)))
 }
 
 /// Modulus length in bits from `CKA_MODULUS` (0 for EC keys).
@@ -740,7 +802,7 @@ pub fn sign_init(
     pss: Option<CK_RSA_PKCS_PSS_PARAMS>,
     key: CK_OBJECT_HANDLE,
 ) -> Result<()> {
-    with_session(h, |s, st| {
+    with_session(h, |_, s, st| {
         if s.sign.is_some() {
             return Err(Ck(CKR_OPERATION_ACTIVE));
         }
@@ -783,7 +845,7 @@ pub fn sign_init(
 
 /// Length of the signature of the active operation (RSA: modulus; ECDSA: `r ‖ s`).
 pub fn sign_len(h: CK_SESSION_HANDLE) -> Result<usize> {
-    with_session(h, |s, _| {
+    with_session(h, |_, s, _| {
         let op = s.sign.as_ref().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
         Ok(if op.alg.is_ec() { 2 * op.alg.field_len() } else { op.alg.field_len() })
     })
@@ -829,7 +891,7 @@ fn finish(mut op: SignOp, card: &mut dyn SmartCard) -> Result<Vec<u8>> {
 /// C_Sign (PKCS#11 v2.40 §5.11), single part: ends the operation, successful or not
 /// (refused without ending it after C_SignUpdate).
 pub fn sign(h: CK_SESSION_HANDLE, data: &[u8]) -> Result<Vec<u8>> {
-    with_session(h, |s, st| {
+    with_session(h, |_, s, st| {
         if s.sign.as_ref().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?.multi_part {
             return Err(Ck(CKR_OPERATION_ACTIVE));
         }
@@ -842,7 +904,7 @@ pub fn sign(h: CK_SESSION_HANDLE, data: &[u8]) -> Result<Vec<u8>> {
 /// C_SignUpdate (PKCS#11 v2.40 §5.11): hashes the part, or collects it for the
 /// mechanisms without hashing; an error ends the operation.
 pub fn sign_update(h: CK_SESSION_HANDLE, part: &[u8]) -> Result<()> {
-    with_session(h, |s, _| {
+    with_session(h, |_, s, _| {
         let op = s.sign.as_mut().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
         op.multi_part = true;
         let r = absorb(op, part);
@@ -856,7 +918,7 @@ pub fn sign_update(h: CK_SESSION_HANDLE, part: &[u8]) -> Result<()> {
 /// C_SignFinal (PKCS#11 v2.40 §5.11): signs what C_SignUpdate collected and ends
 /// the operation.
 pub fn sign_final(h: CK_SESSION_HANDLE) -> Result<Vec<u8>> {
-    with_session(h, |s, st| {
+    with_session(h, |_, s, st| {
         let op = s.sign.take().ok_or(Ck(CKR_OPERATION_NOT_INITIALIZED))?;
         finish(op, token(st).card.as_mut())
     })

@@ -6,11 +6,31 @@
 //! `MOHUR_PKCS11_PROTECTED_AUTH=1`. The program is `$MOHUR_PINENTRY`
 //! (default `pinentry` from `PATH`). The PIN is kept in zeroizing memory and never
 //! logged; a wrong PIN is never asked for again by the module.
+//!
+//! A dialog always ends: after `prompt_timeout_seconds` (default [`DEFAULT_TIMEOUT`])
+//! it is closed and the call returns CKR_FUNCTION_CANCELED, and C_Finalize closes every
+//! open one ([`cancel_all`]). No lock of the module is held while it is open.
 
 use crate::error::{Ck, Result};
 use cryptoki_sys::*;
 use mohur_apdu::{Pin, PinKind, PinState, PinStatus};
-use mohur_pinentry::{Dialog, Error, Pinentry};
+use mohur_pinentry::{Canceller, Dialog, Error, Pinentry};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long a PIN dialog waits for the holder unless the configuration says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The open dialogs, for C_Finalize to close.
+static OPEN: Mutex<Vec<(u64, Canceller)>> = Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Closes every open dialog (C_Finalize): their calls return CKR_FUNCTION_CANCELED.
+pub fn cancel_all() {
+    for (_, c) in OPEN.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        c.cancel();
+    }
+}
 
 /// True when the protected authentication path is enabled: by the configuration
 /// (`protected_authentication_path`, [`crate::config`]) or by
@@ -52,8 +72,8 @@ pub fn ask(holder: &str, kind: PinKind, status: &PinStatus) -> Result<Pin> {
     get_pin(&description(holder, kind, status))
 }
 
-/// Runs the pinentry program ([`mohur_pinentry`]) and reads one PIN through `GETPIN`.
-/// No timeout: the application called C_Login and waits for the holder.
+/// Runs the pinentry program ([`mohur_pinentry`]) and reads one PIN through `GETPIN`,
+/// closing the dialog at the configured timeout or at C_Finalize.
 pub fn get_pin(desc: &str) -> Result<Pin> {
     let dialog = Dialog {
         title: "mohur".to_owned(),
@@ -61,9 +81,19 @@ pub fn get_pin(desc: &str) -> Result<Pin> {
         prompt: Some("PIN:".to_owned()),
         ..Dialog::default()
     };
-    match Pinentry::new(program()).get_pin(&dialog) {
+    let timeout = crate::config::current().prompt_timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let canceller = Canceller::new();
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    OPEN.lock().unwrap_or_else(|p| p.into_inner()).push((id, canceller.clone()));
+    let answer = Pinentry::new(program()).timeout(timeout).canceller(canceller).get_pin(&dialog);
+    OPEN.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _)| *i != id);
+    match answer {
         Ok(mut pin) => Ok(Pin::new(std::mem::take(&mut *pin))),
         Err(Error::Cancelled) => Err(Ck(CKR_FUNCTION_CANCELED)),
+        Err(Error::Timeout) => {
+            tracing::info!(seconds = timeout.as_secs(), "PIN dialog closed: nobody answered");
+            Err(Ck(CKR_FUNCTION_CANCELED))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "pinentry");
             Err(Ck(CKR_FUNCTION_FAILED))

@@ -157,6 +157,33 @@ fn cryptoki_sees_pin_counters_buffers_and_bad_handles() {
         .get_attributes(keys[1], &[AttributeType::Id, AttributeType::AlwaysAuthenticate, AttributeType::KeyType])
         .expect("C_GetAttributeValue");
     assert!(attrs.contains(&Attribute::AlwaysAuthenticate(true)), "{attrs:?}");
+    // Every private-key attribute of PKCS#11 v2.40 §4.9 (and the common key ones, §4.7)
+    // is there: the key is sensitive and never extractable.
+    use cryptoki::object::AttributeType as A;
+    let all = [
+        A::Sensitive,
+        A::AlwaysSensitive,
+        A::Extractable,
+        A::NeverExtractable,
+        A::WrapWithTrusted,
+        A::Sign,
+        A::SignRecover,
+        A::Decrypt,
+        A::Unwrap,
+        A::Subject,
+        A::PublicKeyInfo,
+        A::Local,
+        A::Derive,
+        A::StartDate,
+        A::EndDate,
+        A::AllowedMechanisms,
+    ];
+    for key in &keys {
+        let got = session.get_attributes(*key, &all).expect("C_GetAttributeValue of §4.9");
+        assert_eq!(got.len(), all.len(), "missing private-key attributes: {got:?}");
+        assert!(got.contains(&Attribute::Sensitive(true)) && got.contains(&Attribute::Extractable(false)), "{got:?}");
+        assert!(got.contains(&Attribute::AlwaysSensitive(true)) && got.contains(&Attribute::NeverExtractable(true)));
+    }
     let cert_der = fs::read(holder_dir("piv").join("auth.pem")).unwrap();
     let cert_der = openssl::x509::X509::from_pem(&cert_der).unwrap().to_der().unwrap();
     let value = session.get_attributes(certs[0], &[AttributeType::Value]).expect("CKA_VALUE");
