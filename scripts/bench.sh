@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 cargo bench --locked --profile dev -p mohur-tests --bench signature
 # mohur's PKCS#11 module against OpenSC's, in-process: load + first token info, login + sign.
 cargo bench --locked --profile dev -p mohur-tests --bench pkcs11
+# APDUs of a fresh pkcs11-tool --sign process, mohur vs OpenSC, against the targets.
+cargo bench --locked --profile dev -p mohur-tests --bench apdu_budget
 # The signing agent (`mohur demo`, in-process simulated card): WebSocket round trips
 # under 100 clients, authenticate / sign-document overhead, idle RSS, start-up.
 cargo bench --locked --profile dev -p mohur --bench agent

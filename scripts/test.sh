@@ -25,6 +25,9 @@ if ! command -v cargo >/dev/null && [[ -x $HOME/.cargo/bin/cargo ]]; then
 fi
 
 export MOHUR_RUN_DIR=${MOHUR_RUN_DIR:-$REPO/target/mohur-run}
+# The card certificate cache of the tests' processes (mohur_apdu::cert_cache): under
+# target/, not in the home of whoever runs the tests.
+export MOHUR_CARD_CACHE=${MOHUR_CARD_CACHE:-$MOHUR_RUN_DIR/card-cache}
 export MOHUR_VPCD_ENTRIES=${MOHUR_VPCD_ENTRIES:-6}
 export MOHUR_VPCD_BASE_PORT=${MOHUR_VPCD_BASE_PORT:-35963}
 FUZZ_SECONDS=${MOHUR_FUZZ_SECONDS:-30}

@@ -89,6 +89,8 @@ struct State {
     in_df: Option<u64>,
     certs: HashMap<u8, Vec<u8>>,
     records: HashMap<u8, String>,
+    /// The card's identity for the certificate cache: the first bytes of EF AACE.
+    identity: Option<Vec<u8>>,
 }
 
 fn select_mf(ch: &mut Channel<'_>) -> Result<()> {
@@ -129,9 +131,24 @@ fn select_ef_size(ch: &mut Channel<'_>, fid: [u8; 2]) -> Result<Option<usize>> {
 
 /// READ BINARY (ISO 7816-4 §7.2.3) of a whole transparent EF, 256 bytes at a time.
 fn read_binary(ch: &mut Channel<'_>, size: Option<usize>) -> Result<Vec<u8>> {
+    read_binary_from(ch, 0, size)
+}
+
+/// The first chunk (up to 256 bytes) of the selected EF.
+fn read_chunk(ch: &mut Channel<'_>, offset: usize, size: Option<usize>) -> Result<Vec<u8>> {
+    let want = size.map_or(256, |s| s.saturating_sub(offset).min(256));
+    let r = ch.transmit(&Command::new(0x00, 0xB0, (offset >> 8) as u8, offset as u8).expect(want))?;
+    match r.sw.0 {
+        0x9000 | 0x6282 => Ok(r.data),
+        _ => Err(r.sw.check().err().unwrap_or(Error::Status(r.sw))),
+    }
+}
+
+/// READ BINARY of the selected EF from `start` to its end.
+fn read_binary_from(ch: &mut Channel<'_>, start: usize, size: Option<usize>) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let offset = out.len();
+        let offset = start + out.len();
         if size.is_some_and(|s| offset >= s) || offset > 0x7FFF {
             break;
         }
@@ -156,6 +173,15 @@ fn read_binary(ch: &mut Channel<'_>, size: Option<usize>) -> Result<Vec<u8>> {
 
 fn read_record(ch: &mut Channel<'_>, n: u8) -> Result<Vec<u8>> {
     ch.call(&Command::new(0x00, 0xB2, n, 0x04).expect(256))
+}
+
+/// A retry counter record of EF 0016: `80 01 <max> 90 01 <left>`.
+fn counter(kind: PinKind, record: &[u8]) -> Result<PinStatus> {
+    let objects = tlv::parse_all(record)?;
+    let byte = |tag| objects.iter().find(|t| t.tag == tag).and_then(|t| t.value.first().copied());
+    let left = byte(0x90).ok_or(Error::UnexpectedResponse("retry counter record without tag 90"))?;
+    let state = if left == 0 { PinState::Blocked } else { PinState::Ready };
+    Ok(PinStatus { kind, state, tries_left: Some(left), max_tries: byte(0x80) })
 }
 
 /// Turns PIN errors into PUK errors for commands that check the PUK.
@@ -221,6 +247,68 @@ impl AzeDit {
     fn key(&self, id: u8) -> Result<&'static KeyInfo> {
         KEYS.iter().find(|k| k.id == id).ok_or(Error::KeyNotAvailable("no such AzeDIT key"))
     }
+
+    /// Reads the first chunk of EF AACE (the identity); on a cache hit takes the
+    /// certificates (and serial) from the cache, else reads both certificates whole —
+    /// all in one transaction, so that no other program moves the card's selection.
+    fn load_certificates(&mut self) -> Result<()> {
+        let (identity, found) = self.run(|ch, state| {
+            enter_df(ch, state)?;
+            let size = select_ef_size(ch, EF_AUTH_CERT)?;
+            let first = read_chunk(ch, 0, size)?;
+            if let Some(entry) = crate::cert_cache::load("azedit", &first) {
+                if entry.certificates.contains_key(&0x01) && entry.certificates.contains_key(&0x02) {
+                    return Ok((first, Ok(entry)));
+                }
+            }
+            let mut auth = first.clone();
+            if first.len() >= 256 && !size.is_some_and(|s| auth.len() >= s) {
+                auth.extend(read_binary_from(ch, auth.len(), size)?);
+            }
+            let sign_size = select_ef_size(ch, EF_SIGN_CERT)?;
+            Ok((first, Err((auth, read_binary(ch, sign_size)?))))
+        })?;
+        match found {
+            Ok(entry) => {
+                tracing::debug!("AzeDIT certificates from the cache");
+                self.state.certs = entry.certificates.into_iter().collect();
+                if let Some(serial) = entry.serial {
+                    self.state.records.insert(REC_DOCUMENT_NUMBER, serial);
+                }
+                self.state.identity = Some(identity);
+            }
+            Err((auth, sign)) => {
+                for (id, raw) in [(0x01, auth), (0x02, sign)] {
+                    self.state.certs.insert(id, certificate_in(&raw)?);
+                }
+                self.state.identity = Some(identity);
+                self.remember();
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is known of the card to the certificate cache.
+    fn remember(&self) {
+        let Some(identity) = &self.state.identity else { return };
+        if self.state.certs.len() < 2 {
+            return;
+        }
+        let entry = crate::cert_cache::Entry {
+            serial: self.state.records.get(&REC_DOCUMENT_NUMBER).cloned(),
+            certificates: self.state.certs.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        };
+        crate::cert_cache::store("azedit", identity, &entry);
+    }
+}
+
+/// The DER certificate at the start of an EF, which may be longer than it.
+fn certificate_in(raw: &[u8]) -> Result<Vec<u8>> {
+    let (seq, rest) = tlv::parse_one(raw).map_err(|_| Error::BadCertificate("EF holds no DER".into()))?;
+    if seq.tag != 0x30 {
+        return Err(Error::BadCertificate("EF holds no certificate".into()));
+    }
+    Ok(raw[..raw.len() - rest.len()].to_vec())
 }
 
 impl SmartCard for AzeDit {
@@ -236,11 +324,16 @@ impl SmartCard for AzeDit {
         &KEYS
     }
 
-    /// The document number (EF 5044 record 8). The other holder records come with
-    /// it under the same SELECT: whoever asks for the serial asks for the holder next.
+    /// The document number (EF 5044 record 8), from the certificate cache when the card
+    /// was seen before; the other holder records are read only when asked for
+    /// ([`SmartCard::holder`]).
     fn serial(&mut self) -> Result<String> {
-        let records = [REC_DOCUMENT_NUMBER, REC_SURNAME, REC_GIVEN_NAME, REC_CITIZENSHIP, REC_PERSONAL_CODE];
-        Ok(self.personal_records(&records)?.remove(0))
+        if let Some(s) = self.state.records.get(&REC_DOCUMENT_NUMBER) {
+            return Ok(s.clone());
+        }
+        let serial = self.personal_records(&[REC_DOCUMENT_NUMBER])?.remove(0);
+        self.remember();
+        Ok(serial)
     }
 
     fn holder(&mut self) -> Result<HolderInfo> {
@@ -256,42 +349,31 @@ impl SmartCard for AzeDit {
         Ok(h)
     }
 
+    /// Both certificates, read on the first call: the first 256 bytes of the
+    /// authentication certificate are the card's identity; a card seen before gets the
+    /// rest from [`crate::cert_cache`], others are read whole and remembered.
     fn certificate(&mut self, id: u8) -> Result<Vec<u8>> {
-        if let Some(c) = self.state.certs.get(&id) {
-            return Ok(c.clone());
+        self.key(id)?;
+        if self.state.certs.is_empty() {
+            self.load_certificates()?;
         }
-        let fid = match self.key(id)?.purpose {
-            KeyPurpose::Authentication => EF_AUTH_CERT,
-            _ => EF_SIGN_CERT,
-        };
-        let raw = self.run(|ch, state| {
-            enter_df(ch, state)?;
-            let size = select_ef_size(ch, fid)?;
-            read_binary(ch, size)
-        })?;
-        // The EF may be longer than the certificate: keep exactly the DER SEQUENCE.
-        let (seq, rest) = tlv::parse_one(&raw).map_err(|_| Error::BadCertificate("EF holds no DER".into()))?;
-        let cert = raw[..raw.len() - rest.len()].to_vec();
-        if seq.tag != 0x30 {
-            return Err(Error::BadCertificate("EF holds no certificate".into()));
-        }
-        self.state.certs.insert(id, cert.clone());
-        Ok(cert)
+        self.state.certs.get(&id).cloned().ok_or(Error::FileNotFound)
     }
 
     /// Reads record 1 (PIN1), 2 (PIN2) or 3 (PUK) of EF 0016: `80 01 <max> 90 01 <left>`.
     fn pin_status(&mut self, kind: PinKind) -> Result<PinStatus> {
-        let record = self.run(|ch, state| {
+        Ok(self.pin_statuses(&[kind])?.remove(0))
+    }
+
+    /// The records of EF 0016 under one SELECT, in one transaction.
+    fn pin_statuses(&mut self, kinds: &[PinKind]) -> Result<Vec<PinStatus>> {
+        let records = self.run(|ch, state| {
             state.in_df = None;
             select_mf(ch)?;
             select_child(ch, 0x02, EF_RETRY_COUNTERS)?;
-            read_record(ch, rule(kind).record)
+            kinds.iter().map(|k| read_record(ch, rule(*k).record)).collect::<Result<Vec<_>>>()
         })?;
-        let objects = tlv::parse_all(&record)?;
-        let byte = |tag| objects.iter().find(|t| t.tag == tag).and_then(|t| t.value.first().copied());
-        let left = byte(0x90).ok_or(Error::UnexpectedResponse("retry counter record without tag 90"))?;
-        let state = if left == 0 { PinState::Blocked } else { PinState::Ready };
-        Ok(PinStatus { kind, state, tries_left: Some(left), max_tries: byte(0x80) })
+        kinds.iter().zip(records).map(|(kind, record)| counter(*kind, &record)).collect()
     }
 
     fn verify_pin(&mut self, kind: PinKind, pin: &Pin) -> Result<()> {

@@ -132,6 +132,11 @@ pub trait SmartCard: Send {
     }
     /// Tries left for a PIN or PUK, read without spending one.
     fn pin_status(&mut self, kind: PinKind) -> Result<PinStatus>;
+    /// [`SmartCard::pin_status`] of several secrets, in one transaction where the card
+    /// allows (AzeDIT: one SELECT for all the counters).
+    fn pin_statuses(&mut self, kinds: &[PinKind]) -> Result<Vec<PinStatus>> {
+        kinds.iter().map(|k| self.pin_status(*k)).collect()
+    }
     /// VERIFY: sends `pin` once.
     fn verify_pin(&mut self, kind: PinKind, pin: &Pin) -> Result<()>;
     /// Signs with key `id`. With `pin`, the PIN is verified right before the

@@ -15,6 +15,7 @@ pub mod apdu;
 pub mod atr;
 pub mod azedit;
 pub mod card;
+pub mod cert_cache;
 pub mod error;
 pub mod events;
 pub mod pcsc_transport;

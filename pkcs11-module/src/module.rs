@@ -51,6 +51,9 @@ struct Token {
     most_tries_seen: [u8; 2],
     /// PIN flags last read for C_GetTokenInfo, and when ([`pin_flags`]).
     pin_flags: Option<(std::time::Instant, CK_FLAGS)>,
+    /// The PUK's counter as the card last reported it in a command that used the PUK,
+    /// for cards that cannot report it otherwise (PIV).
+    puk_seen: Option<PinStatus>,
 }
 
 #[derive(Default)]
@@ -96,21 +99,27 @@ impl Slot {
     }
 }
 
+/// Reads what a token is: its certificates first (a card seen before answers them from
+/// the certificate cache, with its serial), then its serial; the label is the
+/// holder's name from a certificate, so the holder records are not read at all.
 fn load_token(mut card: Box<dyn SmartCard>) -> Result<Token> {
     let profile = card.profile();
-    let serial = card.serial()?;
-    let holder = card.holder()?;
-    let label = holder.common_name.unwrap_or_else(|| format!("mohur {profile}"));
     let mut objects = Vec::new();
+    let mut label = None;
     for key in card.keys().to_vec() {
         let der = match card.certificate(key.id) {
             Ok(der) => der,
             Err(mohur_apdu::Error::FileNotFound) => continue,
             Err(e) => return Err(e.into()),
         };
-        let alg = card.key_algorithm(key.id)?;
+        if label.is_none() {
+            label = mohur_apdu::x509::holder(&der).ok().and_then(|h| h.common_name);
+        }
+        let alg = mohur_apdu::x509::key_algorithm(&der)?;
         objects.extend(key_objects(profile, &key, alg, &der)?);
     }
+    let serial = card.serial()?;
+    let label = label.unwrap_or_else(|| format!("mohur {profile}"));
     tracing::debug!(%label, %serial, objects = objects.len(), "token loaded");
     Ok(Token {
         card,
@@ -121,6 +130,7 @@ fn load_token(mut card: Box<dyn SmartCard>) -> Result<Token> {
         so_puk: None,
         most_tries_seen: [0; 2],
         pin_flags: None,
+        puk_seen: None,
     })
 }
 
@@ -356,13 +366,22 @@ fn pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
 }
 
 fn read_pin_flags(token: &mut Token) -> Result<CK_FLAGS> {
-    let [user_seen, so_seen] = &mut token.most_tries_seen;
-    let user = status_flags(&token.card.pin_status(PinKind::Auth)?, user_seen, USER_FLAGS);
-    let so = match token.card.pin_status(PinKind::Puk) {
-        Ok(status) => status_flags(&status, so_seen, SO_FLAGS),
-        Err(e) if e.is_card_gone() => return Err(e.into()),
-        Err(_) => 0,
+    // A card that checks its PUK only inside the commands that use it (PIV) has no
+    // standard way to report its counter: no SO flags, and no APDU spent asking.
+    let with_puk = token.card.can_verify_puk();
+    let statuses = if with_puk {
+        match token.card.pin_statuses(&[PinKind::Auth, PinKind::Puk]) {
+            Ok(s) => s,
+            Err(e) if e.is_card_gone() => return Err(e.into()),
+            Err(_) => vec![token.card.pin_status(PinKind::Auth)?],
+        }
+    } else {
+        vec![token.card.pin_status(PinKind::Auth)?]
     };
+    let puk = statuses.get(1).or(token.puk_seen.as_ref()).cloned();
+    let [user_seen, so_seen] = &mut token.most_tries_seen;
+    let user = status_flags(&statuses[0], user_seen, USER_FLAGS);
+    let so = puk.map_or(0, |s| status_flags(&s, so_seen, SO_FLAGS));
     Ok(user | so)
 }
 
@@ -632,8 +651,8 @@ fn login_allowed(t: &Token) -> Result<()> {
 
 fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
     login_allowed(t)?;
-    t.pin_flags = None;
     if let Err(e) = t.card.verify_pin(PinKind::Auth, pin) {
+        t.pin_flags = None;
         if let mohur_apdu::Error::WrongPin { tries_left } = e {
             // The card had at least one more try before this wrong PIN.
             t.most_tries_seen[0] = t.most_tries_seen[0].max(tries_left.saturating_add(1));
@@ -641,6 +660,10 @@ fn login_user(t: &mut Token, pin: &Pin) -> Result<()> {
         return Err(e.into());
     }
     t.user_logged_in = true;
+    // A PIN the card just accepted has every try back: no need to ask it again.
+    t.pin_flags = t
+        .pin_flags
+        .map(|(_, flags)| (std::time::Instant::now(), flags & !(CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY)));
     Ok(())
 }
 
@@ -689,9 +712,23 @@ pub fn logout(h: CK_SESSION_HANDLE) -> Result<()> {
 /// Forgets a PUK the card did not check at login once the card rejects it, so the
 /// module never sends a wrong PUK twice by itself.
 fn drop_rejected_puk<T>(t: &mut Token, r: mohur_apdu::Result<T>) -> Result<T> {
-    if matches!(r, Err(mohur_apdu::Error::WrongPuk { .. } | mohur_apdu::Error::PukBlocked)) {
-        t.so_puk = None;
+    let seen = |state, left| PinStatus { kind: PinKind::Puk, state, tries_left: Some(left), max_tries: None };
+    match &r {
+        Err(mohur_apdu::Error::WrongPuk { tries_left } | mohur_apdu::Error::WrongPin { tries_left }) => {
+            t.so_puk = None;
+            t.puk_seen = Some(seen(PinState::Ready, *tries_left));
+            // The card had at least one more try before this wrong PUK.
+            t.most_tries_seen[1] = t.most_tries_seen[1].max(tries_left.saturating_add(1));
+        }
+        Err(mohur_apdu::Error::PukBlocked | mohur_apdu::Error::PinBlocked) => {
+            t.so_puk = None;
+            t.puk_seen = Some(seen(PinState::Blocked, 0));
+        }
+        Err(_) => {}
+        // The card took the PUK: its tries are back.
+        Ok(_) => t.puk_seen = None,
     }
+    t.pin_flags = None;
     Ok(r?)
 }
 

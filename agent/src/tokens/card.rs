@@ -58,10 +58,8 @@ impl Token for CardToken {
             }
             keys.push(TokenKey { purpose: k.purpose, algorithm: self.card.key_algorithm(k.id)?, pin: k.pin });
         }
-        let mut pins = Vec::new();
-        for kind in self.pin_kinds() {
-            pins.push(self.card.pin_status(kind)?);
-        }
+        // All counters in one go (AzeDIT: one SELECT for the three records).
+        let pins = self.card.pin_statuses(&self.pin_kinds())?;
         Ok(TokenInfo {
             kind: TokenKind::Card { profile: self.card.profile().to_string(), reader: self.reader.clone() },
             serial,
