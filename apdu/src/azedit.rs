@@ -262,7 +262,7 @@ impl AzeDit {
                 }
             }
             let mut auth = first.clone();
-            if first.len() >= 256 && !size.is_some_and(|s| auth.len() >= s) {
+            if first.len() >= 256 && size.is_none_or(|s| auth.len() < s) {
                 auth.extend(read_binary_from(ch, auth.len(), size)?);
             }
             let sign_size = select_ef_size(ch, EF_SIGN_CERT)?;

@@ -45,7 +45,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len() / 2).map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()).collect()
@@ -153,7 +153,7 @@ mod tests {
         std::fs::write(file("azedit", b"id").unwrap(), "\u{0}\u{1}garbage").unwrap();
         assert_eq!(load("azedit", b"id"), None);
         std::env::set_var("MOHUR_CARD_CACHE", "off");
-        assert_eq!(dir_is_off(), true);
+        assert!(dir_is_off());
         let _ = std::fs::remove_dir_all(dir);
     }
 
