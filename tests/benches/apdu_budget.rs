@@ -108,7 +108,7 @@ fn main() {
     ];
     println!("== APDUs of a fresh `pkcs11-tool --sign` process (the simulated card's own count) ==");
     println!("median of {RUNS} runs, {} ms between processes (cold card each time)", PAUSE.as_millis());
-    println!("{:<28} {:>7} {:>7} {:>8}  {}", "case", "mohur", "target", "OpenSC", "");
+    println!("{:<28} {:>7} {:>7} {:>8}", "case", "mohur", "target", "OpenSC");
     let cache_home = temp_dir("apdu-budget-home");
     for case in &cases {
         let card = PluggedCard::profile(case.profile);
