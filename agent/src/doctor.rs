@@ -523,9 +523,20 @@ fn check_token(pcsc: Option<&PcscSurvey>, tokens: &[&TokenSeen]) -> Check {
     for r in pcsc.and_then(|p| p.readers.as_ref().ok()).into_iter().flatten() {
         match &r.card {
             CardSeen::Unsupported(atr) => {
-                problems.push(tr!("doctor-card-unsupported", name = r.name.as_str(), what = atr.as_str()));
-                fixes.push(tr!("doctor-card-unsupported-fix"));
-                details.push(json!({ "reader": r.name, "unsupported_atr": atr }));
+                let bytes: Vec<u8> =
+                    (0..atr.len() / 2).filter_map(|i| u8::from_str_radix(&atr[2 * i..2 * i + 2], 16).ok()).collect();
+                let (verdict, known) = crate::cli::card_verdict(&bytes);
+                problems.push(format!(
+                    "{}: {verdict}",
+                    tr!("doctor-card-unsupported", name = r.name.as_str(), what = atr.as_str())
+                ));
+                fixes.push(match known["software"].as_str() {
+                    Some(software) if known["installed"] == false => {
+                        tr!("doctor-card-install-module", software = software)
+                    }
+                    _ => tr!("doctor-card-unsupported-fix"),
+                });
+                details.push(json!({ "reader": r.name, "unsupported_atr": atr, "known": known }));
             }
             CardSeen::Unreadable(e) => {
                 problems.push(tr!("doctor-card-unreadable", name = r.name.as_str(), what = e.as_str()));

@@ -290,3 +290,54 @@ fn without_pcscd_every_card_command_says_so_at_once() {
         assert!(said.contains("pcscd") && said.contains("not running"), "{said}");
     }
 }
+
+/// Cards mohur cannot drive are named, not hidden (issue 17): the national eID card,
+/// whose applet no open driver knows; a SafeNet token, driven by its vendor's module
+/// (not installed here); a card nobody has in the table, with the Armenian ID card's
+/// module as the hint. `mohur readers`, `mohur status` and `mohur doctor` say it.
+#[test]
+fn cards_mohur_cannot_drive_are_named_with_the_module_that_drives_them() {
+    let dir = common::temp_dir("cli-foreign");
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "az-eid",
+            &[
+                0x3B, 0xFF, 0x96, 0x00, 0x00, 0x81, 0x31, 0x80, 0x43, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x03, 0x01,
+                0x0F, 0x12, 0x0F, 0xFF, 0x82, 0x90, 0x00, 0x86,
+            ],
+            "Azerbaijani national ID card (eID, since 2018): no program is known to drive this card yet",
+        ),
+        (
+            "etoken",
+            &[
+                0x3B, 0xFF, 0x96, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x43, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x84, 0x56, 0x51,
+                0x10, 0x12, 0x01, 0x78, 0x82, 0x90, 0x00, 0x6A,
+            ],
+            "SafeNet eToken 5300 (e-imza USB token): mohur does not drive this card itself; SafeNet Authentication Client (Thales) does (/usr/lib/libeTPkcs11.so, not installed)",
+        ),
+        ("unknown", &[0x3B, 0x02, 0x14, 0x50], "If it is an Armenian ID card, install CryptoCard Suite (CryptoTech)"),
+    ];
+    for (name, atr, want) in cases {
+        let card = PluggedCard::foreign(atr);
+        let reader = card.reader.name.as_str();
+        let out = mohur(&dir, &["status", "--reader", reader], &[]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{name}: {text}{}", stderr(&out));
+        assert!(text.contains(want), "{name}: {text}");
+        let j = json(&mohur(&dir, &["status", "--json", "--reader", reader], &[]));
+        assert_eq!(j["otherCards"][0]["reader"], reader, "{name}: {j}");
+        let out = mohur(&dir, &["readers", "--reader", reader], &[]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(want),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        if name == "etoken" {
+            let out = mohur(&dir, &["doctor", "--json", "--reader", reader, "--port", "1"], &[]);
+            let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+            let token = checks.iter().find(|c| c["id"] == "token").unwrap();
+            assert!(token["message"].as_str().unwrap().contains("SafeNet Authentication Client"), "{token}");
+            assert!(token["fix"].as_str().unwrap().starts_with("install SafeNet Authentication Client"), "{token}");
+        }
+    }
+}

@@ -18,6 +18,7 @@ pub mod card;
 pub mod cert_cache;
 pub mod error;
 pub mod events;
+pub mod known_cards;
 pub mod pcsc_transport;
 pub mod pin;
 pub mod piv;

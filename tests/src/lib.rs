@@ -243,11 +243,22 @@ pub struct PluggedCard {
 impl PluggedCard {
     /// Personalises a card, saves its state to a file and plugs it in.
     pub fn new(state: mohur_card_sim::CardState) -> PluggedCard {
+        PluggedCard::plug(state, |c| c)
+    }
+
+    /// A card of another kind, answering to reset with `atr` and knowing none of the
+    /// applications mohur selects ([`SimCard::foreign`]).
+    pub fn foreign(atr: &[u8]) -> PluggedCard {
+        let atr = atr.to_vec();
+        PluggedCard::plug(card_state(Profile::Piv, |_| {}), move |c| c.foreign(atr))
+    }
+
+    fn plug(state: mohur_card_sim::CardState, make: impl FnOnce(SimCard) -> SimCard) -> PluggedCard {
         let reader = Reader::claim();
         let state_path = temp_dir("card").join("state.json");
         let store = StateStore::File(state_path.clone());
         store.save(&state).expect("save state");
-        let sim = SimHandle::spawn(SimCard::new(state, store).expect("card"), reader.port);
+        let sim = SimHandle::spawn(make(SimCard::new(state, store).expect("card")), reader.port);
         assert!(sim.wait_connected(Duration::from_secs(10)), "vpcd on port {} did not accept the card", reader.port);
         assert!(reader.wait_card(true, Duration::from_secs(20)), "pcscd did not see the card in {}", reader.name);
         PluggedCard { reader, sim, state_path }

@@ -126,3 +126,4 @@ doctor-ca-system-wide = Sistem anbarında { $name }: köklərə veb saytlar üç
 doctor-ca-audit-ok = Etibar anbarlarında test sertifikatı və yığımın artıq sadalamadığı CA yoxdur
 doctor-ca-audit-flags = Etibar anbarlarında: { $what }
 doctor-ca-audit-fix = orada olmamalı olanı silin: mohur-install uninstall, sonra mohur-install install; test sertifikatını əl ilə (certutil -D -n AD -d sql:$HOME/.pki/nssdb)
+doctor-card-install-module = { $software } quraşdırın: mohur sonra bu kart üçün onun modulundan istifadə edəcək

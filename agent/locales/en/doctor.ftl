@@ -134,3 +134,4 @@ doctor-ca-system-wide = In the system store { $name }: the roots are trusted for
 doctor-ca-audit-ok = No test certificate and no CA that the bundle no longer lists in the trust stores
 doctor-ca-audit-flags = In the trust stores: { $what }
 doctor-ca-audit-fix = remove what does not belong there: mohur-install uninstall, then mohur-install install; a test certificate by hand (certutil -D -n NAME -d sql:$HOME/.pki/nssdb)
+doctor-card-install-module = install { $software }: mohur then uses its module for this card

@@ -126,3 +126,4 @@ doctor-ca-system-wide = Համակարգային պահոցում { $name }. ա�
 doctor-ca-audit-ok = Վստահության պահոցներում չկան թեստային վկայականներ և CA-ներ, որոնք փաթեթն այլևս չի նշում
 doctor-ca-audit-flags = Վստահության պահոցներում՝ { $what }
 doctor-ca-audit-fix = հեռացրեք այն, ինչ այնտեղ տեղ չունի. mohur-install uninstall, ապա mohur-install install. թեստային վկայականը՝ ձեռքով (certutil -D -n ԱՆՈՒՆ -d sql:$HOME/.pki/nssdb)
+doctor-card-install-module = տեղադրեք { $software }-ը. mohur-ն այս քարտի համար կօգտագործի դրա մոդուլը

@@ -320,6 +320,48 @@ pub fn parse_pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// Upper-case hex, as ATRs are written.
+/// What the table of known cards ([`mohur_apdu::known_cards`]) says of a card that no
+/// driver of ours opens: its name, and which module drives it (installed here or not),
+/// or that none is known. `(text, json)`.
+pub fn card_verdict(atr: &[u8]) -> (String, serde_json::Value) {
+    use mohur_apdu::known_cards::{identify, Driver, ARMENIAN_ID_CARD};
+    let module_text = |d: &Driver| match (d, d.installed_module()) {
+        (Driver::Pkcs11 { software, .. }, Some(path)) => (software.to_string(), path.to_owned(), true),
+        (Driver::Pkcs11 { software, .. }, None) => {
+            (software.to_string(), d.module_paths().first().copied().unwrap_or_default().to_owned(), false)
+        }
+        _ => (String::new(), String::new(), false),
+    };
+    match identify(atr) {
+        Some(card) if matches!(card.driver, Driver::Pkcs11 { .. }) => {
+            let (software, module, installed) = module_text(&card.driver);
+            let state = if installed { tr!("cli-card-module-installed") } else { tr!("cli-card-module-missing") };
+            (
+                tr!(
+                    "cli-card-needs-module",
+                    name = card.name,
+                    software = software.as_str(),
+                    module = module.as_str(),
+                    state = state
+                ),
+                serde_json::json!({"card": card.name, "software": software, "module": module, "installed": installed}),
+            )
+        }
+        Some(card) => (
+            tr!("cli-card-no-module", name = card.name, note = card.note),
+            serde_json::json!({"card": card.name, "software": null, "note": card.note}),
+        ),
+        None => {
+            let (software, module, installed) = module_text(&ARMENIAN_ID_CARD);
+            (
+                tr!("cli-card-unknown", software = software.as_str(), module = module.as_str()),
+                serde_json::json!({"card": null, "armenianIdCardModule": module, "installed": installed}),
+            )
+        }
+    }
+}
+
+/// Upper-case hex, no separators.
 pub fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

@@ -58,6 +58,7 @@ fn readers(args: &Args) -> Result<Outcome, Failure> {
             (Some(atr), None) => {
                 text.push_str(&format!("  {}\n", tr!("cli-reader-unsupported")));
                 text.push_str(&format!("  ATR {}\n", hex_upper(atr)));
+                text.push_str(&format!("  {}\n", super::card_verdict(atr).0));
             }
         }
         if let Some(e) = &r.error {

@@ -42,7 +42,31 @@ pub fn run(args: Args) -> ExitCode {
 fn status(args: &Args) -> Result<Outcome, Failure> {
     let scan = scan(&args.tokens)?;
     let tokens = scan.manager.list();
+    // Cards no driver of ours opens: named from the table of known cards, with the
+    // module that drives them.
+    let mut unknown = Vec::new();
+    let mut unknown_text = String::new();
+    for r in scan.readers.iter().filter(|r| r.token.is_none()) {
+        let Some(atr) = &r.atr else { continue };
+        let (text, mut json) = super::card_verdict(atr);
+        json["reader"] = json!(r.name);
+        json["atr"] = json!(hex_upper(atr));
+        unknown.push(json);
+        unknown_text.push_str(&format!(
+            "{}: {}\n  ATR: {}\n  {text}\n\n",
+            tr!("cli-label-reader"),
+            r.name,
+            hex_upper(atr)
+        ));
+    }
     if tokens.is_empty() {
+        if !unknown.is_empty() {
+            return Ok(Outcome {
+                json: json!({ "tokens": [], "otherCards": unknown }),
+                text: unknown_text,
+                exit: exit::NO_TOKEN,
+            });
+        }
         return Err(scan.pcsc_error.unwrap_or_else(|| Failure::from(Error::NoToken)));
     }
     let atr_of = |reader: &str| scan.readers.iter().find(|r| r.name == reader).and_then(|r| r.atr.clone());
@@ -92,8 +116,9 @@ fn status(args: &Args) -> Result<Outcome, Failure> {
         }
         text.push('\n');
     }
+    text.push_str(&unknown_text);
     if let Some(f) = &scan.pcsc_error {
         text.push_str(&format!("{}\n", f.message));
     }
-    Ok(Outcome { json: json!({ "tokens": list }), text, exit: exit::OK })
+    Ok(Outcome { json: json!({ "tokens": list, "otherCards": unknown }), text, exit: exit::OK })
 }

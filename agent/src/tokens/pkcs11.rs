@@ -54,6 +54,10 @@ pub const WELL_KNOWN_MODULES: &[&str] = &[
     // Rutoken / JaCarta, common in the CIS region.
     "/usr/lib/librtpkcs11ecp.so",
     "/usr/lib/libjcPKCS11-2.so",
+    // Armenian ID cards: CryptoTech's CryptoCard Suite (from EKENG), and PWPW's newer
+    // module (mohur_apdu::known_cards::ARMENIAN_ID_CARD).
+    "/usr/lib/ccs/libccpkip11.so",
+    "/usr/lib/pwpw-card-pkcs11.so",
     // OpenSC's module, for tokens OpenSC drives (Feitian ePass2003, CardOS, ...). Note
     // that it also shows PIV/AzeDIT cards mohur drives natively: the token manager should
     // skip OpenSC tokens whose serial it already has as a card.
@@ -87,6 +91,9 @@ pub const WELL_KNOWN_MODULES: &[&str] = &[
     r"C:\Windows\System32\bit4xpki.dll",
     // Rutoken.
     r"C:\Windows\System32\rtPKCS11ECP.dll",
+    // Armenian ID cards (CryptoTech CryptoCard Suite, PWPW).
+    r"C:\Program Files (x86)\CryptoTech\CryptoCard\CCPkiP11.dll",
+    r"C:\Program Files\PWPW\pwpw-card-pkcs11.dll",
     // OpenSC.
     r"C:\Program Files\OpenSC Project\OpenSC\pkcs11\opensc-pkcs11.dll",
 ];

@@ -54,6 +54,8 @@ pub struct SimCard {
     pub(crate) session: Session,
     atr: Vec<u8>,
     stats: Stats,
+    /// A card of another kind: its own ATR, and no application mohur knows.
+    foreign: bool,
 }
 
 /// The PIV simulator's ATR: T=1, historical bytes `80 73 C0 21 C0` (card
@@ -70,7 +72,17 @@ impl SimCard {
             Profile::Piv => PIV_ATR.to_vec(),
             Profile::Azedit => mohur_apdu::azedit::AZEDIT_ATR.to_vec(),
         };
-        Ok(SimCard { state, store, keys, session: Session::default(), atr, stats: Stats::default() })
+        Ok(SimCard { state, store, keys, session: Session::default(), atr, stats: Stats::default(), foreign: false })
+    }
+
+    /// A card of another kind (a national eID mohur has no driver for, a vendor token):
+    /// it answers to reset with `atr` and has none of the applications mohur selects
+    /// (every SELECT is `6A 82`, anything else `6D 00`). For tests of how mohur names
+    /// cards it cannot drive.
+    pub fn foreign(mut self, atr: Vec<u8>) -> SimCard {
+        self.atr = atr;
+        self.foreign = true;
+        self
     }
 
     /// The answer to reset.
@@ -122,6 +134,9 @@ impl SimCard {
 
     fn process_inner(&mut self, capdu: &[u8]) -> std::result::Result<(Vec<u8>, StatusWord), StatusWord> {
         let cmd = Command::parse(capdu).map_err(|_| StatusWord::WRONG_LENGTH)?;
+        if self.foreign {
+            return Err(if cmd.ins == 0xA4 { StatusWord(0x6A82) } else { StatusWord(0x6D00) });
+        }
         if cmd.cla & !0x13 != 0 {
             return Err(StatusWord::CLA_NOT_SUPPORTED);
         }
