@@ -63,7 +63,9 @@ cargo build -q "${profile_args[@]}" -p mohur-pkcs11 -p mohur-installer
 "$bin/mohur-install" check-bundle --ca-bundle "$CA" | tee "$OUT/ca-bundle.txt" ||
     fail "the CA bundle $CA does not match its manifest"
 have_agent=0
-if cargo build -q "${profile_args[@]}" -p mohur --bin mohur; then
+# The packaged agent has no demo: no simulated card, no test PKI, no OpenSSL
+# (checked below, on the binary).
+if cargo build -q "${profile_args[@]}" -p mohur --bin mohur --no-default-features --features tray; then
     have_agent=1
 else
     say "WARNING: the agent (crate mohur) does not build: the .deb is made without /usr/bin/mohur"
@@ -75,6 +77,12 @@ install -D -m755 "$bin/mohur-install" "$D/usr/bin/mohur-install"
 install -D -m644 "$bin/libmohur_pkcs11.so" "$D/usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so"
 ((have_agent)) && install -D -m755 "$bin/mohur" "$D/usr/bin/mohur"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$D"/usr/bin/* "$D/usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so"
+if ((have_agent)); then
+    ! ldd "$D/usr/bin/mohur" | grep -E 'libssl|libcrypto' || fail "the packaged mohur links OpenSSL"
+    ! grep -aq 'apdu/sim/src' "$D/usr/bin/mohur" || fail "the packaged mohur carries the card simulator"
+    ! "$D/usr/bin/mohur" demo --help >/dev/null 2>&1 || fail "the packaged mohur has a demo command"
+    say "the packaged mohur: no OpenSSL, no simulator, no demo"
+fi
 install -d -m755 "$D/usr/share/mohur/ca"
 for f in $(ca_files); do
     install -m644 "$CA/$f" "$D/usr/share/mohur/ca/"
