@@ -32,11 +32,14 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use mohur_agent::prompt::{PinentryPrompter, Prompter, SecretDialog};
-use mohur_agent::texts::Occasion;
+use mohur_agent::dialogs::texts;
+use mohur_agent::dialogs::texts::Occasion;
+use mohur_agent::dialogs::{PinentryPrompter, Prompter, SecretDialog};
+use mohur_agent::signing::cms;
+use mohur_agent::signing::webeid;
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::tokens::Token;
-use mohur_agent::{cms, texts, webeid, Cancel};
+use mohur_agent::Cancel;
 use mohur_apdu::{KeyPurpose, Pin, PinKind};
 use mohur_card_sim::{provision, Profile, ProvisionOptions, SimCard, SimTransport, StateStore};
 use serde_json::{json, Value};

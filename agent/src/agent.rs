@@ -1,11 +1,11 @@
 //! The running agent: its configuration, tokens, allowed origins and dialogs, shared
 //! by every connection.
 
+use crate::access::origins::Origins;
 use crate::config::Config;
-use crate::manager::TokenManager;
-use crate::ops::PromptGate;
-use crate::origins::Origins;
-use crate::prompt::Prompter;
+use crate::dialogs::Prompter;
+use crate::pin_policy::PromptGate;
+use crate::tokens::manager::TokenManager;
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ pub struct Agent {
     /// One dialog at a time.
     pub gate: PromptGate,
     /// How often each site may ask for consent.
-    pub consent: crate::site::ConsentLimiter,
+    pub consent: crate::access::site::ConsentLimiter,
     /// Intermediate CA certificates (DER) to embed in signatures.
     pub intermediates: Vec<Vec<u8>>,
     /// [`Agent::chain_for`]'s answers, by signer certificate.

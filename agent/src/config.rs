@@ -62,7 +62,7 @@ pub struct Config {
     /// Language of every message: `az`, `hy` or `en` (default: from the locale).
     pub language: Option<String>,
     /// Serve `wss://` on the same port too, when `mohur-install install --loopback-tls`
-    /// has set up the loopback CA ([`crate::tls`]).
+    /// has set up the loopback CA ([`crate::server::tls`]).
     pub loopback_tls: bool,
 }
 

@@ -202,7 +202,10 @@ mod tests {
     #[test]
     fn every_message_formats_in_every_language() {
         let mut args = FluentArgs::new();
-        for name in ["n", "holder", "origin", "context", "secret", "min", "max", "name", "hash", "count", "what"] {
+        for name in [
+            "n", "holder", "origin", "context", "secret", "min", "max", "name", "hash", "count", "what", "software",
+            "module", "state", "note",
+        ] {
             args.set(name, "x");
         }
         for lang in Lang::ALL {

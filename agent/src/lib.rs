@@ -4,34 +4,23 @@
 //! demo portal.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod agent;
 pub mod cancel;
 pub mod cli;
-pub mod cms;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod dialogs;
 pub mod doctor;
 pub mod error;
 pub mod i18n;
-pub mod key_policy;
-pub mod manager;
-pub mod ops;
-pub mod origins;
-pub mod peer;
-#[cfg(feature = "demo")]
-pub mod portal;
-pub mod prompt;
+pub mod pin_policy;
 pub mod protocol;
-#[cfg(feature = "demo")]
-pub mod relying_party;
-pub mod retry_counter;
 pub mod server;
-pub mod session;
-pub mod site;
-pub mod texts;
-pub mod tls;
+pub mod signing;
 pub mod tokens;
 pub mod tray;
-pub mod webeid;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};

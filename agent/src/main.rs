@@ -1,17 +1,18 @@
 //! `mohur`: the signing agent, its demo, and (later) the card tools.
 
 use clap::{Args, Parser, Subcommand};
+use mohur_agent::access::origins::{normalize_origin, Origins};
 use mohur_agent::agent::Agent;
 use mohur_agent::cli;
 use mohur_agent::config::Config;
 use mohur_agent::i18n::Lang;
-use mohur_agent::origins::{normalize_origin, Origins};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(feature = "demo")]
+#[path = "demo/command.rs"]
 mod demo;
 
 #[derive(Parser)]
@@ -177,7 +178,7 @@ fn serve_with(
     let listeners = mohur_agent::server::bind(config.port)
         .map_err(|e| mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)))?;
     let port = listeners[0].local_addr()?.port();
-    let prompter = mohur_agent::prompt::from_environment(Duration::from_secs(config.prompt_timeout_seconds));
+    let prompter = mohur_agent::dialogs::from_environment(Duration::from_secs(config.prompt_timeout_seconds));
     let agent = Agent::new(config, prompter)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,10 +190,10 @@ fn serve_with(
     }
     let modules = agent.config.pkcs11_module_paths();
     if !modules.is_empty() {
-        let counter = mohur_agent::retry_counter::RetryCounter::open(agent.config.state_dir())?;
+        let counter = mohur_agent::tokens::retry_counter::RetryCounter::open(agent.config.state_dir())?;
         agent.manager.watch_pkcs11(modules, counter);
     }
-    let tls = mohur_agent::tls::from_config(&agent.config);
+    let tls = mohur_agent::server::tls::from_config(&agent.config);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     setup(&agent, runtime.handle(), stop_rx.clone(), port)?;

@@ -1,4 +1,4 @@
-//! CAdES-BES from `mohur_agent::cms::sign_cades`, signed by software keys acting as the card and
+//! CAdES-BES from `mohur_agent::signing::cms::sign_cades`, signed by software keys acting as the card and
 //! checked by an independent peer: the OpenSSL CLI (`cms -verify -cades`, which also checks the
 //! ESS signing-certificate-v2 binding) and the openssl crate's digests.
 
@@ -11,7 +11,7 @@ use cms::signed_data::SignedData;
 use cms_support::*;
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
-use mohur_agent::cms::{
+use mohur_agent::signing::cms::{
     digest_alg_for, sign_cades, Content, SignRequest, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2,
     ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME,
 };

@@ -1,5 +1,5 @@
-//! The relying party's CAdES check (`mohur_agent::relying_party::verify_cms`, OpenSSL's
-//! CMS_verify plus the ESS binding) on signatures from `mohur_agent::cms::sign_cades`, and on
+//! The relying party's CAdES check (`mohur_agent::demo::relying_party::verify_cms`, OpenSSL's
+//! CMS_verify plus the ESS binding) on signatures from `mohur_agent::signing::cms::sign_cades`, and on
 //! CMS made independently by the openssl crate.
 
 mod cms_support;
@@ -7,8 +7,8 @@ mod cms_support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cms_support::*;
-use mohur_agent::cms::{sign_cades, Content, SignRequest};
-use mohur_agent::relying_party::verify_cms;
+use mohur_agent::demo::relying_party::verify_cms;
+use mohur_agent::signing::cms::{sign_cades, Content, SignRequest};
 use mohur_apdu::HashAlg;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::hash::{hash, MessageDigest};

@@ -5,9 +5,9 @@
 
 use mohur_agent::agent::Agent;
 use mohur_agent::config::Config;
+use mohur_agent::dialogs::testing::{Answer, QueuePrompter, Shown};
+use mohur_agent::dialogs::{ConfirmDialog, Prompter, SecretDialog};
 use mohur_agent::i18n::{set_language, Lang};
-use mohur_agent::prompt::testing::{Answer, QueuePrompter, Shown};
-use mohur_agent::prompt::{ConfirmDialog, Prompter, SecretDialog};
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::tray::actions::{self, Hooks, Outcome};
 use mohur_agent::tray::autostart::Autostart;

@@ -1,4 +1,4 @@
-//! The relying party's token checks (`mohur_agent::relying_party`) against tokens made by the
+//! The relying party's token checks (`mohur_agent::demo::relying_party`) against tokens made by the
 //! agent's `webeid::authenticate` with software keys (the test PKI's card keys, plus a few
 //! certificates issued here with the openssl crate for the failure cases).
 
@@ -9,8 +9,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cms_support::*;
-use mohur_agent::relying_party::{verify_auth_token, verify_login, NonceStore, TrustStore, VerifiedLogin};
-use mohur_agent::webeid::{authenticate, AuthToken};
+use mohur_agent::demo::relying_party::{verify_auth_token, verify_login, NonceStore, TrustStore, VerifiedLogin};
+use mohur_agent::signing::webeid::{authenticate, AuthToken};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 

@@ -1,4 +1,4 @@
-//! The Web eID token as the agent builds it (`mohur_agent::webeid`), checked against values
+//! The Web eID token as the agent builds it (`mohur_agent::signing::webeid`), checked against values
 //! computed independently with OpenSSL.
 
 mod cms_support;
@@ -6,7 +6,7 @@ mod cms_support;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cms_support::*;
-use mohur_agent::webeid::{
+use mohur_agent::signing::webeid::{
     algorithm_for, app_version_url, authenticate, build_token, digest_to_sign, validate_nonce, validate_origin,
     AuthToken, FORMAT,
 };

@@ -4,7 +4,7 @@
 //! [`crate::i18n`], and exits with one of the [`exit`] codes.
 //!
 //! The tools do not need the agent: [`scan`] looks at the readers and PKCS#11 modules
-//! once, synchronously, and the PIN operations go through the same [`crate::ops`] as
+//! once, synchronously, and the PIN operations go through the same [`crate::pin_policy`] as
 //! the agent's, so the PIN policy (read the counter first, never ask for a blocked
 //! PIN) is the same whoever asks.
 //!
@@ -21,8 +21,8 @@ pub mod status;
 pub mod verify;
 
 use crate::config::Config;
-use crate::manager::{ScannedReader, TokenManager, TokenSlot};
-use crate::retry_counter::RetryCounter;
+use crate::tokens::manager::{ScannedReader, TokenManager, TokenSlot};
+use crate::tokens::retry_counter::RetryCounter;
 use crate::{tr, Error};
 use mohur_apdu::{KeyPurpose, PinKind, PinState};
 use serde_json::{json, Value};
@@ -99,7 +99,7 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        let tries = |n: Option<u8>| n.map(|n| format!(" {}", crate::texts::tries_left(n))).unwrap_or_default();
+        let tries = |n: Option<u8>| n.map(|n| format!(" {}", crate::dialogs::texts::tries_left(n))).unwrap_or_default();
         let (exit, message) = match &e {
             Error::Card(mohur_apdu::Error::NoService(_)) => (exit::NO_SERVICE, tr!("cli-error-no-service")),
             Error::NoToken => (exit::NO_TOKEN, tr!("cli-error-no-token")),
@@ -274,7 +274,7 @@ pub fn pin_state_text(state: PinState, tries_left: Option<u8>) -> String {
         PinState::NotActivated => tr!("cli-state-not-activated"),
         _ if tries_left == Some(0) => tr!("cli-state-blocked"),
         _ => match tries_left {
-            Some(n) => crate::texts::tries_left(n),
+            Some(n) => crate::dialogs::texts::tries_left(n),
             None => tr!("cli-state-ready"),
         },
     }
@@ -282,7 +282,7 @@ pub fn pin_state_text(state: PinState, tries_left: Option<u8>) -> String {
 
 /// SHA-256 of `data`, with the agent's own hash (no OpenSSL on Windows).
 pub fn sha256(data: &[u8]) -> Vec<u8> {
-    crate::cms::hash(mohur_apdu::HashAlg::Sha256, data).unwrap_or_default()
+    crate::signing::cms::hash(mohur_apdu::HashAlg::Sha256, data).unwrap_or_default()
 }
 
 /// PEM text of a DER certificate (RFC 7468 §5: base64 in lines of 64).

@@ -1,6 +1,6 @@
 //! `mohur pin change | unblock | activate`: the card's PINs, asked for in the agent's
-//! own dialog ([`crate::prompt::from_environment`]: `$MOHUR_PINENTRY`, pinentry on a
-//! desktop, else the terminal without echo) and run through [`crate::ops`], so the
+//! own dialog ([`crate::dialogs::from_environment`]: `$MOHUR_PINENTRY`, pinentry on a
+//! desktop, else the terminal without echo) and run through [`crate::pin_policy`], so the
 //! PIN policy is the agent's: the counter is read first and shown, a blocked or
 //! never-activated PIN is explained instead of asked for, a PIN is sent once.
 //!
@@ -15,7 +15,7 @@
 //! ["auth"|"sign", …], "pins": [as in status]}`.
 
 use super::{exit, finish, scan, token_pin_label, Failure, Outcome, TokenOpts};
-use crate::ops::{self, Ctx, PromptGate};
+use crate::pin_policy::{self, Ctx, PromptGate};
 use crate::tokens::TokenKind;
 use crate::{tr, Cancel};
 use mohur_apdu::{KeyPurpose, PinKind, PinState};
@@ -108,7 +108,7 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
         }
         _ => vec![slot.with(|t| Ok(t.pin_for(purpose)))?],
     };
-    let pins_json = |slot: &crate::manager::TokenSlot| {
+    let pins_json = |slot: &crate::tokens::manager::TokenSlot| {
         let info = slot.refresh().unwrap_or_else(|_| slot.info());
         crate::protocol::token_json(&slot.id, &info)["pins"].clone()
     };
@@ -122,7 +122,7 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
             exit: exit::OK,
         });
     }
-    let prompter = crate::prompt::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
+    let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
     let cancel = Cancel::new();
     let gate = PromptGate::default();
     let ctx = Ctx { prompter: prompter.as_ref(), cancel: &cancel, gate: &gate };
@@ -141,17 +141,17 @@ fn pin(args: &Args) -> Result<Outcome, Failure> {
         match args.action {
             Action::Change => {
                 let context = tr!("cli-pin-change-context", secret = secret.as_str(), name = place.as_str());
-                ops::change_pin(&ctx, &slot, kind, &context)?;
+                pin_policy::change_pin(&ctx, &slot, kind, &context)?;
                 text.push_str(&tr!("cli-pin-changed", secret = secret.as_str()));
             }
             Action::Unblock => {
                 let context = tr!("cli-pin-unblock-context", secret = secret.as_str(), name = place.as_str());
-                ops::unblock_pin(&ctx, &slot, kind, &context)?;
+                pin_policy::unblock_pin(&ctx, &slot, kind, &context)?;
                 text.push_str(&tr!("cli-pin-unblocked", secret = secret.as_str()));
             }
             Action::Activate => {
                 let context = tr!("cli-pin-activate-context", secret = secret.as_str(), name = place.as_str());
-                ops::unblock_pin(&ctx, &slot, kind, &context)?;
+                pin_policy::unblock_pin(&ctx, &slot, kind, &context)?;
                 text.push_str(&tr!("cli-pin-activated", secret = secret.as_str()));
             }
         }

@@ -1,5 +1,5 @@
 //! `mohur sign FILE`: a CAdES-BES signature (`FILE.p7s`, DER CMS) with the card's
-//! signing key, through [`crate::cms::sign_cades`] and [`crate::ops::with_pin`]: one
+//! signing key, through [`crate::signing::cms::sign_cades`] and [`crate::pin_policy::with_pin`]: one
 //! PIN dialog that names the file and its SHA-256, so the citizen sees what is signed.
 //!
 //! The signature is attached (the file inside the `.p7s`, which is then all a
@@ -12,8 +12,9 @@
 //! "token", "reader", "embeddedCertificates"}`.
 
 use super::{exit, finish, hex_lower, installed_ca_dir, load_ca_bundle, scan, Failure, Outcome, TokenOpts};
-use crate::ops::{self, Ctx, PromptGate};
-use crate::{cms, tr, Cancel};
+use crate::pin_policy::{self, Ctx, PromptGate};
+use crate::signing::cms;
+use crate::{tr, Cancel};
 use mohur_apdu::KeyPurpose;
 use serde_json::json;
 use std::path::PathBuf;
@@ -79,7 +80,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         .collect();
     let context = format!("{}\n  {shown_name}\n    SHA-256 {sha256}", tr!("cli-sign-context"));
 
-    let prompter = crate::prompt::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
+    let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
     let cancel = Cancel::new();
     let gate = PromptGate::default();
     let ctx = Ctx { prompter: prompter.as_ref(), cancel: &cancel, gate: &gate };
@@ -90,9 +91,13 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         detached: args.detached,
         signing_time: SystemTime::now(),
     };
-    let der = ops::with_pin(&ctx, &slot, KeyPurpose::Signing, &crate::texts::Occasion::signing(context), |sign| {
-        cms::sign_cades(&req, sign)
-    })?;
+    let der = pin_policy::with_pin(
+        &ctx,
+        &slot,
+        KeyPurpose::Signing,
+        &crate::dialogs::texts::Occasion::signing(context),
+        |sign| cms::sign_cades(&req, sign),
+    )?;
     std::fs::write(&out, &der)
         .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
     let holder = slot.info().holder;

@@ -1,5 +1,5 @@
 //! `mohur verify FILE.p7s`: checks a CAdES signature as a relying party does
-//! ([`crate::relying_party::verify_cms`]): the signature, the content's digest, the
+//! ([`crate::demo::relying_party::verify_cms`]): the signature, the content's digest, the
 //! signer's certificate path to a trusted root, the signing-certificate-v2 binding and
 //! the signing time.
 //!
@@ -53,7 +53,7 @@ mod imp {
 mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};
-    use crate::relying_party::{verify_cms, TrustStore};
+    use crate::demo::relying_party::{verify_cms, TrustStore};
     use crate::{tr, Error};
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;

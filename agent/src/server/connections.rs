@@ -1,4 +1,4 @@
-//! Limits on open WebSocket connections: in all, and per site ([`crate::site`]) for
+//! Limits on open WebSocket connections: in all, and per site ([`crate::access::site`]) for
 //! sites the citizen has not allowed, so that one web page cannot hold thousands of
 //! sockets (and their buffers) open. An allowed site is bounded by the total only (and,
 //! like everyone, by the budget of bytes in flight). When a limit is reached, room is

@@ -1,7 +1,7 @@
 //! The WebSocket server on loopback: the same-user, `Host` and `Origin` checks and the
 //! connection limits before the upgrade (`agent/PROTOCOL.md` § Who may connect,
-//! § Limits), then [`crate::session::run`] per connection. One port serves `ws://`
-//! and, when the loopback TLS is set up ([`crate::tls`]), `wss://`: the first byte a
+//! § Limits), then [`crate::server::session::run`] per connection. One port serves `ws://`
+//! and, when the loopback TLS is set up ([`crate::server::tls`]), `wss://`: the first byte a
 //! client sends tells a TLS handshake from an HTTP request.
 //!
 //! HTTP/1.1 is hyper's; the WebSocket upgrade and framing are the agent's own
@@ -10,10 +10,13 @@
 
 pub mod budget;
 pub mod connections;
+pub mod same_user;
+pub mod session;
+pub mod tls;
 pub mod websocket;
 
+use crate::access::origins::{check_host, check_origin, Decision};
 use crate::agent::Agent;
-use crate::origins::{check_host, check_origin, Decision};
 use budget::Budget;
 use connections::{Connections, Limits, Refused};
 use hyper::body::Incoming;
@@ -171,7 +174,9 @@ fn lists_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bo
 async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) -> Response<String> {
     let port = shared.port;
     // /proc/net/tcp is a file: read it off the executor.
-    let own = tokio::task::spawn_blocking(move || crate::peer::is_own_user(Some(peer), port)).await.unwrap_or(false);
+    let own = tokio::task::spawn_blocking(move || crate::server::same_user::is_own_user(Some(peer), port))
+        .await
+        .unwrap_or(false);
     if !own {
         tracing::warn!(?peer, "refused upgrade: the connection belongs to another user");
         return reply(StatusCode::FORBIDDEN, "another user's connection");
@@ -207,7 +212,7 @@ async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incomin
     let o = origin.clone();
     let allowed =
         tokio::task::spawn_blocking(move || agent.origins.decision(&o) == Decision::Allowed).await.unwrap_or(false);
-    let site = crate::site::site_of(&origin);
+    let site = crate::access::site::site_of(&origin);
     let registered = match shared.connections.admit(&origin, &site, allowed) {
         Ok(r) => r,
         Err(why) => {
@@ -224,7 +229,7 @@ async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incomin
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => crate::session::run(shared, TokioIo::new(upgraded), origin, registered).await,
+            Ok(upgraded) => crate::server::session::run(shared, TokioIo::new(upgraded), origin, registered).await,
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
     });

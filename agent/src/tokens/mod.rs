@@ -3,7 +3,9 @@
 //! ([`pkcs11::Pkcs11Token`]), behind one [`Token`] trait.
 
 pub mod card;
+pub mod manager;
 pub mod pkcs11;
+pub mod retry_counter;
 
 use crate::Result;
 use mohur_apdu::{HashAlg, KeyAlgorithm, KeyPurpose, Pin, PinKind, PinStatus};

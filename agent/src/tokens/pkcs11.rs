@@ -32,7 +32,7 @@ use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::Certificate;
 
 use super::{PinRules, Token, TokenInfo, TokenKey, TokenKind};
-use crate::retry_counter::{self, LoginOutcome, RetryCounter, Secret};
+use crate::tokens::retry_counter::{self, LoginOutcome, RetryCounter, Secret};
 use crate::{Error, Result};
 
 /// Vendor modules probed when present ([`present_modules`]). Paths are those the vendors'
@@ -519,7 +519,7 @@ fn cert_entry(id: Vec<u8>, der: Vec<u8>) -> Option<CertEntry> {
             return None;
         }
     }
-    // Which key logs in and which signs: the one rule of [`crate::key_policy`].
+    // Which key logs in and which signs: the one rule of [`crate::signing::key_policy`].
     let uses = mohur_apdu::x509::key_uses(&der).ok()?;
     let (auth, sign) = (uses.authentication, uses.non_repudiation);
     (auth || sign).then_some(CertEntry { id, der, algorithm, auth, sign })

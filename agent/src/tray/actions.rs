@@ -1,12 +1,12 @@
 //! What the tray's menu items do, through the same code as the command line and the
-//! WebSocket: `ops::change_pin` / `ops::unblock_pin` with the agent's prompter (its
+//! WebSocket: `pin_policy::change_pin` / `pin_policy::unblock_pin` with the agent's prompter (its
 //! pinentry on a desktop), `Origins::revoke`, the `mohur doctor` report, the autostart
 //! entry. Each runs on a worker thread of the UI, never on the event loop.
 
 use super::autostart::Autostart;
 use super::model::Action;
 use crate::agent::Agent;
-use crate::ops::{self, Ctx};
+use crate::pin_policy::{self, Ctx};
 use crate::{tr, Cancel, Error, Result};
 use mohur_apdu::PinKind;
 
@@ -79,7 +79,7 @@ fn install_card_cas(agent: &Agent, hooks: &Hooks, reader: &str, cancel: &Cancel)
         listing.push_str(&format!("\n  {subject}\n    SHA-256 {sha}"));
         expect.extend(["--expect-sha256".to_owned(), sha.to_owned()]);
     }
-    let dialog = crate::prompt::ConfirmDialog {
+    let dialog = crate::dialogs::ConfirmDialog {
         title: tr!("tray-cas-title"),
         description: format!("{}{listing}", tr!("tray-cas-confirm", n = cas.len())),
         ok: tr!("tray-cas-install"),
@@ -141,12 +141,12 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
     match action {
         Action::ChangePin { token, kind } => {
             let slot = agent.manager.find(Some(token), None)?;
-            ops::change_pin(&ctx, &slot, *kind, &context)?;
+            pin_policy::change_pin(&ctx, &slot, *kind, &context)?;
             Ok(Outcome::Done(tr!("tray-pin-changed", secret = secret_name(agent, token, *kind)?)))
         }
         Action::UnblockPin { token, kind } | Action::Activate { token, kind } => {
             let slot = agent.manager.find(Some(token), None)?;
-            ops::unblock_pin(&ctx, &slot, *kind, &context)?;
+            pin_policy::unblock_pin(&ctx, &slot, *kind, &context)?;
             Ok(Outcome::Done(tr!("tray-pin-unblocked", secret = secret_name(agent, token, *kind)?)))
         }
         Action::InstallCardCas { reader } => install_card_cas(agent, hooks, reader, &cancel),

@@ -72,21 +72,21 @@ impl IconState {
 /// What a menu item does. The token is named by its `TokenSlot::id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// `ops::change_pin`.
+    /// `pin_policy::change_pin`.
     ChangePin {
         /// The token.
         token: String,
         /// Which PIN.
         kind: PinKind,
     },
-    /// `ops::unblock_pin` of a blocked (or forgotten) PIN.
+    /// `pin_policy::unblock_pin` of a blocked (or forgotten) PIN.
     UnblockPin {
         /// The token.
         token: String,
         /// Which PIN.
         kind: PinKind,
     },
-    /// `ops::unblock_pin` of a never-activated PIN: the first use of a card.
+    /// `pin_policy::unblock_pin` of a never-activated PIN: the first use of a card.
     Activate {
         /// The token.
         token: String,

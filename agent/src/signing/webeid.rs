@@ -13,7 +13,7 @@ use base64::Engine;
 use mohur_apdu::{HashAlg, KeyAlgorithm};
 use serde::{Deserialize, Serialize};
 
-use crate::cms::{hash, SignFn};
+use crate::signing::cms::{hash, SignFn};
 use crate::{Error, Result};
 
 /// The `format` field this module writes and accepts.

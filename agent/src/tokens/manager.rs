@@ -2,9 +2,9 @@
 //! pcscd restarted), PKCS#11 tokens, and the demo's simulated card. Operations on one
 //! token are serialised by its lock; different tokens work in parallel.
 
-use crate::retry_counter::RetryCounter;
 use crate::tokens::card::CardToken;
 use crate::tokens::pkcs11::Pkcs11Module;
+use crate::tokens::retry_counter::RetryCounter;
 use crate::tokens::{Token, TokenInfo, TokenKind};
 use crate::{Error, Result};
 use mohur_apdu::events::{ReaderEvent, ReaderMonitor};

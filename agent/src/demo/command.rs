@@ -4,8 +4,8 @@
 use crate::{serve, AgentArgs, Stop};
 use clap::{Args, ValueEnum};
 use mohur_agent::agent::Agent;
-use mohur_agent::portal::{self, Portal};
-use mohur_agent::relying_party::{NonceStore, TrustStore};
+use mohur_agent::demo::portal::{self, Portal};
+use mohur_agent::demo::relying_party::{NonceStore, TrustStore};
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::{Error, Result};
 use mohur_card_sim::{provision, ProvisionOptions, SimCard, SimTransport, StateStore};

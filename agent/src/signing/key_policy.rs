@@ -16,7 +16,7 @@
 //! nonRepudiation, or no keyUsage at all); and a key certified by the token's
 //! authentication certificate too is one, whatever its other certificate says.
 
-use crate::manager::TokenSlot;
+use crate::tokens::manager::TokenSlot;
 use crate::{Error, Result};
 use mohur_apdu::x509::{key_uses, public_key_info};
 use mohur_apdu::KeyPurpose;

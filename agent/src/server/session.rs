@@ -8,14 +8,14 @@
 //! while the agent-wide budget of bytes in flight ([`crate::server::budget`]) has room —
 //! otherwise the payload is read and dropped and the request gets `BUSY`.
 
+use crate::access::origins::Decision;
 use crate::agent::Agent;
-use crate::manager::TokenEvent;
-use crate::origins::Decision;
 use crate::protocol::{self, Connection, Request};
 use crate::server::budget::{Reservation, BYTES_PER_FRAME_BYTE};
 use crate::server::connections::{BusyGuard, Registered};
 use crate::server::websocket::{self, FrameError, FrameHeader, Opcode};
 use crate::server::Shared;
+use crate::tokens::manager::TokenEvent;
 use crate::{Cancel, Error};
 use serde_json::{json, Value};
 use std::collections::HashMap;

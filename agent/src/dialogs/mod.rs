@@ -16,6 +16,7 @@ mod pinentry;
 mod terminal;
 #[doc(hidden)]
 pub mod testing;
+pub mod texts;
 
 pub use pinentry::PinentryPrompter;
 pub use terminal::TerminalPrompter;

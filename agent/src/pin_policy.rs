@@ -3,11 +3,12 @@
 //! and warn at the last one, check the PIN's format before it reaches the card, send
 //! it once, never retry. The same operations serve the WebSocket, the CLI and the tray.
 
-use crate::manager::TokenSlot;
-use crate::prompt::{ConfirmDialog, Prompter, SecretDialog};
-use crate::texts::Occasion;
+use crate::dialogs::texts;
+use crate::dialogs::texts::Occasion;
+use crate::dialogs::{ConfirmDialog, Prompter, SecretDialog};
+use crate::tokens::manager::TokenSlot;
 use crate::tokens::PinRules;
-use crate::{texts, Cancel, Error, Result};
+use crate::{Cancel, Error, Result};
 use mohur_apdu::{HashAlg, KeyPurpose, Pin, PinKind, PinState};
 use std::sync::{Mutex, MutexGuard};
 

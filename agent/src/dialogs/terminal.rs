@@ -313,7 +313,7 @@ mod tests {
         use std::sync::{Arc, Mutex};
         let exe = std::env::current_exe().unwrap();
         let cmd = format!(
-            "'{}' --exact prompt::terminal::tests::dialogs_in_a_pseudo_terminal --nocapture --test-threads=1",
+            "'{}' --exact dialogs::terminal::tests::dialogs_in_a_pseudo_terminal --nocapture --test-threads=1",
             exe.display()
         );
         let mut child = Command::new("script")

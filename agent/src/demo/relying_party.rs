@@ -24,8 +24,8 @@ use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::{X509KeyUsage, X509NameRef, X509Ref, X509StoreContext, X509VerifyResult, X509};
 
-use crate::cms::{hash, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2, ID_SIGNING_TIME};
-use crate::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT};
+use crate::signing::cms::{hash, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2, ID_SIGNING_TIME};
+use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT};
 use crate::{Error, Result};
 
 /// `id-sha256` (RFC 5754 §2.2).

@@ -415,7 +415,7 @@ fn survey_pkcs11(env: &DoctorEnv) -> Pkcs11Survey {
             let module = Pkcs11Module::open(&p).map_err(|e| e.to_string())?;
             // Reading the counters creates nothing but the state directory the agent
             // itself would create; without it, tokens are still reported as loaded.
-            let Ok(counter) = crate::retry_counter::RetryCounter::open(dir) else { return Ok(Vec::new()) };
+            let Ok(counter) = crate::tokens::retry_counter::RetryCounter::open(dir) else { return Ok(Vec::new()) };
             let tokens = module.tokens(&counter).map_err(|e| e.to_string())?;
             let place = p.display().to_string();
             Ok(tokens.into_iter().filter_map(|t| read_token(Box::new(t), place.clone()).ok()).collect())
@@ -1371,7 +1371,7 @@ fn check_loopback_tls(env: &DoctorEnv, agent_up: bool) -> Check {
     }
     // The agent is up: it must answer wss:// with a certificate of this CA.
     let port = env.config.port;
-    match crate::tls::probe(port, &der, timeout.min(Duration::from_secs(3))) {
+    match crate::server::tls::probe(port, &der, timeout.min(Duration::from_secs(3))) {
         Ok(version) => {
             details["wss"] = json!(version);
             let message = tr!("doctor-tls-serving", name = tag.as_str(), what = format!("wss://127.0.0.1:{port}/v1"));

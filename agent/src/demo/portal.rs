@@ -1,9 +1,9 @@
 //! The demo portal: a relying party on `http://localhost:PORT` that serves the demo
 //! page and `mohur.js`, issues login nonces, verifies Web eID tokens and CAdES
-//! signatures ([`crate::relying_party`]). It is what a portal developer copies.
+//! signatures ([`crate::demo::relying_party`]). It is what a portal developer copies.
 
-use crate::relying_party::{self, NonceStore, TrustStore};
-use crate::webeid::AuthToken;
+use crate::demo::relying_party::{self, NonceStore, TrustStore};
+use crate::signing::webeid::AuthToken;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
@@ -13,10 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use warp::http::StatusCode;
 use warp::Filter;
 
-const INDEX_HTML: &str = include_str!("../web/demo/index.html");
-const DEMO_JS: &str = include_str!("../web/demo/demo.js");
-const STYLE_CSS: &str = include_str!("../web/demo/style.css");
-const MOHUR_JS: &str = include_str!("../web/mohur.js");
+const INDEX_HTML: &str = include_str!("../../web/demo/index.html");
+const DEMO_JS: &str = include_str!("../../web/demo/demo.js");
+const STYLE_CSS: &str = include_str!("../../web/demo/style.css");
+const MOHUR_JS: &str = include_str!("../../web/mohur.js");
 
 /// How long a login nonce stays valid.
 pub const NONCE_TTL: Duration = Duration::from_secs(300);
