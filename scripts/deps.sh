@@ -25,6 +25,8 @@ PACKAGES=(
     # the tray's screenshot test (Xvfb + trayer) and the keyring tests (keyctl; a
     # session bus with GNOME Keyring's Secret Service)
     xvfb xauth trayer imagemagick keyutils dbus-daemon gnome-keyring
+    # scripts/windows.sh: typing into the Windows dialogs under wine
+    xdotool
 )
 # Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
 # Debian packages only when the commands are missing.

@@ -261,17 +261,10 @@ elapsed "MSI $MSI: files and custom actions checked"
 # prefix in target/wine each time (about 5 s), so that nothing left by an earlier run
 # counts; no X display and no Mono/Gecko installers (WINEDLLOVERRIDES), nothing waits.
 if command -v wine >/dev/null; then
-    export WINEPREFIX=$PWD/target/wine/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
     unset DISPLAY WAYLAND_DISPLAY
-    wineserver -k 2>/dev/null || true
-    rm -rf "$WINEPREFIX"
-    mkdir -p "$WINEPREFIX"
-    # Rust's std takes its random numbers from ProcessPrng (bcryptprimitives.dll), which
-    # wine 8 lacks: a stub that forwards to bcrypt, in the prefix's system32 (never in
-    # the MSI).
-    x86_64-w64-mingw32-gcc -O2 -shared -s -o "$OUT/bcryptprimitives.dll" installer/windows/bcryptprimitives.c -lbcrypt
-    wine wineboot --init </dev/null >/dev/null 2>&1
-    cp "$OUT/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+    # shellcheck source=scripts/wine.sh
+    source scripts/wine.sh
+    wine_prefix "$PWD/target/wine/prefix"
     wine "$W/mohur.exe" --help </dev/null >"$OUT/wine-mohur-help.txt" 2>&1 ||
         fail "mohur.exe --help under wine: $(cat "$OUT/wine-mohur-help.txt")"
     grep -q '^  agent ' "$OUT/wine-mohur-help.txt" || fail "mohur.exe --help under wine lists no agent command"

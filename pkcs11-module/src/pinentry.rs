@@ -4,7 +4,7 @@
 //!
 //! Opt-in: `protected_authentication_path = true` in the configuration, or
 //! `MOHUR_PKCS11_PROTECTED_AUTH=1`. The program is `$MOHUR_PINENTRY`
-//! (default `pinentry` from `PATH`). The PIN is kept in zeroizing memory and never
+//! (default `pinentry` from `PATH`; on Windows mohur's own dialog window). The PIN is kept in zeroizing memory and never
 //! logged; a wrong PIN is never asked for again by the module.
 //!
 //! A dialog always ends: after `prompt_timeout_seconds` (default [`DEFAULT_TIMEOUT`])
@@ -40,9 +40,10 @@ pub fn enabled() -> bool {
         || std::env::var("MOHUR_PKCS11_PROTECTED_AUTH").is_ok_and(|v| v.trim() == "1")
 }
 
-/// The pinentry program: `$MOHUR_PINENTRY`, else `pinentry`.
-fn program() -> String {
-    std::env::var("MOHUR_PINENTRY").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "pinentry".to_owned())
+/// The pinentry program set in `$MOHUR_PINENTRY`, if any; without one the dialog is
+/// `pinentry` from `PATH`, on Windows mohur's own window ([`mohur_pinentry::Window`]).
+fn program() -> Option<String> {
+    std::env::var("MOHUR_PINENTRY").ok().filter(|p| !p.is_empty())
 }
 
 /// The dialog's description: whose card, which PIN, tries left (with a warning on
@@ -85,7 +86,13 @@ pub fn get_pin(desc: &str) -> Result<Pin> {
     let canceller = Canceller::new();
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     OPEN.lock().unwrap_or_else(|p| p.into_inner()).push((id, canceller.clone()));
-    let answer = Pinentry::new(program()).timeout(timeout).canceller(canceller).get_pin(&dialog);
+    let answer = match program() {
+        Some(program) => Pinentry::new(program).timeout(timeout).canceller(canceller).get_pin(&dialog),
+        #[cfg(windows)]
+        None => mohur_pinentry::Window::new().timeout(timeout).canceller(canceller).get_pin(&dialog),
+        #[cfg(not(windows))]
+        None => Pinentry::new("pinentry").timeout(timeout).canceller(canceller).get_pin(&dialog),
+    };
     OPEN.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _)| *i != id);
     match answer {
         Ok(mut pin) => Ok(Pin::new(std::mem::take(&mut *pin))),

@@ -1,6 +1,9 @@
 # Agentin öz dialoqları (pinentry və ya terminal).
 
 dialog-title = mohur
+# The buttons of mohur's own dialog window (Windows) and of pinentry's PIN dialog.
+button-ok = OK
+button-cancel = Ləğv et
 secret-pin = PIN
 secret-sign = imza PIN-i (PIN2)
 secret-puk = PUK

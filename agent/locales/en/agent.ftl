@@ -3,6 +3,9 @@
 # (the web site), $n (a count), $min/$max (PIN lengths), $context (what is asked).
 
 dialog-title = mohur
+# The buttons of mohur's own dialog window (Windows) and of pinentry's PIN dialog.
+button-ok = OK
+button-cancel = Cancel
 secret-pin = PIN
 secret-sign = signing PIN (PIN2)
 secret-puk = PUK

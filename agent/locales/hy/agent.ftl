@@ -1,6 +1,9 @@
 # Գործակալի սեփական երկխոսությունները (pinentry կամ տերմինալ)։
 
 dialog-title = mohur
+# The buttons of mohur's own dialog window (Windows) and of pinentry's PIN dialog.
+button-ok = Լավ
+button-cancel = Չեղարկել
 secret-pin = PIN
 secret-sign = ստորագրման PIN (PIN2)
 secret-puk = PUK

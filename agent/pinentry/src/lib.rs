@@ -12,9 +12,15 @@
 //! child, the call returns [`Error::Timeout`]).
 //!
 //! Secrets only live in [`Zeroizing`] buffers and never appear in errors.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod assuan;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod window;
+
+#[cfg(windows)]
+pub use window::Window;
 
 use assuan::{Assuan, Reply};
 use std::ffi::{OsStr, OsString};
@@ -362,5 +368,6 @@ fn set_texts(a: &mut Conversation, dialog: &Dialog) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+// The scripted pinentry is a shell script: these run where there is a shell.
+#[cfg(all(test, unix))]
 mod tests;

@@ -17,9 +17,13 @@ mod terminal;
 #[doc(hidden)]
 pub mod testing;
 pub mod texts;
+#[cfg(windows)]
+mod window;
 
 pub use pinentry::PinentryPrompter;
 pub use terminal::TerminalPrompter;
+#[cfg(windows)]
+pub use window::WindowPrompter;
 
 /// A dialog that asks for one secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,22 +70,23 @@ pub trait Prompter: Send + Sync {
 ///
 /// 1. `$MOHUR_PINENTRY` set: that program, through [`PinentryPrompter`] (also how
 ///    tests of the running agent script their dialogs);
-/// 2. a desktop session (`DISPLAY` or `WAYLAND_DISPLAY`) and a `pinentry` on
+/// 2. on Windows: mohur's own dialog window ([`WindowPrompter`]), always there;
+/// 3. a desktop session (`DISPLAY` or `WAYLAND_DISPLAY`) and a `pinentry` on
 ///    `PATH`: that pinentry;
-/// 3. stdin is a terminal: the terminal ([`TerminalPrompter`]);
-/// 4. otherwise a prompter that answers every call with [`Error::NoPrompter`], so a
+/// 4. stdin is a terminal: the terminal ([`TerminalPrompter`]);
+/// 5. otherwise a prompter that answers every call with [`Error::NoPrompter`], so a
 ///    request fails with `NO_PROMPTER` instead of hanging.
-///
-/// On Windows only 1. asks (a pinentry speaks Assuan over pipes there too, e.g. Gpg4win's
-/// `pinentry.exe`): the terminal dialog drives `/dev/tty` with `stty(1)`, so a console
-/// gets [`Error::NoPrompter`] until the agent has a dialog of its own there.
 pub fn from_environment(timeout: Duration) -> Box<dyn Prompter> {
     match choose(&|key| std::env::var_os(key), std::io::stdin().is_terminal()) {
         Choice::Pinentry(program) => Box::new(PinentryPrompter::new(program).timeout(timeout)),
+        #[cfg(windows)]
+        Choice::Window => Box::new(WindowPrompter::new().timeout(timeout)),
+        #[cfg(not(windows))]
+        Choice::Window => Box::new(Unavailable("no dialog window on this OS")),
         #[cfg(unix)]
         Choice::Terminal => Box::new(TerminalPrompter::new().timeout(timeout)),
         #[cfg(not(unix))]
-        Choice::Terminal => Box::new(Unavailable("no pinentry ($MOHUR_PINENTRY) and no console dialog on this OS yet")),
+        Choice::Terminal => Box::new(Unavailable("no console dialog on this OS")),
         Choice::Nothing => Box::new(Unavailable("no pinentry program and no terminal")),
     }
 }
@@ -90,6 +95,8 @@ pub fn from_environment(timeout: Duration) -> Box<dyn Prompter> {
 #[derive(Debug, PartialEq, Eq)]
 enum Choice {
     Pinentry(OsString),
+    /// mohur's own window (Windows).
+    Window,
     Terminal,
     Nothing,
 }
@@ -100,6 +107,9 @@ fn choose(env: &dyn Fn(&str) -> Option<OsString>, stdin_is_tty: bool) -> Choice 
     let set = |key: &str| env(key).filter(|v| !v.is_empty());
     if let Some(program) = set("MOHUR_PINENTRY") {
         return Choice::Pinentry(program);
+    }
+    if cfg!(windows) {
+        return Choice::Window;
     }
     if set("DISPLAY").or_else(|| set("WAYLAND_DISPLAY")).is_some() {
         if let Some(path) = set("PATH").and_then(|path| find_program(&path, "pinentry")) {

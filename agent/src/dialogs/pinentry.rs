@@ -63,7 +63,7 @@ impl PinentryPrompter {
 
 /// Maps the dialog's errors to the protocol's: a program that cannot be started
 /// means the agent has no way to ask.
-fn map_err(e: mohur_pinentry::Error) -> Error {
+pub(super) fn map_err(e: mohur_pinentry::Error) -> Error {
     use mohur_pinentry::Error as E;
     match e {
         E::Cancelled => Error::UserCancelled,
@@ -76,17 +76,37 @@ fn map_err(e: mohur_pinentry::Error) -> Error {
     }
 }
 
-impl Prompter for PinentryPrompter {
-    fn secret(&self, dialog: &SecretDialog, cancel: &Cancel) -> Result<Pin> {
-        let d = Dialog {
+/// The agent's dialogs as [`mohur_pinentry`] shows them (a pinentry program or, on
+/// Windows, mohur's own window).
+pub(super) mod to_dialog {
+    use super::super::{ConfirmDialog, SecretDialog};
+    use mohur_pinentry::Dialog;
+
+    pub fn secret(dialog: &SecretDialog) -> Dialog {
+        Dialog {
             title: dialog.title.clone(),
             description: dialog.description.clone(),
             prompt: Some(dialog.prompt.clone()).filter(|p| !p.is_empty()),
             error: dialog.error.clone(),
             ok: dialog.ok.clone().filter(|s| !s.is_empty()),
+            cancel: Some(crate::dialogs::texts::cancel()),
+        }
+    }
+
+    pub fn confirm(dialog: &ConfirmDialog) -> Dialog {
+        Dialog {
+            title: dialog.title.clone(),
+            description: dialog.description.clone(),
+            ok: Some(dialog.ok.clone()).filter(|s| !s.is_empty()),
+            cancel: Some(dialog.cancel.clone()).filter(|s| !s.is_empty()),
             ..Dialog::default()
-        };
-        let mut secret = self.pinentry(cancel)?.get_pin(&d).map_err(map_err)?;
+        }
+    }
+}
+
+impl Prompter for PinentryPrompter {
+    fn secret(&self, dialog: &SecretDialog, cancel: &Cancel) -> Result<Pin> {
+        let mut secret = self.pinentry(cancel)?.get_pin(&to_dialog::secret(dialog)).map_err(map_err)?;
         let pin = Pin::new(std::mem::take(&mut *secret));
         // Typed just as the request went away: not used.
         cancel.check()?;
@@ -94,14 +114,7 @@ impl Prompter for PinentryPrompter {
     }
 
     fn confirm(&self, dialog: &ConfirmDialog, cancel: &Cancel) -> Result<bool> {
-        let d = Dialog {
-            title: dialog.title.clone(),
-            description: dialog.description.clone(),
-            ok: Some(dialog.ok.clone()).filter(|s| !s.is_empty()),
-            cancel: Some(dialog.cancel.clone()).filter(|s| !s.is_empty()),
-            ..Dialog::default()
-        };
-        let yes = self.pinentry(cancel)?.confirm(&d).map_err(map_err)?;
+        let yes = self.pinentry(cancel)?.confirm(&to_dialog::confirm(dialog)).map_err(map_err)?;
         cancel.check()?;
         Ok(yes)
     }
@@ -182,6 +195,8 @@ mod tests {
             [
                 "SETTITLE mohur",
                 "SETDESC https://e-gov.az asks for the PIN of the card of X.|3 tries left.",
+                // The Cancel button in the citizen's language (here the tests' English).
+                "SETCANCEL Cancel",
                 "SETPROMPT PIN:",
                 "GETPIN"
             ]

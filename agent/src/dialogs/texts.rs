@@ -10,6 +10,16 @@ pub fn title() -> String {
     tr!("dialog-title")
 }
 
+/// The button that accepts a dialog.
+pub fn ok() -> String {
+    tr!("button-ok")
+}
+
+/// The button that closes a dialog without an answer.
+pub fn cancel() -> String {
+    tr!("button-cancel")
+}
+
 fn secret_name(kind: PinKind) -> String {
     match kind {
         PinKind::Signing => tr!("secret-sign"),

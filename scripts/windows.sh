@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# mohur's Windows build tested under wine + Xvfb (scripts/deps.sh installs both):
+#  - the Windows-only unit tests (mohur's own dialog window, the same-user check's
+#    Windows API wrappers), cross-built for x86_64-pc-windows-gnu and run with wine as
+#    cargo's runner, the dialogs on an Xvfb display.
+# Runs after scripts/package.sh, in the same `win-ci` profile and target directory, so
+# the dependencies are built once. Screenshots and logs in target/windows-tests
+# (MOHUR_WINDOWS_OUT): test artefacts, not committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'windows.sh: %s\n' "$*"; }
+fail() {
+    say "FAIL: $*" >&2
+    exit 1
+}
+
+for tool in wine Xvfb x86_64-w64-mingw32-gcc; do
+    command -v $tool >/dev/null || fail "$tool is missing: run scripts/deps.sh"
+done
+
+OUT=${MOHUR_WINDOWS_OUT:-target/windows-tests}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+WIN_TARGET=x86_64-pc-windows-gnu
+WIN_PROFILE=${MOHUR_PACKAGE_WIN_PROFILE:-win-ci}
+start=$SECONDS
+
+# A display of our own for the dialogs (a free number from 90 up).
+display=90
+while [[ -e /tmp/.X11-unix/X$display || -e /tmp/.X$display-lock ]]; do display=$((display + 1)); done
+export DISPLAY=:$display
+Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
+xvfb=$!
+cleanup() {
+    wineserver -k 2>/dev/null || true
+    kill "$xvfb" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 50); do [[ -e /tmp/.X11-unix/X$display ]] && break; sleep 0.1; done
+
+# shellcheck source=scripts/wine.sh
+source scripts/wine.sh
+wine_prefix "$PWD/target/wine/tests-prefix"
+say "wine prefix ready ($((SECONDS - start)) s)"
+
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
+    -p mohur-pinentry --lib 2>&1 | tee "$OUT/unit-tests.txt"
+say "unit tests under wine passed ($((SECONDS - start)) s)"
