@@ -1,14 +1,15 @@
-//! The relying party's CAdES check (`mohur_agent::demo::relying_party::verify_cms`, OpenSSL's
-//! CMS_verify plus the ESS binding) on signatures from `mohur_agent::signing::cms::sign_cades`, and on
-//! CMS made independently by the openssl crate.
+//! The relying party's CAdES check (`mohur_agent::signing::verify::verify_cms`, RustCrypto)
+//! on signatures from `mohur_agent::signing::cms::sign_cades`, and on CMS made
+//! independently by the openssl crate; OpenSSL's CMS_verify, an independent verifier,
+//! must agree on every signature it accepts or refuses.
 
 mod cms_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cms_support::*;
-use mohur_agent::demo::relying_party::verify_cms;
 use mohur_agent::signing::cms::{sign_cades, Content, SignRequest};
+use mohur_agent::signing::verify::verify_cms;
 use mohur_apdu::HashAlg;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::hash::{hash, MessageDigest};
@@ -23,6 +24,20 @@ fn t0() -> SystemTime {
 
 fn sha256(d: &[u8]) -> Vec<u8> {
     hash(MessageDigest::sha256(), d).unwrap().to_vec()
+}
+
+/// OpenSSL's CMS_verify (with the test PKI's root and CAs), the independent opinion.
+fn openssl_accepts(der: &[u8], content: Option<&[u8]>) -> bool {
+    use openssl::x509::{store::X509StoreBuilder, X509};
+    let mut store = X509StoreBuilder::new().unwrap();
+    store.add_cert(X509::from_pem(&std::fs::read(&pki().root_cert_pem).unwrap()).unwrap()).unwrap();
+    for c in X509::stack_from_pem(&std::fs::read(&pki().chain_pem).unwrap()).unwrap() {
+        store.add_cert(c).unwrap();
+    }
+    let store = store.build();
+    CmsContentInfo::from_der(der)
+        .and_then(|mut ci| ci.verify(None, Some(&store), content, None, CMSOptions::BINARY))
+        .is_ok()
 }
 
 fn assert_rejected<T: std::fmt::Debug>(r: mohur_agent::Result<T>, why: &str) {
@@ -44,6 +59,7 @@ fn cades_from_the_agent_verifies() {
             let req = SignRequest { certificate: cert, chain, content: Content::Data(DOC), detached, signing_time: t };
             let der = sign_cades(&req, &mut token(key)).unwrap();
             let v = verify_cms(&der, detached.then_some(DOC), &trust).unwrap();
+            assert!(openssl_accepts(&der, detached.then_some(DOC)), "OpenSSL refuses what mohur accepts");
             assert_eq!(v.signer_cn, h.holder.common_name);
             assert_eq!(v.signing_time, t);
             assert_eq!(v.content_sha256, sha256(DOC));
@@ -52,11 +68,13 @@ fn cades_from_the_agent_verifies() {
                 let mut other = DOC.to_vec();
                 other.push(b'!');
                 assert_rejected(verify_cms(&der, Some(&other), &trust), "CMS signature does not verify");
+                assert!(!openssl_accepts(&der, Some(&other)));
             } else {
                 let at = der.windows(DOC.len()).position(|w| w == DOC).unwrap();
                 let mut bad = der.clone();
                 bad[at] ^= 0x01;
                 assert_rejected(verify_cms(&bad, None, &trust), "CMS signature does not verify");
+                assert!(!openssl_accepts(&bad, None));
             }
         }
         // Digest-only signing, verified against the document.
@@ -93,6 +111,7 @@ fn tampered_signature_value_fails() {
     })
     .unwrap();
     assert_rejected(verify_cms(&der, Some(DOC), &trust()), "CMS signature does not verify");
+    assert!(!openssl_accepts(&der, Some(DOC)));
     assert_rejected(verify_cms(b"\x30\x03\x02\x01\x00", None, &trust()), "not a DER CMS message");
 }
 
@@ -111,7 +130,8 @@ fn signer_from_another_ca_fails() {
         signing_time: t0(),
     };
     let der = sign_cades(&req, &mut token(&key.private_key_to_pem_pkcs8().unwrap())).unwrap();
-    assert_rejected(verify_cms(&der, None, &trust()), "certificate verify error");
+    assert_rejected(verify_cms(&der, None, &trust()), "does not chain to a trusted CA");
+    assert!(!openssl_accepts(&der, None));
 }
 
 #[test]

@@ -157,6 +157,6 @@ pub fn ec_key(nid: openssl::nid::Nid) -> PKey<Private> {
 }
 
 /// The relying party's trust store for the test PKI.
-pub fn trust() -> mohur_agent::demo::relying_party::TrustStore {
+pub fn trust() -> mohur_agent::signing::verify::TrustStore {
     mohur_agent::demo::relying_party::TrustStore::from_pem_files(&pki().root_cert_pem, &pki().chain_pem).unwrap()
 }

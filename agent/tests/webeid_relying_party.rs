@@ -201,10 +201,10 @@ fn expired_and_future_certificates_fail() {
     let key = ec_key(Nid::SECP384R1);
     let expired = issue_cert("EXPIRED", &key, Some((&ica, &ica_key)), -30, -1, true).to_der().unwrap();
     let (t, nonce) = login(&expired, &pem(&key), ORIGIN, &nonces);
-    assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "certificate has expired");
+    assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "has expired (notAfter");
     let future = issue_cert("FUTURE", &key, Some((&ica, &ica_key)), 1, 30, true).to_der().unwrap();
     let (t, nonce) = login(&future, &pem(&key), ORIGIN, &nonces);
-    assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "certificate is not valid yet");
+    assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "is not valid yet (notBefore");
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn algorithm_must_match_the_key_and_format_must_be_known() {
     let nonces = NonceStore::new(Duration::from_secs(300));
     let h = holder("azedit");
     for (alg, why) in [
-        ("ES256", "token algorithm ES256 does not match the certificate's secp384r1 key"),
+        ("ES256", "token algorithm ES256 does not match the certificate's P-384 key"),
         ("RS256", "token algorithm RS256 does not match"),
         ("HS256", "unsupported token algorithm"),
     ] {

@@ -5,22 +5,34 @@
 //! Everything here is for tests only; keys are written unencrypted.
 #![forbid(unsafe_code)]
 
+pub mod keys;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey, PKeyRef, Private};
-use openssl::rsa::Rsa;
-use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
-};
-use openssl::x509::{X509Builder, X509Extension, X509Name, X509NameBuilder, X509Ref, X509};
+use const_oid::db::{rfc4519, rfc5280};
+use const_oid::ObjectIdentifier;
+use der::asn1::{Ia5String, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef};
+use der::pem::LineEnding;
+use der::{Any, Decode, Encode, EncodePem, Tag, Tagged};
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::certificate::{Certificate, TbsCertificate, Version};
+use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
+    ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::Extension;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+
+pub use keys::PrivateKey;
 
 /// Errors from generating or loading the test PKI.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +46,24 @@ pub enum Error {
         /// Underlying error.
         source: std::io::Error,
     },
-    /// An OpenSSL operation failed.
-    #[error("openssl: {0}")]
-    OpenSsl(#[from] openssl::error::ErrorStack),
+    /// DER or PEM that does not parse or encode.
+    #[error("DER: {0}")]
+    Der(#[from] der::Error),
+    /// A PKCS#8 key that does not parse.
+    #[error("PKCS#8: {0}")]
+    Pkcs8(#[from] pkcs8::Error),
+    /// A public key that does not encode.
+    #[error("public key: {0}")]
+    Spki(#[from] spki::Error),
+    /// An RSA key could not be made or could not sign.
+    #[error("RSA: {0}")]
+    Rsa(#[from] rsa::Error),
+    /// An ECDSA signature failed.
+    #[error("ECDSA: {0}")]
+    Ecdsa(#[from] p256::ecdsa::Error),
+    /// A key of a kind the test PKI does not make.
+    #[error("key: {0}")]
+    Key(String),
     /// `holder.json` could not be (de)serialised.
     #[error("holder.json: {0}")]
     Json(#[from] serde_json::Error),
@@ -59,20 +86,6 @@ pub enum KeyAlg {
     P256,
     /// ECDSA on NIST P-384 (secp384r1).
     P384,
-}
-
-impl KeyAlg {
-    fn generate(self) -> Result<PKey<Private>, Error> {
-        let ec = |nid| -> Result<PKey<Private>, Error> {
-            let group = EcGroup::from_curve_name(nid)?;
-            Ok(PKey::from_ec_key(EcKey::generate(&group)?)?)
-        };
-        match self {
-            KeyAlg::Rsa2048 => Ok(PKey::from_rsa(Rsa::generate(2048)?)?),
-            KeyAlg::P256 => ec(Nid::X9_62_PRIME256V1),
-            KeyAlg::P384 => ec(Nid::SECP384R1),
-        }
-    }
 }
 
 /// Description of one fictitious card holder.
@@ -154,9 +167,7 @@ pub struct HolderMaterial {
 
 /// Test certificate policy OID 1.3.6.1.4.1.99999.1.1 (private enterprise arc).
 pub const TEST_POLICY_OID: &str = "1.3.6.1.4.1.99999.1.1";
-/// DER of `certificatePolicies ::= SEQUENCE { PolicyInformation { TEST_POLICY_OID } }`.
-const TEST_POLICY_DER: &[u8] =
-    &[0x30, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, 0x01, 0x01];
+const TEST_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap(TEST_POLICY_OID);
 const ORG: &str = "mohur test PKI (not for production)";
 
 /// The fixed holders written by [`generate`] (`piv`, `azedit`, `am`).
@@ -193,129 +204,150 @@ impl HolderSpec {
     }
 }
 
-/// Signature digest per RFC 5758 §3.2: SHA-384 for P-384 issuers, SHA-256 otherwise.
-fn digest_for(key: &PKeyRef<Private>) -> MessageDigest {
-    if key.id() == Id::EC && key.bits() > 256 {
-        MessageDigest::sha384()
+/// One attribute of a name: `countryName` and `serialNumber` as PrintableString (RFC
+/// 5280 §4.1.2.4 and X.520), the others as UTF8String.
+fn attribute(oid: ObjectIdentifier, value: &str) -> Result<AttributeTypeAndValue, Error> {
+    let value = if oid == rfc4519::COUNTRY_NAME || oid == rfc4519::SERIAL_NUMBER {
+        Any::from(PrintableStringRef::new(value)?)
     } else {
-        MessageDigest::sha256()
-    }
+        Any::from(Utf8StringRef::new(value)?)
+    };
+    Ok(AttributeTypeAndValue { oid, value })
 }
 
-fn name(entries: &[(Nid, &str)]) -> Result<X509Name, Error> {
-    let mut b = X509NameBuilder::new()?;
-    for (nid, v) in entries {
-        b.append_entry_by_nid(*nid, v)?;
-    }
-    Ok(b.build())
+/// A name of one attribute per RDN, in the order given (most significant first).
+fn name(entries: &[(ObjectIdentifier, &str)]) -> Result<Name, Error> {
+    let rdns = entries
+        .iter()
+        .map(|(oid, v)| Ok(RelativeDistinguishedName::from(SetOfVec::try_from(vec![attribute(*oid, v)?])?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(RdnSequence(rdns))
+}
+
+/// The first `commonName` of a name.
+fn common_name(name: &Name) -> Option<String> {
+    name.0.iter().flat_map(|rdn| rdn.0.iter()).find(|a| a.oid == rfc4519::COMMON_NAME).and_then(|a| {
+        let tag = a.value.tag();
+        (tag == Tag::Utf8String || tag == Tag::PrintableString)
+            .then(|| String::from_utf8(a.value.value().to_vec()).ok())
+            .flatten()
+    })
 }
 
 /// What kind of certificate [`issue`] builds.
 enum Profile {
     /// CA certificate with an optional pathLenConstraint (RFC 5280 §4.2.1.9).
-    Ca(Option<u32>),
+    Ca(Option<u8>),
     /// End-entity authentication certificate.
     Auth,
     /// End-entity non-repudiation (qualified signature) certificate.
     Sign,
 }
 
+/// The key identifier of a public key: the SHA-1 of its subjectPublicKey bits (RFC 5280
+/// §4.2.1.2, method 1, as OpenSSL computes it).
+fn key_identifier(key: &PrivateKey) -> Result<OctetString, Error> {
+    use sha1::Digest as _;
+    let spki = key.spki()?;
+    Ok(OctetString::new(sha1::Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec())?)
+}
+
+fn extension(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, Error> {
+    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der()?)? })
+}
+
+/// The issuer of a certificate: its certificate and key.
+struct Issuer<'a> {
+    cert: &'a Certificate,
+    key: &'a PrivateKey,
+}
+
 /// Issues one certificate. `issuer` is `None` for a self-signed root.
 fn issue(
-    subject: &X509Name,
-    key: &PKeyRef<Private>,
-    issuer: Option<(&X509Ref, &PKeyRef<Private>)>,
+    subject: &Name,
+    key: &PrivateKey,
+    issuer: Option<Issuer<'_>>,
     profile: Profile,
     ca_issuers: Option<&str>,
-) -> Result<X509, Error> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+) -> Result<Certificate, Error> {
+    const DAY: Duration = Duration::from_secs(86_400);
     let days = if matches!(profile, Profile::Ca(_)) { 3652 } else { 1826 };
-    // RFC 5280 §4.1.2.2: positive, at most 20 octets; 127 bits with MSB set => 16 octets.
-    let mut serial = BigNum::new()?;
-    serial.rand(127, MsbOption::ONE, false)?;
+    let not_before = SystemTime::now() - DAY;
+    let validity =
+        Validity { not_before: Time::try_from(not_before)?, not_after: Time::try_from(not_before + DAY * days)? };
+    // RFC 5280 §4.1.2.2: positive, at most 20 octets; 16 random ones, the first in
+    // 0x40..0x7F so that the number is positive and keeps 16 octets.
+    let mut serial = [0u8; 16];
+    OsRng.fill_bytes(&mut serial);
+    serial[0] = (serial[0] & 0x3f) | 0x40;
 
-    let mut b = X509Builder::new()?;
-    b.set_version(2)?;
-    b.set_serial_number(Asn1Integer::from_bn(&serial)?.as_ref())?;
-    b.set_subject_name(subject)?;
-    b.set_issuer_name(issuer.map_or(subject, |(c, _)| c.subject_name()))?;
-    b.set_pubkey(key)?;
-    b.set_not_before(Asn1Time::from_unix(now - 86_400)?.as_ref())?;
-    b.set_not_after(Asn1Time::from_unix(now - 86_400 + days * 86_400)?.as_ref())?;
-
-    // RFC 5280 §4.2.1.2 / §4.2.1.1: key identifiers.
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
-    b.append_extension(ski)?;
-    if let Some((ca, _)) = issuer {
-        let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(ca), None))?;
-        b.append_extension(aki)?;
+    let mut extensions =
+        vec![extension(rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(key_identifier(key)?))?];
+    if let Some(issuer) = &issuer {
+        let aki = AuthorityKeyIdentifier { key_identifier: Some(key_identifier(issuer.key)?), ..Default::default() };
+        extensions.push(extension(rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)?);
     }
     // RFC 5280 §4.2.1.9 basicConstraints, §4.2.1.3 keyUsage, §4.2.1.12 extKeyUsage.
     match profile {
-        Profile::Ca(pathlen) => {
-            let mut bc = BasicConstraints::new();
-            bc.critical().ca();
-            if let Some(n) = pathlen {
-                bc.pathlen(n);
-            }
-            b.append_extension(bc.build()?)?;
-            b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+        Profile::Ca(path_len_constraint) => {
+            let bc = BasicConstraints { ca: true, path_len_constraint };
+            extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, true, &bc)?);
+            let ku = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+            extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &ku)?);
         }
         Profile::Auth | Profile::Sign => {
-            b.append_extension(BasicConstraints::new().build()?)?;
-            let mut ku = KeyUsage::new();
-            ku.critical();
-            if matches!(profile, Profile::Auth) {
-                ku.digital_signature();
-                if key.id() == Id::EC {
-                    ku.key_agreement();
+            let bc = BasicConstraints { ca: false, path_len_constraint: None };
+            extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, false, &bc)?);
+            let ku = if matches!(profile, Profile::Auth) {
+                let eku = ExtendedKeyUsage(vec![rfc5280::ID_KP_CLIENT_AUTH, rfc5280::ID_KP_EMAIL_PROTECTION]);
+                extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &eku)?);
+                if key.is_ec() {
+                    KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyAgreement)
+                } else {
+                    KeyUsage(KeyUsages::DigitalSignature.into())
                 }
-                let eku = ExtendedKeyUsage::new().client_auth().email_protection().build()?;
-                b.append_extension(eku)?;
             } else {
-                ku.non_repudiation();
-            }
-            b.append_extension(ku.build()?)?;
+                KeyUsage(KeyUsages::NonRepudiation.into())
+            };
+            extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &ku)?);
             // RFC 5280 §4.2.1.4 certificatePolicies (non-critical, test OID only).
-            let oid = Asn1Object::from_str("2.5.29.32")?;
-            let der = Asn1OctetString::new_from_bytes(TEST_POLICY_DER)?;
-            b.append_extension(X509Extension::new_from_der(&oid, false, &der)?)?;
+            let policies = CertificatePolicies(vec![PolicyInformation {
+                policy_identifier: TEST_POLICY,
+                policy_qualifiers: None,
+            }]);
+            extensions.push(extension(rfc5280::ID_CE_CERTIFICATE_POLICIES, false, &policies)?);
         }
     }
     // RFC 5280 §4.2.2.1 authorityInfoAccess, caIssuers: where the issuer's certificate
     // can be fetched (the installer's `--from-card` follows it).
     if let Some(url) = ca_issuers {
-        let oid = Asn1Object::from_str("1.3.6.1.5.5.7.1.1")?;
-        let der = Asn1OctetString::new_from_bytes(&aia_ca_issuers_der(url))?;
-        b.append_extension(X509Extension::new_from_der(&oid, false, &der)?)?;
+        let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
+            access_method: rfc5280::ID_AD_CA_ISSUERS,
+            access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+        }]);
+        extensions.push(extension(rfc5280::ID_PE_AUTHORITY_INFO_ACCESS, false, &aia)?);
     }
-    let signer = issuer.map_or(key, |(_, k)| k);
-    b.sign(signer, digest_for(signer))?;
-    Ok(b.build())
+
+    let signer = issuer.as_ref().map_or(key, |i| i.key);
+    let signature_algorithm = signer.signature_algorithm()?;
+    let tbs_certificate = TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&serial)?,
+        signature: signature_algorithm.clone(),
+        issuer: issuer.as_ref().map_or_else(|| subject.clone(), |i| i.cert.tbs_certificate.subject.clone()),
+        validity,
+        subject: subject.clone(),
+        subject_public_key_info: key.spki()?,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(extensions),
+    };
+    let signature = signer.sign(&tbs_certificate.to_der()?)?;
+    Ok(Certificate { tbs_certificate, signature_algorithm, signature })
 }
 
-/// A DER length (X.690 §8.1.3).
-fn der_len(n: usize) -> Vec<u8> {
-    match n {
-        0..=0x7F => vec![n as u8],
-        0x80..=0xFF => vec![0x81, n as u8],
-        _ => vec![0x82, (n >> 8) as u8, n as u8],
-    }
-}
-
-fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    out.extend(der_len(value.len()));
-    out.extend_from_slice(value);
-    out
-}
-
-/// `AuthorityInfoAccessSyntax` with one `AccessDescription`: id-ad-caIssuers
-/// (1.3.6.1.5.5.7.48.2) at the `uniformResourceIdentifier` `url` (RFC 5280 §4.2.2.1).
-fn aia_ca_issuers_der(url: &str) -> Vec<u8> {
-    const ID_AD_CA_ISSUERS: &[u8] = &[0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    let access = [ID_AD_CA_ISSUERS, &der_tlv(0x86, url.as_bytes())].concat();
-    der_tlv(0x30, &der_tlv(0x30, &access))
+fn pem(cert: &Certificate) -> Result<String, Error> {
+    Ok(cert.to_pem(LineEnding::LF)?)
 }
 
 /// What [`generate_with`] adds to the certificates.
@@ -366,10 +398,10 @@ impl Out {
 
     /// Writes `<stem>.pem`, `<stem>.der` and `<stem>.key.pem` (PKCS#8, owner-only);
     /// returns the PEM path.
-    fn write_pair(&mut self, stem: &str, cert: &X509, key: &PKey<Private>) -> Result<PathBuf, Error> {
-        let pem = self.write(&format!("{stem}.pem"), &cert.to_pem()?)?;
+    fn write_pair(&mut self, stem: &str, cert: &Certificate, key: &PrivateKey) -> Result<PathBuf, Error> {
+        let pem = self.write(&format!("{stem}.pem"), pem(cert)?.as_bytes())?;
         self.write(&format!("{stem}.der"), &cert.to_der()?)?;
-        self.write_mode(&format!("{stem}.key.pem"), &key.private_key_to_pem_pkcs8()?, true)?;
+        self.write_mode(&format!("{stem}.key.pem"), key.to_pkcs8_pem()?.as_bytes(), true)?;
         Ok(pem)
     }
 }
@@ -389,21 +421,37 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
     let at = |file: &str| opts.ca_issuers_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
 
-    let ca_name = |cn| name(&[(Nid::COUNTRYNAME, "AZ"), (Nid::ORGANIZATIONNAME, ORG), (Nid::COMMONNAME, cn)]);
-    let root_key = PKey::from_rsa(Rsa::generate(3072)?)?;
+    let ca_name =
+        |cn| name(&[(rfc4519::COUNTRY_NAME, "AZ"), (rfc4519::ORGANIZATION_NAME, ORG), (rfc4519::COMMON_NAME, cn)]);
+    // RSA for the root, so that chains carry an RSA signature as well as ECDSA ones;
+    // 2048 bits, because RustCrypto takes seconds to find 3072-bit primes, and tests
+    // make many PKIs.
+    let root_key = PrivateKey::rsa(2048)?;
     let root = issue(&ca_name("mohur Test Root CA")?, &root_key, None, Profile::Ca(None), None)?;
-    let pca_key = KeyAlg::P384.generate()?;
+    let pca_key = PrivateKey::generate(KeyAlg::P384)?;
     let pca_name = ca_name("mohur Test Policy CA")?;
-    let pca = issue(&pca_name, &pca_key, Some((&root, &root_key)), Profile::Ca(Some(1)), at("root-ca.der").as_deref())?;
-    let ica_key = KeyAlg::P384.generate()?;
+    let pca = issue(
+        &pca_name,
+        &pca_key,
+        Some(Issuer { cert: &root, key: &root_key }),
+        Profile::Ca(Some(1)),
+        at("root-ca.der").as_deref(),
+    )?;
+    let ica_key = PrivateKey::generate(KeyAlg::P384)?;
     let ica_name = ca_name("mohur Test E-Government CA")?;
-    let ica = issue(&ica_name, &ica_key, Some((&pca, &pca_key)), Profile::Ca(Some(0)), at("pca.der").as_deref())?;
+    let ica = issue(
+        &ica_name,
+        &ica_key,
+        Some(Issuer { cert: &pca, key: &pca_key }),
+        Profile::Ca(Some(0)),
+        at("pca.der").as_deref(),
+    )?;
 
     let root_cert_pem = out.write_pair("root-ca", &root, &root_key)?;
     let pca_cert_pem = out.write_pair("pca", &pca, &pca_key)?;
     let ica_cert_pem = out.write_pair("ica", &ica, &ica_key)?;
-    let chain_pem = out.write("chain.pem", &[ica.to_pem()?, pca.to_pem()?].concat())?;
-    let bundle_pem = out.write("bundle.pem", &[root.to_pem()?, pca.to_pem()?, ica.to_pem()?].concat())?;
+    let chain_pem = out.write("chain.pem", [pem(&ica)?, pem(&pca)?].concat().as_bytes())?;
+    let bundle_pem = out.write("bundle.pem", [pem(&root)?, pem(&pca)?, pem(&ica)?].concat().as_bytes())?;
     // The CA bundle as mohur-install takes it (installer/ca/README.md): the certificates
     // and a manifest pinning each by SHA-256. Tests pass it explicitly (`--ca-bundle`);
     // it never goes into a package.
@@ -413,10 +461,9 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     for (file, cert, role) in
         [("root-ca.pem", &root, "root"), ("pca.pem", &pca, "policy"), ("ica.pem", &ica, "issuing")]
     {
-        out.write(&format!("ca/{file}"), &cert.to_pem()?)?;
-        let fp = cert.digest(MessageDigest::sha256())?.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
-        let cn =
-            cert.subject_name().entries_by_nid(Nid::COMMONNAME).next().map(|e| e.data().to_string()).transpose()?;
+        out.write(&format!("ca/{file}"), pem(cert)?.as_bytes())?;
+        let fp = Sha256::digest(cert.to_der()?).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
+        let cn = common_name(&cert.tbs_certificate.subject);
         manifest.push_str(&format!(
             "\n[[ca]]\nfile = \"{file}\"\ncountry = \"test\"\nrole = \"{role}\"\nsubject = \"CN={}\"\nsha256 = \"{fp}\"\npublished = \"made by mohur-test-pki for tests\"\n",
             cn.unwrap_or_default()
@@ -429,16 +476,17 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     for spec in default_holders() {
         let info = spec.info();
         let subject = name(&[
-            (Nid::COUNTRYNAME, &info.country),
-            (Nid::SURNAME, &info.surname),
-            (Nid::GIVENNAME, &info.given_name),
-            (Nid::SERIALNUMBER, &info.personal_code),
-            (Nid::COMMONNAME, &info.common_name),
+            (rfc4519::COUNTRY_NAME, &info.country),
+            (rfc4519::SURNAME, &info.surname),
+            (rfc4519::GIVEN_NAME, &info.given_name),
+            (rfc4519::SERIAL_NUMBER, &info.personal_code),
+            (rfc4519::COMMON_NAME, &info.common_name),
         ])?;
         let d = spec.dir_name;
         for (stem, alg, profile) in [("auth", spec.auth_alg, Profile::Auth), ("sign", spec.sign_alg, Profile::Sign)] {
-            let key = alg.generate()?;
-            let cert = issue(&subject, &key, Some((&ica, &ica_key)), profile, at("ica.der").as_deref())?;
+            let key = PrivateKey::generate(alg)?;
+            let cert =
+                issue(&subject, &key, Some(Issuer { cert: &ica, key: &ica_key }), profile, at("ica.der").as_deref())?;
             out.write_pair(&format!("{d}/{stem}"), &cert, &key)?;
         }
         out.write(&format!("{d}/holder.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;
@@ -474,8 +522,9 @@ pub fn load_holder(dir: &Path) -> Result<HolderMaterial, Error> {
         sign_cert_der: read("sign.der")?,
     };
     for (key, cert) in [(&m.auth_key_pem, &m.auth_cert_der), (&m.sign_key_pem, &m.sign_cert_der)] {
-        let key = PKey::private_key_from_pem(key)?;
-        if !X509::from_der(cert)?.public_key()?.public_eq(&key) {
+        let key = PrivateKey::from_pkcs8_pem(&String::from_utf8_lossy(key))?;
+        let cert = Certificate::from_der(cert)?;
+        if key.public_key_der()? != cert.tbs_certificate.subject_public_key_info.to_der()? {
             return Err(Error::Invalid { path: dir.into(), reason: "private key does not match certificate" });
         }
     }

@@ -382,31 +382,84 @@ pub fn verify_issued_by(cert_der: &[u8], issuer_der: &[u8]) -> Result<(), String
 fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
     let tbs = cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
     let sig = cert.signature.as_bytes().ok_or("signature BIT STRING has unused bits")?;
-    let spki = &issuer.tbs_certificate.subject_public_key_info;
-    let key = spki.subject_public_key.as_bytes().ok_or("public key BIT STRING has unused bits")?;
-    let alg = cert.signature_algorithm.oid;
-    let digest: Vec<u8> = match alg {
-        RSA_SHA256 | ECDSA_SHA256 => Sha256::digest(&tbs).to_vec(),
-        RSA_SHA384 | ECDSA_SHA384 => Sha384::digest(&tbs).to_vec(),
-        RSA_SHA512 | ECDSA_SHA512 => Sha512::digest(&tbs).to_vec(),
+    let (scheme, hash) = match cert.signature_algorithm.oid {
+        RSA_SHA256 => (Scheme::RsaPkcs1, HashAlg::Sha256),
+        RSA_SHA384 => (Scheme::RsaPkcs1, HashAlg::Sha384),
+        RSA_SHA512 => (Scheme::RsaPkcs1, HashAlg::Sha512),
+        ECDSA_SHA256 => (Scheme::Ecdsa, HashAlg::Sha256),
+        ECDSA_SHA384 => (Scheme::Ecdsa, HashAlg::Sha384),
+        ECDSA_SHA512 => (Scheme::Ecdsa, HashAlg::Sha512),
         other => return Err(format!("unsupported signature algorithm {other}")),
     };
-    if [RSA_SHA256, RSA_SHA384, RSA_SHA512].contains(&alg) {
+    verify_digest(&issuer.tbs_certificate.subject_public_key_info, scheme, hash, &hash.digest(&tbs), sig)
+}
+
+/// The hash a signature was made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashAlg {
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlg {
+    /// The digest of `data`.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            HashAlg::Sha256 => Sha256::digest(data).to_vec(),
+            HashAlg::Sha384 => Sha384::digest(data).to_vec(),
+            HashAlg::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+/// How a signature is made over a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) with the DigestInfo of the hash.
+    RsaPkcs1,
+    /// RSASSA-PSS (RFC 8017 §8.1), MGF1 with the same hash and a salt as long as it
+    /// (RFC 7518 §3.5, RFC 4055 §3.1).
+    RsaPss,
+    /// ECDSA (FIPS 186-4), the signature a DER `ECDSA-Sig-Value` (RFC 3279 §2.2.3).
+    Ecdsa,
+}
+
+/// Verifies `sig` over `digest` (the `hash` of the signed data) with the public key in
+/// `spki`: RSA, or ECDSA on P-256 or P-384. RustCrypto, so that the same check runs on
+/// Windows and in builds without OpenSSL.
+pub fn verify_digest(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    scheme: Scheme,
+    hash: HashAlg,
+    digest: &[u8],
+    sig: &[u8],
+) -> Result<(), String> {
+    let key = spki.subject_public_key.as_bytes().ok_or("public key BIT STRING has unused bits")?;
+    if scheme != Scheme::Ecdsa {
         use rsa::pkcs1::DecodeRsaPublicKey;
         if spki.algorithm.oid != RSA_ENCRYPTION {
-            return Err("RSA signature but the issuer's key is not RSA".into());
+            return Err("RSA signature but the key is not RSA".into());
         }
-        let pk = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|e| format!("issuer RSA key: {e}"))?;
-        let scheme = match alg {
-            RSA_SHA256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
-            RSA_SHA384 => rsa::Pkcs1v15Sign::new::<Sha384>(),
-            _ => rsa::Pkcs1v15Sign::new::<Sha512>(),
+        let pk = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|e| format!("RSA key: {e}"))?;
+        let checked = match (scheme, hash) {
+            (Scheme::RsaPkcs1, HashAlg::Sha256) => pk.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), digest, sig),
+            (Scheme::RsaPkcs1, HashAlg::Sha384) => pk.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), digest, sig),
+            (Scheme::RsaPkcs1, _) => pk.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), digest, sig),
+            (_, HashAlg::Sha256) => pk.verify(rsa::Pss::new::<Sha256>(), digest, sig),
+            (_, HashAlg::Sha384) => pk.verify(rsa::Pss::new::<Sha384>(), digest, sig),
+            (_, _) => pk.verify(rsa::Pss::new::<Sha512>(), digest, sig),
         };
-        return pk.verify(scheme, &digest, sig).map_err(|_| "bad RSA signature".to_string());
+        return checked.map_err(|_| "bad RSA signature".to_string());
     }
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
     if spki.algorithm.oid != EC_PUBLIC_KEY {
-        return Err("ECDSA signature but the issuer's key is not EC".into());
+        return Err("ECDSA signature but the key is not EC".into());
     }
     let curve: ObjectIdentifier = spki
         .algorithm
@@ -418,14 +471,14 @@ fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), Stri
     let bad = |_| "bad ECDSA signature".to_string();
     match curve {
         P256 => {
-            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("issuer P-256 key: {e}"))?;
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("P-256 key: {e}"))?;
             let s = p256::ecdsa::Signature::from_der(sig).map_err(|e| format!("ECDSA signature: {e}"))?;
-            vk.verify_prehash(&digest, &s).map_err(bad)
+            vk.verify_prehash(digest, &s).map_err(bad)
         }
         P384 => {
-            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("issuer P-384 key: {e}"))?;
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| format!("P-384 key: {e}"))?;
             let s = p384::ecdsa::Signature::from_der(sig).map_err(|e| format!("ECDSA signature: {e}"))?;
-            vk.verify_prehash(&digest, &s).map_err(bad)
+            vk.verify_prehash(digest, &s).map_err(bad)
         }
         other => Err(format!("unsupported curve {other}")),
     }

@@ -65,7 +65,6 @@ cli-error-ca-bundle = { $name } içindəki CA sertifikatları istifadəyə yarar
 cli-error-no-ca-bundle = mohur-un CA sertifikatları quraşdırılmayıb. Onları --ca-bundle FAYL ilə göstərin.
 cli-error-need-content = Bu imza ayrıdır: imzalanmış fayl onun içində deyil. Faylı --content FAYL ilə göstərin.
 cli-error-other = Xəta: { $what }
-cli-error-verify-unavailable = mohur-un bu quruluşu imzaları yoxlaya bilmir (OpenSSL olmadan qurulub).
 cli-card-module-installed = burada quraşdırılıb
 cli-card-module-missing = quraşdırılmayıb
 cli-card-needs-module = { $name }: mohur bu kartla özü işləmir; { $software } işləyir ({ $module }, { $state })

@@ -65,7 +65,6 @@ cli-error-ca-bundle = The CA certificates in { $name } are not usable: { $what }
 cli-error-no-ca-bundle = mohur's CA certificates are not installed. Name them with --ca-bundle FILE.
 cli-error-need-content = This signature is detached: the signed file is not inside it. Name the file with --content FILE.
 cli-error-other = Error: { $what }
-cli-error-verify-unavailable = This build of mohur cannot verify signatures (it was built without OpenSSL).
 cli-card-module-installed = installed here
 cli-card-module-missing = not installed
 cli-card-needs-module = { $name }: mohur does not drive this card itself; { $software } does ({ $module }, { $state })

@@ -65,7 +65,6 @@ cli-error-ca-bundle = { $name }-ի CA վկայականներն օգտագործ�
 cli-error-no-ca-bundle = mohur-ի CA վկայականները տեղադրված չեն։ Նշեք դրանք --ca-bundle ՖԱՅԼ-ով։
 cli-error-need-content = Այս ստորագրությունն անջատ է. ստորագրված ֆայլը դրա մեջ չէ։ Նշեք ֆայլը --content ՖԱՅԼ-ով։
 cli-error-other = Սխալ՝ { $what }
-cli-error-verify-unavailable = mohur-ի այս կառուցվածքը չի կարող ստուգել ստորագրությունները (այն կառուցված է առանց OpenSSL-ի)։
 cli-card-module-installed = տեղադրված է այստեղ
 cli-card-module-missing = տեղադրված չէ
 cli-card-needs-module = { $name }. mohur-ն ինքը չի աշխատում այս քարտի հետ, { $software }-ն է աշխատում ({ $module }, { $state })

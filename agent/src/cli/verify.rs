@@ -1,5 +1,5 @@
 //! `mohur verify FILE.p7s`: checks a CAdES signature as a relying party does
-//! ([`crate::demo::relying_party::verify_cms`]): the signature, the content's digest, the
+//! ([`crate::signing::verify::verify_cms`]): the signature, the content's digest, the
 //! signer's certificate path to a trusted root, the signing-certificate-v2 binding and
 //! the signing time.
 //!
@@ -12,8 +12,7 @@
 //! "content"}` or `{"valid": false, "reason", …}`; invalid: exit [`exit::INVALID`].
 
 //!
-//! The check itself is the relying party's, on OpenSSL: a build without the `demo`
-//! feature (Windows) says so and exits [`exit::FAILURE`].
+//! The check is RustCrypto's ([`crate::signing::verify`]), the same in every build.
 
 use super::{Failure, Outcome};
 use std::path::PathBuf;
@@ -40,20 +39,10 @@ pub fn run(args: Args) -> ExitCode {
     super::finish(args.json, imp::verify(&args))
 }
 
-#[cfg(not(feature = "demo"))]
-mod imp {
-    use super::*;
-
-    pub(super) fn verify(_: &Args) -> Result<Outcome, Failure> {
-        Err(Failure::other(crate::tr!("cli-error-verify-unavailable")))
-    }
-}
-
-#[cfg(feature = "demo")]
 mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};
-    use crate::demo::relying_party::{verify_cms, TrustStore};
+    use crate::signing::verify::{verify_cms, TrustStore};
     use crate::{tr, Error};
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;
@@ -66,28 +55,17 @@ mod imp {
             .map_err(|e| Failure::usage(tr!("cli-error-read", name = path.display().to_string(), what = e.to_string())))
     }
 
-    /// The trust store of a bundle: its first self-signed certificate is the anchor, the
-    /// others are the CAs below it.
+    /// The trust store of a bundle: its self-signed certificates are the anchors, the
+    /// others the CAs below them.
     fn trust_store(bundle: &Path) -> Result<TrustStore, Failure> {
         let bad = |e: &dyn std::fmt::Display| {
             Failure::usage(tr!("cli-error-ca-bundle", name = bundle.display().to_string(), what = e.to_string()))
         };
-        let mut root = None;
-        let mut chain = String::new();
-        for der in load_ca_bundle(bundle)? {
-            let c = x509_cert::Certificate::from_der(&der).map_err(|e| bad(&e))?;
-            let pem = crate::cli::pem_certificate(&der);
-            if root.is_none() && c.tbs_certificate.subject == c.tbs_certificate.issuer {
-                root = Some(pem);
-            } else {
-                chain.push_str(&pem);
-            }
-        }
-        let root = root.ok_or_else(|| bad(&"no root CA"))?;
-        if chain.is_empty() {
-            chain = root.clone();
-        }
-        TrustStore::from_pem(root.as_bytes(), chain.as_bytes()).map_err(|e| bad(&e))
+        let certs = load_ca_bundle(bundle)?
+            .iter()
+            .map(|der| x509_cert::Certificate::from_der(der).map_err(|e| bad(&e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        TrustStore::from_bundle(certs).map_err(|e| bad(&e))
     }
 
     pub(super) fn verify(args: &Args) -> Result<Outcome, Failure> {

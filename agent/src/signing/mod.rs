@@ -1,6 +1,8 @@
 //! What the agent signs and how: CAdES signatures (`cms`), Web eID authentication
-//! tokens (`webeid`), and which key may sign what a page sends (`key_policy`).
+//! tokens (`webeid`), which key may sign what a page sends (`key_policy`), and how a
+//! relying party checks what was signed (`verify`).
 
 pub mod cms;
 pub mod key_policy;
+pub mod verify;
 pub mod webeid;

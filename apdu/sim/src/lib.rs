@@ -41,9 +41,6 @@ pub enum Error {
     /// The state file does not parse.
     #[error("bad card state: {0}")]
     BadState(String),
-    /// Key material that OpenSSL rejects.
-    #[error("crypto error: {0}")]
-    Crypto(#[from] openssl::error::ErrorStack),
     /// The test PKI could not be loaded.
     #[error("test PKI: {0}")]
     Pki(#[from] mohur_certs::Error),

@@ -21,9 +21,16 @@ fn pki_dir() -> PathBuf {
     .clone()
 }
 
+/// A fresh card of `profile` (provisioned once per process: the property test makes
+/// a thousand).
 fn card(profile: Profile) -> SimCard {
-    let holder = pki_dir().join(if profile == Profile::Piv { "piv" } else { "azedit" });
-    let state = provision(&holder, &ProvisionOptions::new(profile)).unwrap();
+    static STATES: OnceLock<Vec<(Profile, mohur_card_sim::CardState)>> = OnceLock::new();
+    let states = STATES.get_or_init(|| {
+        [(Profile::Piv, "piv"), (Profile::Azedit, "azedit")]
+            .map(|(p, dir)| (p, provision(&pki_dir().join(dir), &ProvisionOptions::new(p)).unwrap()))
+            .into()
+    });
+    let state = states.iter().find(|(p, _)| *p == profile).unwrap().1.clone();
     SimCard::new(state, StateStore::Memory).unwrap()
 }
 

@@ -1,0 +1,515 @@
+//! Checking signatures as a relying party does, with RustCrypto (the same code on Linux
+//! and Windows, and in builds without OpenSSL): a certificate's path to a trusted root
+//! (RFC 5280 §6.1), Web eID authentication tokens (Web eID specification § "Authentication
+//! token validation") and CAdES-BES signatures (RFC 5652 §5.6, ETSI EN 319 122-1 §5.2.2.3
+//! signing-certificate-v2).
+//!
+//! `mohur verify` and the demo portal's relying party use it. The tests check the same
+//! signatures with OpenSSL as well, as an independent verifier.
+
+use std::time::SystemTime;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode, Encode};
+use mohur_installer::ca::{verify_digest, verify_issued_by, HashAlg as Hash, Scheme};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::Certificate;
+
+use crate::signing::cms::{
+    SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
+};
+use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT};
+use crate::{Error, Result};
+
+/// The longest path from an end entity to a root that is followed.
+const MAX_PATH: usize = 8;
+
+fn rejected(msg: impl Into<String>) -> Error {
+    Error::BadRequest(msg.into())
+}
+
+/// The CAs a relying party trusts: self-signed roots (the trust anchors) and the
+/// intermediate CAs below them, which are only used to build a path to a root.
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    roots: Vec<Certificate>,
+    intermediates: Vec<Certificate>,
+}
+
+impl TrustStore {
+    /// Loads the trust anchor (`root-ca.pem`) and the intermediate CAs (`chain.pem`).
+    pub fn from_pem_files(root: &std::path::Path, chain: &std::path::Path) -> Result<TrustStore> {
+        TrustStore::from_pem(&std::fs::read(root)?, &std::fs::read(chain)?)
+    }
+
+    /// The root in `root` (PEM, one self-signed certificate) and the intermediates in
+    /// `chain` (PEM, any number). An intermediate is no trust anchor on its own: every
+    /// path must end at the root (RFC 5280 §6.1).
+    pub fn from_pem(root: &[u8], chain: &[u8]) -> Result<TrustStore> {
+        let roots = pem_certificates(root).map_err(|e| rejected(format!("trust anchor is not PEM: {e}")))?;
+        let [root] = <[Certificate; 1]>::try_from(roots)
+            .map_err(|v| rejected(format!("the trust anchor file holds {} certificates, not one", v.len())))?;
+        if !is_self_signed(&root) {
+            return Err(rejected("trust anchor is not a self-signed certificate"));
+        }
+        let intermediates = pem_certificates(chain).map_err(|e| rejected(format!("chain is not PEM: {e}")))?;
+        Ok(TrustStore { roots: vec![root], intermediates })
+    }
+
+    /// The certificates of a CA bundle (PEM): the self-signed ones are the roots, the
+    /// others intermediates. At least one root is needed.
+    pub fn from_bundle(certificates: Vec<Certificate>) -> Result<TrustStore> {
+        let (roots, intermediates): (Vec<_>, Vec<_>) = certificates.into_iter().partition(is_self_signed);
+        if roots.is_empty() {
+            return Err(rejected("the CA bundle has no self-signed root"));
+        }
+        Ok(TrustStore { roots, intermediates })
+    }
+
+    /// Checks `cert`'s path to a root at `now` (RFC 5280 §6.1): each certificate in its
+    /// validity period and signed by the next; each issuer a CA (basicConstraints cA, a
+    /// keyUsage with keyCertSign where present) within its pathLenConstraint; no
+    /// critical extension this check does not process. `untrusted` (e.g. the
+    /// certificates of a CMS message) may supply intermediates. Returns the path, `cert`
+    /// first and the root last.
+    pub fn verify_path(
+        &self,
+        cert: &Certificate,
+        untrusted: &[Certificate],
+        now: SystemTime,
+    ) -> Result<Vec<Certificate>> {
+        let mut path = vec![cert.clone()];
+        loop {
+            let current = path.last().expect("the path starts with the certificate");
+            check_validity(current, now)?;
+            check_critical_extensions(current)?;
+            if self.roots.iter().any(|r| r == current) {
+                return Ok(path);
+            }
+            if path.len() > MAX_PATH {
+                return Err(rejected("certificate does not chain to a trusted CA: the path is too long"));
+            }
+            let issuer_name = &current.tbs_certificate.issuer;
+            let candidates = self.roots.iter().chain(&self.intermediates).chain(untrusted);
+            let issuer = candidates
+                .filter(|c| &c.tbs_certificate.subject == issuer_name && !path.contains(c))
+                .find(|c| signed_by(current, c))
+                .ok_or_else(|| {
+                    rejected(format!(
+                        "certificate does not chain to a trusted CA: no trusted issuer {} signed {}",
+                        name_text(issuer_name),
+                        name_text(&current.tbs_certificate.subject)
+                    ))
+                })?;
+            // The CAs already on the path below this issuer (RFC 5280 §6.1.4 (l)-(m)).
+            let below = path.len() - 1;
+            check_ca(issuer, below)?;
+            path.push(issuer.clone());
+        }
+    }
+}
+
+/// The certificates of a PEM text.
+pub fn pem_certificates(pem: &[u8]) -> std::result::Result<Vec<Certificate>, der::Error> {
+    Certificate::load_pem_chain(pem)
+}
+
+fn is_self_signed(cert: &Certificate) -> bool {
+    cert.tbs_certificate.subject == cert.tbs_certificate.issuer && signed_by(cert, cert)
+}
+
+fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    match (cert.to_der(), issuer.to_der()) {
+        (Ok(c), Ok(i)) => verify_issued_by(&c, &i).is_ok(),
+        _ => false,
+    }
+}
+
+/// `C=AZ, CN=…` for messages.
+pub fn name_text(name: &Name) -> String {
+    name.to_string()
+}
+
+/// The first value of `oid` in a name, as text.
+pub fn name_attribute(name: &Name, oid: ObjectIdentifier) -> Option<String> {
+    name.0.iter().flat_map(|rdn| rdn.0.iter()).find(|a| a.oid == oid).and_then(|a| {
+        der::asn1::Utf8StringRef::try_from(&a.value)
+            .map(|s| s.as_str().to_owned())
+            .or_else(|_| der::asn1::PrintableStringRef::try_from(&a.value).map(|s| s.as_str().to_owned()))
+            .ok()
+    })
+}
+
+fn extension<'a, T: Decode<'a>>(cert: &'a Certificate, oid: ObjectIdentifier) -> Result<Option<T>> {
+    let Some(ext) = cert.tbs_certificate.extensions.iter().flatten().find(|e| e.extn_id == oid) else {
+        return Ok(None);
+    };
+    T::from_der(ext.extn_value.as_bytes())
+        .map(Some)
+        .map_err(|e| rejected(format!("certificate extension {oid} does not parse: {e}")))
+}
+
+/// RFC 5280 §4.1.2.5.
+fn check_validity(cert: &Certificate, now: SystemTime) -> Result<()> {
+    let v = &cert.tbs_certificate.validity;
+    let subject = name_text(&cert.tbs_certificate.subject);
+    if now < v.not_before.to_system_time() {
+        return Err(rejected(format!("certificate {subject} is not valid yet (notBefore {})", v.not_before)));
+    }
+    if now > v.not_after.to_system_time() {
+        return Err(rejected(format!("certificate {subject} has expired (notAfter {})", v.not_after)));
+    }
+    Ok(())
+}
+
+/// RFC 5280 §6.1.3 (f)/§4.2: a critical extension the checker does not know fails the
+/// path. Known here: basic constraints, key usage, extended key usage, certificate
+/// policies (any policy is accepted), subject alternative name.
+fn check_critical_extensions(cert: &Certificate) -> Result<()> {
+    const PROCESSED: [ObjectIdentifier; 5] = [
+        rfc5280::ID_CE_BASIC_CONSTRAINTS,
+        rfc5280::ID_CE_KEY_USAGE,
+        rfc5280::ID_CE_EXT_KEY_USAGE,
+        rfc5280::ID_CE_CERTIFICATE_POLICIES,
+        rfc5280::ID_CE_SUBJECT_ALT_NAME,
+    ];
+    for ext in cert.tbs_certificate.extensions.iter().flatten() {
+        if ext.critical && !PROCESSED.contains(&ext.extn_id) {
+            return Err(rejected(format!(
+                "certificate {} has a critical extension {} that is not checked",
+                name_text(&cert.tbs_certificate.subject),
+                ext.extn_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An issuer must be a CA (RFC 5280 §4.2.1.9), allowed to sign certificates (§4.2.1.3),
+/// with `below` CAs under it within its pathLenConstraint.
+fn check_ca(issuer: &Certificate, below: usize) -> Result<()> {
+    let subject = name_text(&issuer.tbs_certificate.subject);
+    let bc: Option<BasicConstraints> = extension(issuer, rfc5280::ID_CE_BASIC_CONSTRAINTS)?;
+    let Some(bc) = bc.filter(|bc| bc.ca) else {
+        return Err(rejected(format!("issuer {subject} is not a CA")));
+    };
+    // `below` counts the end entity too, which does not count against the constraint.
+    if let Some(max) = bc.path_len_constraint {
+        if below.saturating_sub(1) > usize::from(max) {
+            return Err(rejected(format!("issuer {subject} may have {max} CAs below it, the path has more")));
+        }
+    }
+    let ku: Option<KeyUsage> = extension(issuer, rfc5280::ID_CE_KEY_USAGE)?;
+    if ku.is_some_and(|ku| !ku.0.contains(KeyUsages::KeyCertSign)) {
+        return Err(rejected(format!("issuer {subject} may not sign certificates (no keyCertSign)")));
+    }
+    Ok(())
+}
+
+/// What a Web eID `algorithm` name means (RFC 7518 §3.1).
+fn token_alg(name: &str) -> Result<(Scheme, Hash, usize)> {
+    Ok(match name {
+        "ES256" => (Scheme::Ecdsa, Hash::Sha256, 32),
+        "ES384" => (Scheme::Ecdsa, Hash::Sha384, 48),
+        "RS256" => (Scheme::RsaPkcs1, Hash::Sha256, 0),
+        "RS384" => (Scheme::RsaPkcs1, Hash::Sha384, 0),
+        "RS512" => (Scheme::RsaPkcs1, Hash::Sha512, 0),
+        "PS256" => (Scheme::RsaPss, Hash::Sha256, 0),
+        other => return Err(rejected(format!("unsupported token algorithm {other:?}"))),
+    })
+}
+
+/// The curve of an EC key (`None` for other keys).
+fn ec_curve(cert: &Certificate) -> Option<ObjectIdentifier> {
+    let alg = &cert.tbs_certificate.subject_public_key_info.algorithm;
+    (alg.oid == rfc5912::ID_EC_PUBLIC_KEY).then(|| alg.parameters.as_ref()?.decode_as().ok()).flatten()
+}
+
+/// A verified Web eID login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLogin {
+    /// Subject common name (`CN`).
+    pub subject_cn: String,
+    /// Subject given name (`GN`), if present.
+    pub given_name: Option<String>,
+    /// Subject surname (`SN`), if present.
+    pub surname: Option<String>,
+    /// Subject country (`C`), if present.
+    pub country: Option<String>,
+    /// Subject `serialNumber` attribute (the personal code), if present.
+    pub personal_code: Option<String>,
+    /// The authentication certificate, DER.
+    pub certificate_der: Vec<u8>,
+}
+
+/// Validates a Web eID authentication token (spec § "Authentication token validation"):
+///
+/// 1. `format` is `web-eid:1.0`; `expected_origin` and `nonce` are well-formed;
+/// 2. the certificate is DER, valid now, chains to a trusted root and has the
+///    digitalSignature key usage (RFC 5280 §4.2.1.3), i.e. is an authentication
+///    certificate;
+/// 3. `algorithm` matches the certificate's key;
+/// 4. `signature` verifies over `hash(expected_origin) ‖ hash(nonce)`.
+///
+/// `nonce` must be one the relying party issued and just took from its store. Every
+/// failure is a `BAD_REQUEST` with its own message.
+pub fn verify_auth_token(
+    token: &AuthToken,
+    expected_origin: &str,
+    nonce: &str,
+    trust: &TrustStore,
+) -> Result<VerifiedLogin> {
+    if token.format != FORMAT {
+        return Err(rejected(format!("unsupported token format {:?}", token.format)));
+    }
+    let origin = validate_origin(expected_origin)?;
+    validate_nonce(nonce)?;
+
+    let der = STANDARD
+        .decode(&token.unverified_certificate)
+        .map_err(|e| rejected(format!("certificate is not base64: {e}")))?;
+    let cert = Certificate::from_der(&der).map_err(|e| rejected(format!("certificate is not DER X.509: {e}")))?;
+    trust.verify_path(&cert, &[], SystemTime::now())?;
+    let ku: Option<KeyUsage> = extension(&cert, rfc5280::ID_CE_KEY_USAGE)?;
+    if !ku.is_some_and(|ku| ku.0.contains(KeyUsages::DigitalSignature)) {
+        return Err(rejected("certificate is not an authentication certificate (no digitalSignature key usage)"));
+    }
+
+    let (scheme, hash, field_len) = token_alg(&token.algorithm)?;
+    let curve = ec_curve(&cert);
+    let key_name = match curve {
+        Some(rfc5912::SECP_256_R_1) => "P-256".to_owned(),
+        Some(rfc5912::SECP_384_R_1) => "P-384".to_owned(),
+        Some(other) => format!("EC {other}"),
+        None => "RSA".to_owned(),
+    };
+    let mismatch =
+        || rejected(format!("token algorithm {} does not match the certificate's {key_name} key", token.algorithm));
+    let sig = STANDARD.decode(&token.signature).map_err(|e| rejected(format!("token signature is not base64: {e}")))?;
+    let sig = if scheme == Scheme::Ecdsa {
+        let want = if field_len == 32 { rfc5912::SECP_256_R_1 } else { rfc5912::SECP_384_R_1 };
+        if curve != Some(want) {
+            return Err(mismatch());
+        }
+        if sig.len() != 2 * field_len {
+            return Err(rejected(format!(
+                "token signature is {} bytes, {} needs r ‖ s of {}",
+                sig.len(),
+                token.algorithm,
+                2 * field_len
+            )));
+        }
+        // RFC 7518 §3.4: raw r ‖ s; the verifier takes an ECDSA-Sig-Value (RFC 3279 §2.2.3).
+        mohur_apdu::signature::ecdsa_raw_to_der(&sig).map_err(|e| rejected(format!("token signature: {e}")))?
+    } else {
+        if curve.is_some() {
+            return Err(mismatch());
+        }
+        sig
+    };
+
+    let signed_value = [hash.digest(origin.as_bytes()), hash.digest(nonce.as_bytes())].concat();
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    // A malformed signature is a failed verification, not an internal error.
+    verify_digest(spki, scheme, hash, &hash.digest(&signed_value), &sig)
+        .map_err(|_| rejected("token signature does not verify for this origin and nonce"))?;
+
+    let subject = &cert.tbs_certificate.subject;
+    Ok(VerifiedLogin {
+        subject_cn: name_attribute(subject, rfc4519::COMMON_NAME)
+            .ok_or_else(|| rejected("certificate subject has no common name"))?,
+        given_name: name_attribute(subject, rfc4519::GIVEN_NAME),
+        surname: name_attribute(subject, rfc4519::SURNAME),
+        country: name_attribute(subject, rfc4519::COUNTRY_NAME),
+        personal_code: name_attribute(subject, rfc4519::SERIAL_NUMBER),
+        certificate_der: der,
+    })
+}
+
+/// A verified CAdES signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSignature {
+    /// Common name of the signer's certificate.
+    pub signer_cn: String,
+    /// The signed signing-time attribute (RFC 5652 §11.3).
+    pub signing_time: SystemTime,
+    /// SHA-256 of the signed content.
+    pub content_sha256: Vec<u8>,
+}
+
+fn digest_alg(oid: ObjectIdentifier) -> Result<Hash> {
+    match oid {
+        rfc5912::ID_SHA_256 => Ok(Hash::Sha256),
+        rfc5912::ID_SHA_384 => Ok(Hash::Sha384),
+        rfc5912::ID_SHA_512 => Ok(Hash::Sha512),
+        other => Err(rejected(format!("unsupported digest algorithm {other}"))),
+    }
+}
+
+/// The scheme and hash of a SignerInfo's `signatureAlgorithm` (RFC 5652 §5.3): RSA
+/// PKCS#1 v1.5 as `rsaEncryption` (the digest algorithm's hash, RFC 3370 §3.2) or
+/// `shaNNNWithRSAEncryption` (RFC 4055 §5), and `ecdsa-with-SHANNN` (RFC 5758 §3.2).
+fn signature_alg(si: &SignerInfo, digest: Hash) -> Result<(Scheme, Hash)> {
+    let with = |scheme, hash: Hash| {
+        if hash == digest {
+            Ok((scheme, hash))
+        } else {
+            Err(rejected("the signature algorithm's hash differs from the digest algorithm"))
+        }
+    };
+    match si.signature_algorithm.oid {
+        rfc5912::RSA_ENCRYPTION => Ok((Scheme::RsaPkcs1, digest)),
+        rfc5912::SHA_256_WITH_RSA_ENCRYPTION => with(Scheme::RsaPkcs1, Hash::Sha256),
+        rfc5912::SHA_384_WITH_RSA_ENCRYPTION => with(Scheme::RsaPkcs1, Hash::Sha384),
+        rfc5912::SHA_512_WITH_RSA_ENCRYPTION => with(Scheme::RsaPkcs1, Hash::Sha512),
+        rfc5912::ECDSA_WITH_SHA_256 => with(Scheme::Ecdsa, Hash::Sha256),
+        rfc5912::ECDSA_WITH_SHA_384 => with(Scheme::Ecdsa, Hash::Sha384),
+        rfc5912::ECDSA_WITH_SHA_512 => with(Scheme::Ecdsa, Hash::Sha512),
+        other => Err(rejected(format!("unsupported signature algorithm {other}"))),
+    }
+}
+
+/// The certificate a SignerInfo names (RFC 5652 §5.3 `sid`).
+fn signer_certificate<'a>(sd: &'a SignedData, si: &SignerInfo) -> Result<&'a Certificate> {
+    let mut certs = sd.certificates.iter().flat_map(|s| s.0.iter()).filter_map(|c| match c {
+        CertificateChoices::Certificate(c) => Some(c),
+        _ => None,
+    });
+    let found = match &si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => certs
+            .find(|c| c.tbs_certificate.issuer == ias.issuer && c.tbs_certificate.serial_number == ias.serial_number),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => certs.find(|c| {
+            extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>(c, rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.0 == ski.0)
+        }),
+    };
+    found.ok_or_else(|| rejected("signer certificate is not in the CMS message"))
+}
+
+/// A signer's certificate must allow signing documents: a keyUsage, where present, with
+/// digitalSignature or nonRepudiation, and an extKeyUsage, where present, with
+/// emailProtection or anyExtendedKeyUsage (OpenSSL's S/MIME signing purpose).
+fn check_signer_usage(cert: &Certificate) -> Result<()> {
+    let ku: Option<KeyUsage> = extension(cert, rfc5280::ID_CE_KEY_USAGE)?;
+    if ku.is_some_and(|ku| !ku.0.contains(KeyUsages::DigitalSignature) && !ku.0.contains(KeyUsages::NonRepudiation)) {
+        return Err(rejected("signer certificate may not sign (neither digitalSignature nor nonRepudiation)"));
+    }
+    let eku: Option<ExtendedKeyUsage> = extension(cert, rfc5280::ID_CE_EXT_KEY_USAGE)?;
+    if eku.is_some_and(|eku| {
+        !eku.0.contains(&rfc5280::ID_KP_EMAIL_PROTECTION) && !eku.0.contains(&rfc5280::ANY_EXTENDED_KEY_USAGE)
+    }) {
+        return Err(rejected("signer certificate's extended key usage does not allow signatures"));
+    }
+    Ok(())
+}
+
+/// Verifies a CAdES-BES signature (RFC 5652 §5.6), every signer:
+///
+/// * the message-digest attribute against the content (embedded, or
+///   `detached_content`) and the content-type attribute against the content's type;
+/// * the signature over the DER of the signed attributes;
+/// * the signer's certificate: its path to a trusted root (with the message's
+///   certificates as intermediates) and its key usage;
+///
+/// and, for the first signer, the ESS signing-certificate-v2 attribute (RFC 5035 §3, ETSI
+/// EN 319 122-1 §5.2.2.3) naming the signer's certificate by SHA-256, and the
+/// signing-time attribute (RFC 5652 §11.3).
+pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &TrustStore) -> Result<VerifiedSignature> {
+    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let ci = ContentInfo::from_der(cms_der).map_err(parse)?;
+    if ci.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err(rejected(format!("CMS content type {} is not signed data", ci.content_type)));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(parse)?;
+    let embedded = match &sd.encap_content_info.econtent {
+        Some(any) => Some(any.decode_as::<OctetString>().map_err(parse)?.into_bytes()),
+        None => None,
+    };
+    let content = match (embedded, detached_content) {
+        (Some(_), Some(_)) => return Err(rejected("the CMS message embeds its content and a detached one was given")),
+        (Some(c), None) => c,
+        (None, Some(d)) => d.to_vec(),
+        (None, None) => return Err(rejected("a detached signature needs its content")),
+    };
+    let untrusted: Vec<Certificate> = sd
+        .certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    if sd.signer_infos.0.is_empty() {
+        return Err(rejected("CMS message has no signer"));
+    }
+    let now = SystemTime::now();
+    for si in sd.signer_infos.0.iter() {
+        let digest = digest_alg(si.digest_alg.oid)?;
+        let (scheme, hash) = signature_alg(si, digest)?;
+        let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
+        let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
+        let message_digest = attr(ID_MESSAGE_DIGEST)
+            .ok_or_else(|| rejected("no message-digest attribute"))?
+            .decode_as::<OctetString>()
+            .map_err(parse)?;
+        if message_digest.as_bytes() != digest.digest(&content) {
+            return Err(rejected("CMS signature does not verify: the content's digest differs"));
+        }
+        let content_type = attr(ID_CONTENT_TYPE)
+            .ok_or_else(|| rejected("no content-type attribute"))?
+            .decode_as::<ObjectIdentifier>()
+            .map_err(parse)?;
+        if content_type != sd.encap_content_info.econtent_type {
+            return Err(rejected("the content-type attribute differs from the content's type"));
+        }
+        let cert = signer_certificate(&sd, si)?;
+        // RFC 5652 §5.4: the signature is over the DER of the attributes as a SET OF.
+        let signed = attrs.to_der().map_err(parse)?;
+        verify_digest(
+            &cert.tbs_certificate.subject_public_key_info,
+            scheme,
+            hash,
+            &hash.digest(&signed),
+            si.signature.as_bytes(),
+        )
+        .map_err(|e| rejected(format!("CMS signature does not verify: {e}")))?;
+        trust.verify_path(cert, &untrusted, now)?;
+        check_signer_usage(cert)?;
+    }
+
+    let si = &sd.signer_infos.0.as_slice()[0];
+    let signer = signer_certificate(&sd, si)?;
+    let signer_der = signer.to_der().map_err(parse)?;
+    let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
+    let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
+    let scv2 = attr(ID_AA_SIGNING_CERTIFICATE_V2)
+        .ok_or_else(|| rejected("not CAdES: no signing-certificate-v2 attribute"))?
+        .decode_as::<SigningCertificateV2>()
+        .map_err(parse)?;
+    let first = scv2.certs.first().ok_or_else(|| rejected("signing-certificate-v2 lists no certificate"))?;
+    if first.hash_algorithm.as_ref().is_some_and(|a| a.oid != rfc5912::ID_SHA_256) {
+        return Err(rejected("signing-certificate-v2 uses a hash other than SHA-256"));
+    }
+    if first.cert_hash.as_bytes() != Hash::Sha256.digest(&signer_der) {
+        return Err(rejected("signing-certificate-v2 does not match the signer's certificate"));
+    }
+    let time = attr(ID_SIGNING_TIME).ok_or_else(|| rejected("no signing-time attribute"))?;
+    let time = x509_cert::time::Time::from_der(&time.to_der().map_err(parse)?).map_err(parse)?;
+    let signer_cn = name_attribute(&signer.tbs_certificate.subject, rfc4519::COMMON_NAME)
+        .ok_or_else(|| rejected("signer certificate has no common name"))?;
+    Ok(VerifiedSignature {
+        signer_cn,
+        signing_time: time.to_system_time(),
+        content_sha256: Hash::Sha256.digest(&content),
+    })
+}
