@@ -6,6 +6,7 @@
 //! silently weakens a security setting.
 
 use crate::{Error, Result};
+use mohur_apdu::dirs::{user_dir, Kind};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,7 @@ pub struct Config {
     pub pcsc: bool,
     /// Where remembered origins live (default `$XDG_DATA_HOME/mohur`, `%LOCALAPPDATA%\\mohur`).
     pub data_dir: Option<PathBuf>,
-    /// Where the PIN failure counters live (default `$XDG_STATE_HOME/mohur`).
+    /// Where the PIN failure counters live (default `$XDG_STATE_HOME/mohur`, `%LOCALAPPDATA%\\mohur`).
     pub state_dir: Option<PathBuf>,
     /// `tracing` filter, e.g. `info` or `mohur_agent=debug`.
     pub log_level: String,
@@ -122,8 +123,8 @@ impl Config {
             Some(p) => (p.to_path_buf(), true),
             None => match std::env::var_os("MOHUR_CONFIG").filter(|v| !v.is_empty()) {
                 Some(p) => (PathBuf::from(p), true),
-                None => match config_home() {
-                    Some(dir) => (dir.join("mohur/agent.toml"), false),
+                None => match user_dir(Kind::Config) {
+                    Some(dir) => (dir.join("agent.toml"), false),
                     None => return Ok(Config::default()),
                 },
             },
@@ -165,26 +166,14 @@ impl Config {
 
     /// Where the PIN failure counters live.
     pub fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| xdg_dir("XDG_STATE_HOME", ".local/state").join("mohur"))
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| user_dir(Kind::State).unwrap_or_else(|| home().join(".local/state/mohur")))
     }
 }
 
 fn home() -> PathBuf {
     std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from).unwrap_or_default()
-}
-
-fn config_home() -> Option<PathBuf> {
-    let dir = xdg_dir("XDG_CONFIG_HOME", ".config");
-    (!dir.as_os_str().is_empty()).then_some(dir)
-}
-
-/// An XDG base directory (XDG Base Directory Specification 0.8): the variable if
-/// set to an absolute path, else `$HOME/<fallback>`.
-fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
-    match std::env::var_os(var).map(PathBuf::from) {
-        Some(p) if p.is_absolute() => p,
-        _ => home().join(fallback),
-    }
 }
 
 #[cfg(test)]

@@ -30,14 +30,7 @@ pub fn dir() -> Option<PathBuf> {
     if let Some(v) = std::env::var_os("MOHUR_CARD_CACHE") {
         return (v != "off" && !v.is_empty()).then(|| PathBuf::from(v));
     }
-    if cfg!(windows) {
-        return std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("mohur").join("cache").join("cards"));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("mohur").join("cards"))
+    Some(crate::dirs::user_dir(crate::dirs::Kind::Cache)?.join("cards"))
 }
 
 fn hex(b: &[u8]) -> String {

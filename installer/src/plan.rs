@@ -182,16 +182,14 @@ impl Options {
 /// `%LOCALAPPDATA%\mohur`. The installer's manifest, the agent's remembered sites and
 /// the loopback CA's certificate live there.
 pub fn user_data_dir(home: &Path) -> PathBuf {
-    if cfg!(windows) {
-        return std::env::var_os("LOCALAPPDATA")
-            .map_or_else(|| home.join(r"AppData\Local"), PathBuf::from)
-            .join("mohur");
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".local/share"));
-    data.join("mohur")
+    use mohur_apdu::dirs::{user_dir_with, Kind};
+    // The one resolver, with `home` as the home (tests pass one of their own).
+    let env = |key: &str| match key {
+        "HOME" => Some(home.as_os_str().to_owned()),
+        "LOCALAPPDATA" => std::env::var_os(key).or_else(|| Some(home.join(r"AppData\Local").into_os_string())),
+        _ => std::env::var_os(key),
+    };
+    user_dir_with(Kind::Data, cfg!(windows), &env).unwrap_or_else(|| home.join(".local/share/mohur"))
 }
 
 /// Every Firefox profile (a directory with an SQL NSS database) under these directories.

@@ -26,7 +26,7 @@
 //! unknown key or a bad value is ignored with a warning; the module never fails to
 //! initialise because of its configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tracing::Level;
 
@@ -119,11 +119,7 @@ pub fn path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(CONF_ENV) {
         return Some(PathBuf::from(p));
     }
-    let user = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| Path::new(&h).join(".config")))
-        .map(|d| d.join("mohur").join("pkcs11.conf"));
+    let user = mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::Config).map(|d| d.join("pkcs11.conf"));
     user.into_iter().chain([PathBuf::from("/etc/mohur/pkcs11.conf")]).find(|p| p.is_file())
 }
 

@@ -42,12 +42,9 @@ pub(crate) struct DemoArgs {
     agent: AgentArgs,
 }
 
+/// `~/.cache/mohur/demo`, `%LOCALAPPDATA%\mohur\cache\demo` on Windows.
 fn default_dir() -> PathBuf {
-    let cache = match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => p,
-        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"),
-    };
-    cache.join("mohur/demo")
+    mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::Cache).unwrap_or_else(|| PathBuf::from("mohur")).join("demo")
 }
 
 pub(crate) fn run(args: DemoArgs) -> Result<()> {

@@ -139,18 +139,9 @@ impl RetryCounter {
     /// (XDG Base Directory spec: state that should persist across restarts), on
     /// Windows `%LOCALAPPDATA%\mohur`.
     pub fn default_dir() -> Result<PathBuf> {
-        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        if cfg!(windows) {
-            return non_empty("LOCALAPPDATA")
-                .map(|d| d.join("mohur"))
-                .ok_or_else(|| Error::Internal("LOCALAPPDATA is not set".into()));
-        }
-        if let Some(state) = non_empty("XDG_STATE_HOME").filter(|p| p.is_absolute()) {
-            return Ok(state.join("mohur"));
-        }
-        non_empty("HOME")
-            .map(|h| h.join(".local").join("state").join("mohur"))
-            .ok_or_else(|| Error::Internal("neither XDG_STATE_HOME nor HOME is set".into()))
+        mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::State).ok_or_else(|| {
+            Error::Internal(if cfg!(windows) { "LOCALAPPDATA is not set" } else { "HOME is not set" }.into())
+        })
     }
 
     /// Opens the counters in [`RetryCounter::default_dir`].
