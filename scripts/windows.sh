@@ -2,7 +2,11 @@
 # mohur's Windows build tested under wine + Xvfb (scripts/deps.sh installs both):
 #  - the Windows-only unit tests (mohur's own dialog window, the same-user check's
 #    Windows API wrappers), cross-built for x86_64-pc-windows-gnu and run with wine as
-#    cargo's runner, the dialogs on an Xvfb display.
+#    cargo's runner, the dialogs on an Xvfb display;
+#  - `mohur.exe demo` end to end (tests/src/bin/windows_demo.rs): headless Chromium logs
+#    in and signs through the demo portal, the Windows PIN, signing and consent dialogs
+#    are typed into with xdotool, read with tests/windows/dialog-text.c and photographed
+#    in English, Azerbaijani and Armenian.
 # Runs after scripts/package.sh, in the same `win-ci` profile and target directory, so
 # the dependencies are built once. Screenshots and logs in target/windows-tests
 # (MOHUR_WINDOWS_OUT): test artefacts, not committed.
@@ -48,3 +52,17 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
 cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
     -p mohur-pinentry --lib 2>&1 | tee "$OUT/unit-tests.txt"
 say "unit tests under wine passed ($((SECONDS - start)) s)"
+
+# The agent with its demo (simulated card, test PKI, portal: all RustCrypto) and the tray,
+# and dialog-text.exe, which reads mohur's dialogs from inside wine (test machines only).
+cargo build -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
+    -p mohur --bin mohur --no-default-features --features demo,tray
+x86_64-w64-mingw32-gcc -municode -O2 -s -o "$OUT/dialog-text.exe" tests/windows/dialog-text.c
+cargo build -q --locked -p mohur-tests --bin mohur-tests-windows-demo
+say "mohur.exe (demo, tray) and the test tools built ($((SECONDS - start)) s)"
+
+# Chromium logs in and signs through `mohur.exe demo`; the Windows dialogs are typed into
+# with xdotool, read, photographed in en, az and hy; OpenSSL checks the signature.
+target/debug/mohur-tests-windows-demo --exe "target/windows/$WIN_TARGET/$WIN_PROFILE/mohur.exe" \
+    --dialog-text "$OUT/dialog-text.exe" --out "$OUT/demo"
+say "the Windows demo end to end passed ($((SECONDS - start)) s)"

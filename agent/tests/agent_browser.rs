@@ -12,46 +12,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::*;
 use mohur_card_sim::Profile;
+use mohur_tests::browser::{driver, driver_as};
 use mohur_tests::{card_state, pki, PluggedCard};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// `scripts/browser-deps.sh` once per process (npm ci only when needed).
-fn browser_deps() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let out =
-            Command::new("bash").arg(repo().join("scripts/browser-deps.sh")).output().expect("run browser-deps.sh");
-        assert!(out.status.success(), "browser deps: {}", String::from_utf8_lossy(&out.stderr));
-    });
-}
-
-/// Runs a driver and returns its one JSON line.
-fn driver(script: &str, args: &[&str]) -> Value {
-    driver_as(None, script, args)
-}
-
-/// [`driver`] with Chromium's HOME (and so its NSS database, `~/.pki/nssdb`) in `home`.
-fn driver_as(home: Option<&Path>, script: &str, args: &[&str]) -> Value {
-    browser_deps();
-    let mut cmd = Command::new("node");
-    cmd.arg(repo().join("tests/browser").join(script)).args(args);
-    if let Some(home) = home {
-        cmd.env("HOME", home);
-    }
-    let out = cmd.output().expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
-        panic!("{script}: no JSON (exit {:?}); stderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr))
-    });
-    serde_json::from_str(line).unwrap()
-}
 
 /// The demo (agent + relying party) using the test PKI of `mohur-tests` and only
 /// `reader`, so that cards other tests plug in elsewhere stay theirs.

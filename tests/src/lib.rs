@@ -3,6 +3,8 @@
 //! OpenSSL as the independent judge of certificates and signatures.
 #![forbid(unsafe_code)]
 
+pub mod browser;
+
 use mohur_apdu::pcsc_transport::PcscTransport;
 use mohur_apdu::{HashAlg, SignInput, SmartCard};
 use mohur_card_sim::{provision, Profile, ProvisionOptions, SimCard, SimHandle, StateStore};

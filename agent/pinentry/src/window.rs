@@ -55,6 +55,9 @@ const MAX_SECRET: usize = 64;
 const TICK_MS: u32 = 100;
 /// `SS_NOPREFIX` (winuser.h): an `&` in a text is shown, not taken as a mnemonic.
 const SS_NOPREFIX: u32 = 0x80;
+/// `SS_EDITCONTROL` (winuser.h): lines wrap as in an edit field, breaking a word longer
+/// than a line (as the measurement with `DT_EDITCONTROL` assumes).
+const SS_EDITCONTROL: u32 = 0x2000;
 
 /// mohur's dialogs in a window of its own. Build one per dialog or keep one around.
 #[derive(Clone, Default)]
@@ -320,7 +323,8 @@ unsafe fn run(
         let font = message_font();
         let scale = dpi_percent();
         let px = |v: i32| v * scale / 100;
-        let (margin, gap, width) = (px(16), px(10), px(440));
+        // Wide enough for a SHA-256 in hex on one line (the signing dialog lists them).
+        let (margin, gap, width) = (px(16), px(10), px(540));
         let inner = width - 2 * margin;
         let (button_w, button_h, field_h) = (px(100), px(28), px(24));
 
@@ -395,7 +399,7 @@ unsafe fn run(
             let style = (ES_MULTILINE | ES_READONLY | ES_AUTOVSCROLL) as u32 | WS_VSCROLL | WS_TABSTOP;
             parent.child("EDIT", &text, style, 0, description_at, 0);
         } else {
-            parent.child("STATIC", &dialog.description, SS_NOPREFIX, 0, description_at, 0);
+            parent.child("STATIC", &dialog.description, SS_NOPREFIX | SS_EDITCONTROL, 0, description_at, 0);
         }
         let error_label = match (error_at, dialog.error.as_deref()) {
             (Some(at), Some(text)) => parent.child("STATIC", text, SS_NOPREFIX, 0, at, 0),

@@ -98,8 +98,13 @@ impl StateStore {
         f.sync_all().map_err(io("fsync"))?;
         drop(f);
         fs::rename(&tmp, path).map_err(io("rename"))?;
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io("fsync dir of"))?;
+        // The rename is durable once the directory entry is: fsync the directory (POSIX;
+        // Windows opens no directory as a file, and its rename is journaled).
+        #[cfg(unix)]
+        {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io("fsync dir of"))?;
+        }
         Ok(())
     }
 
