@@ -208,18 +208,18 @@ has "^$WIN_TARGET\$" rustup target list --installed || rustup target add $WIN_TA
 # build on CI's 2 cores) unless MOHUR_PACKAGE_WIN_PROFILE=release for a real package.
 WIN_PROFILE=${MOHUR_PACKAGE_WIN_PROFILE:-win-ci}
 WIN_DIR=target/windows/$WIN_TARGET/$WIN_PROFILE
-# The agent for Windows: no `demo` (a simulated card and portal on OpenSSL, which is not
-# there); the other default features are added here once they build for Windows.
-WIN_AGENT_FEATURES=(--no-default-features)
+# The agent for Windows: the tray, no `demo` (a simulated card, a test PKI and a portal
+# have no place in a package).
+WIN_AGENT_FEATURES=(--no-default-features --features tray)
 if has 'openssl-sys' cargo tree -q -p mohur "${WIN_AGENT_FEATURES[@]}" --target $WIN_TARGET -e normal; then
     fail "the Windows agent (crate mohur, ${WIN_AGENT_FEATURES[*]}) depends on OpenSSL (openssl-sys): gate it behind the demo feature"
 fi
 # Two invocations, not one: cargo unifies features across the packages of one build.
 cargo build -q --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows -p mohur-installer -p mohur-pkcs11
-cargo build -q --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur "${WIN_AGENT_FEATURES[@]}"
+cargo build -q --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows -p mohur --bin mohur --bin mohurw "${WIN_AGENT_FEATURES[@]}"
 W=$OUT/windows
 mkdir -p "$W"
-win_expected=(mohur-install.exe mohur_pkcs11.dll mohur.exe)
+win_expected=(mohur-install.exe mohur_pkcs11.dll mohur.exe mohurw.exe)
 for f in "${win_expected[@]}"; do
     cp "$WIN_DIR/$f" "$W/"
 done
@@ -294,8 +294,8 @@ if command -v wine >/dev/null; then
         fail "under wine, uninstall of the test bundle: $(cat "$OUT/wine-test-ca-uninstall.txt")"
     grep -q 'would add HKLM\\Software\\Policies\\Mozilla\\Firefox\\SecurityDevices\\mohur = .*\\mohur_pkcs11.dll$' "$OUT/wine-dry-run.txt" ||
         fail "mohur-install.exe --dry-run under wine: no Firefox SecurityDevices entry for mohur_pkcs11.dll"
-    grep -q 'would add HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\mohur = ".*\\mohur.exe" agent$' "$OUT/wine-dry-run.txt" ||
-        fail "mohur-install.exe --dry-run under wine: no Run key for mohur.exe agent"
+    grep -q 'would add HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\mohur = ".*\\mohurw.exe" agent$' "$OUT/wine-dry-run.txt" ||
+        fail "mohur-install.exe --dry-run under wine: no Run key for mohurw.exe agent"
     elapsed "wine: mohur.exe --help, mohur-install.exe install --system --dry-run list the stores, policy and Run key"
 
     # The MSI as Windows runs it: msiexec copies the files and its deferred custom action
@@ -308,6 +308,9 @@ if command -v wine >/dev/null; then
         cmp -s "$PF/$f" "$([[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
             fail "after msiexec /i under wine: Program Files\\mohur\\$f missing or not the built file"
     done
+    SHORTCUT="$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/mohur.lnk"
+    [[ -f $SHORTCUT ]] || fail "after msiexec /i under wine: no Start-menu shortcut (ProgramData\...\Programs\mohur.lnk)"
+    grep -aq 'mohurw.exe' "$SHORTCUT" || fail "the Start-menu shortcut does not start mohurw.exe"
     wine "$PF/mohur-install.exe" verify --system </dev/null >"$OUT/wine-verify.txt" 2>&1 ||
         fail "after msiexec /i under wine, mohur-install.exe verify --system: $(cat "$OUT/wine-verify.txt")"
     # Firefox policy and Run key, and the CAs the manifest pins (root: ROOT, others: CA).
@@ -317,6 +320,7 @@ if command -v wine >/dev/null; then
     wine msiexec /x "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-uninstall.txt" 2>&1 ||
         fail "msiexec /x under wine: $(cat "$OUT/wine-msi-uninstall.txt")"
     [[ ! -e $PF ]] || fail "after msiexec /x under wine: Program Files\\mohur is still there"
+    [[ ! -e $SHORTCUT ]] || fail "after msiexec /x under wine: the Start-menu shortcut is still there"
     wine "$W/mohur-install.exe" verify --system --ca-bundle "Z:$PWD/$CA" </dev/null >"$OUT/wine-verify-after.txt" 2>&1 || true
     ! grep -q '^  ✓ HKLM\\' "$OUT/wine-verify-after.txt" ||
         fail "after msiexec /x under wine, registry values are still in place: $(cat "$OUT/wine-verify-after.txt")"

@@ -6,7 +6,8 @@
 #  - `mohur.exe demo` end to end (tests/src/bin/windows_demo.rs): headless Chromium logs
 #    in and signs through the demo portal, the Windows PIN, signing and consent dialogs
 #    are typed into with xdotool, read with tests/windows/dialog-text.c and photographed
-#    in English, Azerbaijani and Armenian.
+#    in English, Azerbaijani and Armenian; the tray icon in wine's notification area; one
+#    agent per session; mohur.exe a console program, mohurw.exe (autostart) a GUI one.
 # Runs after scripts/package.sh, in the same `win-ci` profile and target directory, so
 # the dependencies are built once. Screenshots and logs in target/windows-tests
 # (MOHUR_WINDOWS_OUT): test artefacts, not committed.
@@ -51,12 +52,22 @@ say "wine prefix ready ($((SECONDS - start)) s)"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
 cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
     -p mohur-pinentry --lib 2>&1 | tee "$OUT/unit-tests.txt"
+# The agent's Windows API wrappers (same-user check, one agent per session, locale,
+# notifications) and the parsers of what they return.
+cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
+    -p mohur --no-default-features --features demo,tray --lib -- windows:: server::same_user 2>&1 |
+    tee -a "$OUT/unit-tests.txt"
 say "unit tests under wine passed ($((SECONDS - start)) s)"
 
 # The agent with its demo (simulated card, test PKI, portal: all RustCrypto) and the tray,
 # and dialog-text.exe, which reads mohur's dialogs from inside wine (test machines only).
 cargo build -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
-    -p mohur --bin mohur --no-default-features --features demo,tray
+    -p mohur --bins --no-default-features --features demo,tray
+# mohur.exe prints in cmd and PowerShell (console subsystem); mohurw.exe, which autostart
+# and the Start menu run, opens no console window (GUI subsystem).
+subsystem() { x86_64-w64-mingw32-objdump -p "target/windows/$WIN_TARGET/$WIN_PROFILE/$1" | sed -n 's/^Subsystem[[:space:]]*//p'; }
+[[ $(subsystem mohur.exe) == *"Windows CUI"* ]] || fail "mohur.exe is not a console program: $(subsystem mohur.exe)"
+[[ $(subsystem mohurw.exe) == *"Windows GUI"* ]] || fail "mohurw.exe is not a GUI program: $(subsystem mohurw.exe)"
 x86_64-w64-mingw32-gcc -municode -O2 -s -o "$OUT/dialog-text.exe" tests/windows/dialog-text.c
 cargo build -q --locked -p mohur-tests --bin mohur-tests-windows-demo
 say "mohur.exe (demo, tray) and the test tools built ($((SECONDS - start)) s)"

@@ -77,6 +77,10 @@ pub enum Error {
     /// A PKCS#11 token error.
     #[error("token error: {0}")]
     Token(String),
+    /// Another mohur agent already serves this user session (on this port): the second
+    /// one started says so and exits.
+    #[error("another mohur agent is already running (127.0.0.1:{0} is taken); this one exits")]
+    AlreadyRunning(u16),
     /// Anything else (I/O, encoding): a bug or the environment.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,7 +108,7 @@ impl Error {
             Error::RateLimited => "RATE_LIMITED",
             Error::NoPrompter(_) => "NO_PROMPTER",
             Error::Card(_) | Error::Token(_) => "TOKEN_ERROR",
-            Error::Internal(_) => "INTERNAL",
+            Error::AlreadyRunning(_) | Error::Internal(_) => "INTERNAL",
         }
     }
 

@@ -3,7 +3,8 @@
 //! (`agent/locales/<lang>/*.ftl`, compiled into the binary).
 //!
 //! The language is `MOHUR_LANG` if set, else the first of `LC_ALL`, `LC_MESSAGES`,
-//! `LANG` that names one (`az_AZ.UTF-8` → Azerbaijani, `hy_AM.UTF-8` → Armenian),
+//! `LANG` that names one (`az_AZ.UTF-8` → Azerbaijani, `hy_AM.UTF-8` → Armenian; on
+//! Windows the user's locale, `az-Latn-AZ`, `hy-AM`, stands for `LANG`),
 //! else English; [`set_language`] overrides it (`--lang`, `language =` in the
 //! configuration). A message missing in a language falls back to English; the
 //! `every_message_in_every_language` test keeps that from happening.
@@ -113,6 +114,14 @@ pub fn current() -> Lang {
     if let Some(l) = *OVERRIDE.read().unwrap_or_else(|e| e.into_inner()) {
         return l;
     }
+    #[cfg(windows)]
+    {
+        // Windows sets no LANG: the user's locale (az-Latn-AZ, hy-AM) unless one is set.
+        static WINDOWS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let locale = WINDOWS.get_or_init(crate::windows::user_locale).clone();
+        from_environment(|k| std::env::var(k).ok().or_else(|| (k == "LANG").then(|| locale.clone()).flatten()))
+    }
+    #[cfg(not(windows))]
     from_environment(|k| std::env::var(k).ok())
 }
 

@@ -175,8 +175,18 @@ fn serve_with(
     setup: impl FnOnce(&Arc<Agent>, &tokio::runtime::Handle, Stop, u16) -> mohur_agent::Result<()>,
     foreground: Option<Foreground>,
 ) -> mohur_agent::Result<()> {
-    let listeners = mohur_agent::server::bind(config.port)
-        .map_err(|e| mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)))?;
+    // One agent per user session on Windows (a session's mutex; Linux has one session
+    // per user, where the port says it).
+    #[cfg(windows)]
+    let _single = match mohur_agent::windows::SingleInstance::acquire(&format!("mohur-agent-{}", config.port)) {
+        Ok(Some(guard)) => guard,
+        Ok(None) => return Err(mohur_agent::Error::AlreadyRunning(config.port)),
+        Err(e) => return Err(mohur_agent::Error::Internal(format!("the session's agent mutex: {e}"))),
+    };
+    let listeners = mohur_agent::server::bind(config.port).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => mohur_agent::Error::AlreadyRunning(config.port),
+        _ => mohur_agent::Error::Internal(format!("cannot listen on 127.0.0.1:{}: {e}", config.port)),
+    })?;
     let port = listeners[0].local_addr()?.port();
     let prompter = mohur_agent::dialogs::from_environment(Duration::from_secs(config.prompt_timeout_seconds));
     let agent = Agent::new(config, prompter)?;
@@ -276,6 +286,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mohur: {e}");
+            // Started without a console (mohurw.exe: the Start menu, a second login): the
+            // citizen would see nothing, so say it in a dialog.
+            if matches!(e, mohur_agent::Error::AlreadyRunning(_)) && std::env::var_os("MOHUR_NO_CONSOLE").is_some() {
+                let prompter = mohur_agent::dialogs::from_environment(Duration::from_secs(60));
+                let _ = prompter.message(
+                    &mohur_agent::dialogs::texts::title(),
+                    &mohur_agent::tr!("already-running"),
+                    &mohur_agent::Cancel::new(),
+                );
+            }
             ExitCode::FAILURE
         }
     }

@@ -450,3 +450,23 @@ async fn silent_garbage_and_tls_without_a_loopback_ca_are_dropped_and_others_ser
         assert_eq!(s.read(&mut buf).unwrap(), 0, "a silent client was not dropped");
     }
 }
+
+#[test]
+fn a_second_agent_on_the_same_port_says_so_and_exits() {
+    let dir = temp_dir("second-agent");
+    let first =
+        AgentProc::spawn(&dir, &["agent", "--port", "0", "--no-pcsc", "--no-well-known-modules", "--no-tray"], &[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mohur"))
+        .args(["agent", "--port", &first.port.to_string(), "--no-pcsc", "--no-well-known-modules", "--no-tray"])
+        .env("HOME", &dir)
+        .env("MOHUR_LANG", "en")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another mohur agent is already running"), "{stderr}");
+    // The first one still serves.
+    let stream = std::net::TcpStream::connect(("127.0.0.1", first.port));
+    assert!(stream.is_ok());
+}

@@ -10,7 +10,7 @@ use mohur_agent::dialogs::{ConfirmDialog, Prompter, SecretDialog};
 use mohur_agent::i18n::{set_language, Lang};
 use mohur_agent::tokens::card::CardToken;
 use mohur_agent::tray::actions::{self, Hooks, Outcome};
-use mohur_agent::tray::autostart::Autostart;
+use mohur_agent::tray::autostart::{Autostart, StartAtLogin};
 use mohur_agent::tray::model::{self, Action, IconState, Pcsc};
 use mohur_agent::tray::notify::Recorded;
 use mohur_agent::{Cancel, Error};
@@ -61,7 +61,11 @@ fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixtur
     let record = calls.clone();
     let hooks = Hooks {
         diagnostics: Box::new(|| "everything checked".to_owned()),
-        autostart: Some(Autostart::under(&dir.join("config"), &dir.join("etc/xdg"), "/usr/bin/mohur".into())),
+        autostart: Some(StartAtLogin::Xdg(Autostart::under(
+            &dir.join("config"),
+            &dir.join("etc/xdg"),
+            "/usr/bin/mohur".into(),
+        ))),
         // A stand-in mohur-install: what `--dry-run --json` prints for a card whose chain
         // it learned (installer/tests/from_card.rs runs the real one against a card).
         installer: Box::new(move |args: &[String]| {

@@ -108,7 +108,8 @@ fn options(cli: &Cli) -> Options {
     let home =
         std::env::var_os(if cfg!(windows) { "USERPROFILE" } else { "HOME" }).map(PathBuf::from).unwrap_or_default();
     let (module, agent) = if cfg!(windows) {
-        (dir.join("mohur_pkcs11.dll"), dir.join("mohur.exe"))
+        // The Run key starts mohurw.exe, which starts mohur.exe without a console window.
+        (dir.join("mohur_pkcs11.dll"), dir.join("mohurw.exe"))
     } else {
         // Next to mohur-install (a build tree), else where the Debian package puts it:
         // p11-kit's module directory.

@@ -39,7 +39,8 @@ pub struct Options {
     pub home: PathBuf,
     /// The PKCS#11 module to register.
     pub module: PathBuf,
-    /// The agent binary (`mohur`), started as `mohur agent`.
+    /// The program that starts the agent as `PROGRAM agent`: `mohur` on Linux,
+    /// `mohurw.exe` on Windows (no console window).
     pub agent: PathBuf,
     /// NSS databases to use instead of the defaults.
     pub nssdbs: Option<Vec<PathBuf>>,

@@ -36,6 +36,7 @@ tray-configured-site = { $origin } (inzibatçı tərəfindən təyin edilib)
 tray-no-sites = Hələ heç bir sayta icazə verilməyib
 tray-diagnostics = Diaqnostika…
 tray-autostart = Sistemə girişdə başlat
+tray-autostart-machine = mohur bu kompüterin bütün istifadəçiləri üçün quraşdırma tərəfindən sistemə girişdə başladılır. Bunu özünüz üçün söndürmək üçün Tapşırıq menecerinin «Başlanğıc» bölməsindən istifadə edin.
 tray-quit = Çıxış
 tray-context = Bunu mohur menyusunda istədiniz.
 tray-notify-inserted-title = Kart hazırdır

@@ -36,6 +36,7 @@ tray-configured-site = { $origin } (set by the administrator)
 tray-no-sites = No sites allowed yet
 tray-diagnostics = Diagnostics…
 tray-autostart = Start at login
+tray-autostart-machine = mohur is started at login for every user of this computer by its installation. To turn that off for you, use the Startup tab of Task Manager.
 tray-quit = Quit
 tray-context = You asked for this in the mohur menu.
 tray-notify-inserted-title = Card ready

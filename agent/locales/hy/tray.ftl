@@ -36,6 +36,7 @@ tray-configured-site = { $origin } (սահմանված է ադմինիստրատ
 tray-no-sites = Դեռ ոչ մի կայք թույլատրված չէ
 tray-diagnostics = Ախտորոշում…
 tray-autostart = Գործարկել մուտքի ժամանակ
+tray-autostart-machine = mohur-ը մեկնարկում է այս համակարգչի բոլոր օգտատերերի մուտքի ժամանակ՝ տեղադրման կողմից։ Ձեզ համար անջատելու համար օգտագործեք Առաջադրանքների կառավարչի «Մեկնարկ» ներդիրը։
 tray-quit = Ելք
 tray-context = Դուք սա խնդրեցիք mohur-ի ընտրացանկում։
 tray-notify-inserted-title = Քարտը պատրաստ է

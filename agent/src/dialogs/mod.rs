@@ -163,6 +163,7 @@ mod tests {
     }
 
     /// A directory with an executable `pinentry` in it.
+    #[cfg(unix)]
     fn bin_dir() -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("mohur-prompt-choose-{}", std::process::id()));
@@ -180,6 +181,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_desktop_with_pinentry_on_path_uses_it() {
         let dir = bin_dir();
         let path = format!("/nonexistent:{}", dir.display());

@@ -4,8 +4,10 @@
 //! owns the other end of each connection and refuses other users: through the
 //! `sock_diag` netlink interface (sock_diag(7)), which looks up that one socket, else
 //! in `/proc/net/tcp{,6}` (proc(5)), which lists every socket of the machine — costly
-//! when a page opens hundreds of them. Elsewhere the check is not made (documented in
-//! PROTOCOL.md).
+//! when a page opens hundreds of them. On Windows (terminal servers have many users on
+//! one machine) the owning process comes from `GetExtendedTcpTable` and its user from
+//! its token ([`crate::windows`]); the tables are parsed here. Elsewhere the check is
+//! not made (documented in PROTOCOL.md).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -128,8 +130,11 @@ pub fn own_uid() -> Option<u32> {
 }
 
 /// True if the connection from `peer` to our `port` belongs to our user, or if this
-/// system offers no way to tell (not Linux).
+/// system offers no way to tell (neither Linux nor Windows).
 pub fn is_own_user(peer: Option<SocketAddr>, port: u16) -> bool {
+    if cfg!(windows) {
+        return peer.is_some_and(|peer| windows_peer_is_own(peer, port));
+    }
     if !cfg!(target_os = "linux") {
         return true;
     }
@@ -138,6 +143,79 @@ pub fn is_own_user(peer: Option<SocketAddr>, port: u16) -> bool {
         // No peer address or no /proc: fail closed.
         _ => false,
     }
+}
+
+/// Windows: the process owning the client end of the connection (the TCP table), then
+/// its user (its token) against ours. Fails closed: a connection not in the table, or a
+/// process this user may not query, is not ours.
+#[cfg(windows)]
+fn windows_peer_is_own(peer: SocketAddr, port: u16) -> bool {
+    let table = match crate::windows::tcp_table(peer.is_ipv6()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "GetExtendedTcpTable");
+            return false;
+        }
+    };
+    let pid = if peer.is_ipv6() { find_pid_v6(&table, peer, port) } else { find_pid_v4(&table, peer, port) };
+    let Some(pid) = pid else { return false };
+    if pid == 0 && crate::windows::is_wine() {
+        // wine's table names no owner for any connection (and a client on the Linux
+        // side has no Windows process at all): the check cannot be made there. On
+        // Windows an established connection always names its process.
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| tracing::warn!("wine names no owners of TCP connections: the same-user check is not made"));
+        return true;
+    }
+    match (crate::windows::process_user_sid(pid), crate::windows::own_user_sid()) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
+    }
+}
+
+#[cfg(not(windows))]
+fn windows_peer_is_own(_: SocketAddr, _: u16) -> bool {
+    false
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4).map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+}
+
+/// A port as the TCP table stores it: network byte order in the low 16 bits.
+fn table_port(field: u32) -> u16 {
+    u16::from_be_bytes([field as u8, (field >> 8) as u8])
+}
+
+/// The owning process of the IPv4 connection whose local end is `peer` and whose remote
+/// port is `port`, in a `MIB_TCPTABLE_OWNER_PID` (iphlpapi: a u32 count, then rows of
+/// state, local address, local port, remote address, remote port, pid; addresses in
+/// network order).
+pub fn find_pid_v4(table: &[u8], peer: SocketAddr, port: u16) -> Option<u32> {
+    const ROW: usize = 24;
+    let SocketAddr::V4(peer) = peer else { return None };
+    let count = u32_at(table, 0)? as usize;
+    // A count larger than the rows there are reads only the rows there are.
+    table.get(4..)?.chunks_exact(ROW).take(count).find_map(|row| {
+        let local = Ipv4Addr::new(row[4], row[5], row[6], row[7]);
+        let local_port = table_port(u32_at(row, 8)?);
+        let remote_port = table_port(u32_at(row, 16)?);
+        (local == *peer.ip() && local_port == peer.port() && remote_port == port).then(|| u32_at(row, 20)).flatten()
+    })
+}
+
+/// [`find_pid_v4`] for IPv6, in a `MIB_TCP6TABLE_OWNER_PID` (rows of local address (16),
+/// scope, local port, remote address (16), scope, remote port, state, pid).
+pub fn find_pid_v6(table: &[u8], peer: SocketAddr, port: u16) -> Option<u32> {
+    const ROW: usize = 56;
+    let SocketAddr::V6(peer) = peer else { return None };
+    let count = u32_at(table, 0)? as usize;
+    table.get(4..)?.chunks_exact(ROW).take(count).find_map(|row| {
+        let local = Ipv6Addr::from(<[u8; 16]>::try_from(&row[0..16]).ok()?);
+        let local_port = table_port(u32_at(row, 20)?);
+        let remote_port = table_port(u32_at(row, 44)?);
+        (local == *peer.ip() && local_port == peer.port() && remote_port == port).then(|| u32_at(row, 52)).flatten()
+    })
 }
 
 /// Parses a `/proc/net/tcp{,6}` table: the uid of the socket whose local address is
@@ -181,6 +259,45 @@ fn parse_addr(s: &str) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port as the Windows table stores it.
+    fn port_field(p: u16) -> u32 {
+        u32::from_ne_bytes([(p >> 8) as u8, p as u8, 0, 0])
+    }
+
+    #[test]
+    fn parses_the_windows_tables() {
+        // Two rows: the server's end (local 29170) and the client's (local 40000).
+        let mut v4 = 2u32.to_ne_bytes().to_vec();
+        for (local, remote, pid) in [(29170u16, 40000u16, 4u32), (40000, 29170, 777)] {
+            v4.extend(5u32.to_ne_bytes()); // ESTABLISHED
+            v4.extend([127, 0, 0, 1]);
+            v4.extend(port_field(local).to_ne_bytes());
+            v4.extend([127, 0, 0, 1]);
+            v4.extend(port_field(remote).to_ne_bytes());
+            v4.extend(pid.to_ne_bytes());
+        }
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(find_pid_v4(&v4, peer, 29170), Some(777));
+        assert_eq!(find_pid_v4(&v4, peer, 29171), None);
+        assert_eq!(find_pid_v4(&v4, "127.0.0.2:40000".parse().unwrap(), 29170), None);
+        // A short or lying table is no answer, not a panic.
+        assert_eq!(find_pid_v4(&v4[..30], peer, 29170), None);
+        assert_eq!(find_pid_v4(&[0xff; 4], peer, 29170), None);
+
+        let mut v6 = 1u32.to_ne_bytes().to_vec();
+        v6.extend(Ipv6Addr::LOCALHOST.octets());
+        v6.extend(0u32.to_ne_bytes());
+        v6.extend(port_field(40001).to_ne_bytes());
+        v6.extend(Ipv6Addr::LOCALHOST.octets());
+        v6.extend(0u32.to_ne_bytes());
+        v6.extend(port_field(29170).to_ne_bytes());
+        v6.extend(5u32.to_ne_bytes());
+        v6.extend(4242u32.to_ne_bytes());
+        assert_eq!(find_pid_v6(&v6, "[::1]:40001".parse().unwrap(), 29170), Some(4242));
+        assert_eq!(find_pid_v6(&v6, "[::1]:40002".parse().unwrap(), 29170), None);
+        assert_eq!(find_pid_v4(&v6, peer, 29170), None);
+    }
 
     #[test]
     #[cfg(target_endian = "little")]

@@ -3,7 +3,7 @@
 //! pinentry on a desktop), `Origins::revoke`, the `mohur doctor` report, the autostart
 //! entry. Each runs on a worker thread of the UI, never on the event loop.
 
-use super::autostart::Autostart;
+use super::autostart::StartAtLogin;
 use super::model::Action;
 use crate::agent::Agent;
 use crate::pin_policy::{self, Ctx};
@@ -17,8 +17,8 @@ pub type Installer = Box<dyn Fn(&[String]) -> std::result::Result<String, String
 pub struct Hooks {
     /// The diagnostics report (text).
     pub diagnostics: Box<dyn Fn() -> String + Send + Sync>,
-    /// The autostart entry, where the tray can change it.
-    pub autostart: Option<Autostart>,
+    /// How the agent starts at login, where the tray can change it.
+    pub autostart: Option<StartAtLogin>,
     /// `mohur-install` (the CAs of a card).
     pub installer: Installer,
 }
@@ -29,7 +29,7 @@ impl Hooks {
     pub fn desktop() -> Hooks {
         Hooks {
             diagnostics: Box::new(diagnostics_report),
-            autostart: Autostart::for_user(),
+            autostart: StartAtLogin::for_user(),
             installer: Box::new(run_installer),
         }
     }

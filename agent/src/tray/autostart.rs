@@ -1,5 +1,7 @@
-//! "Start at login": the agent's XDG autostart entry, `~/.config/autostart/mohur.desktop`
-//! (XDG Autostart spec), the same file `mohur-install` writes for a user.
+//! "Start at login": on Linux the agent's XDG autostart entry,
+//! `~/.config/autostart/mohur.desktop` (XDG Autostart spec), the same file `mohur-install`
+//! writes for a user ([`Autostart`]); on Windows the `Run` key's `mohur` value, which
+//! starts `mohurw.exe agent` ([`RunKey`]). [`StartAtLogin`] is either.
 //!
 //! The text is written here rather than taken from the `mohur-installer` crate: its
 //! `desktop_entry` is private, and depending on the installer would build its RSA and
@@ -15,6 +17,78 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// The way this system starts the agent at login.
+#[derive(Debug, Clone)]
+pub enum StartAtLogin {
+    /// Linux: XDG autostart entries.
+    Xdg(Autostart),
+    /// Windows: the `Run` key.
+    RunKey(RunKey),
+}
+
+impl StartAtLogin {
+    /// The current user's; `None` without a home directory (Linux) or on other systems.
+    pub fn for_user() -> Option<StartAtLogin> {
+        if cfg!(windows) {
+            let program = std::env::current_exe().ok()?.with_file_name("mohurw.exe");
+            return Some(StartAtLogin::RunKey(RunKey { program }));
+        }
+        Autostart::for_user().map(StartAtLogin::Xdg)
+    }
+
+    /// Whether the agent starts at login.
+    pub fn enabled(&self) -> bool {
+        match self {
+            StartAtLogin::Xdg(a) => a.enabled(),
+            StartAtLogin::RunKey(r) => r.enabled(),
+        }
+    }
+
+    /// Turns it on or off.
+    pub fn set(&self, on: bool) -> io::Result<()> {
+        match self {
+            StartAtLogin::Xdg(a) => a.set(on),
+            StartAtLogin::RunKey(r) => r.set(on),
+        }
+    }
+}
+
+/// The `mohur` value of `Software\Microsoft\Windows\CurrentVersion\Run`: the user's
+/// (HKCU), which the tray turns on and off, or the machine's (HKLM), which the MSI
+/// writes for every user and only an administrator removes.
+#[derive(Debug, Clone)]
+pub struct RunKey {
+    /// `mohurw.exe`, started as `mohurw.exe agent`.
+    pub program: PathBuf,
+}
+
+impl RunKey {
+    fn value(&self, machine: bool) -> mohur_installer::Action {
+        mohur_installer::Action::WinRegValue {
+            machine,
+            key: r"Software\Microsoft\Windows\CurrentVersion\Run".into(),
+            name: "mohur".into(),
+            value: format!("\"{}\" agent", self.program.display()),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        [false, true].into_iter().any(|machine| self.value(machine).is_done().unwrap_or(false))
+    }
+
+    fn set(&self, on: bool) -> io::Result<()> {
+        let user = self.value(false);
+        let done = if on { user.apply() } else { user.undo().map(|_| ()) };
+        done.map_err(|e| io::Error::other(e.to_string()))?;
+        if !on && self.value(true).is_done().unwrap_or(false) {
+            // The MSI's entry starts the agent for every user: Windows' own switch for
+            // it is in Task Manager's Startup tab.
+            return Err(io::Error::other(crate::tr!("tray-autostart-machine")));
+        }
+        Ok(())
+    }
+}
 
 /// Where the entries are.
 #[derive(Debug, Clone)]

@@ -161,6 +161,8 @@ pub struct Notification {
     pub title: String,
     /// Its text.
     pub body: String,
+    /// A warning (a PIN about to block), not news.
+    pub warning: bool,
 }
 
 fn is_blocked(p: &PinStatus) -> bool {
@@ -349,6 +351,7 @@ pub fn notifications(before: &Snapshot, after: &Snapshot) -> Vec<Notification> {
             out.push(Notification {
                 title: tr!("tray-notify-inserted-title"),
                 body: tr!("tray-notify-inserted", holder = info.holder.clone()),
+                warning: false,
             });
         }
         for p in user_pins(info).filter(|p| p.tries_left == Some(1)) {
@@ -357,6 +360,7 @@ pub fn notifications(before: &Snapshot, after: &Snapshot) -> Vec<Notification> {
                 out.push(Notification {
                     title: tr!("tray-notify-last-try-title"),
                     body: tr!("tray-notify-last-try", holder = info.holder.clone(), secret = secret_name(info, p.kind)),
+                    warning: true,
                 });
             }
         }
@@ -666,6 +670,7 @@ mod tests {
         let n = notifications(&one, &last);
         assert_eq!(n.len(), 1, "{n:?}");
         assert_eq!(n[0].title, "PIN about to block");
+        assert!(n[0].warning);
         assert!(n[0].body.contains("PIN1 (log in)"), "{}", n[0].body);
         assert!(notifications(&last, &last).is_empty(), "said once");
         // The PUK at its last try is not a PIN about to block.

@@ -1,5 +1,5 @@
-//! Desktop notifications through `notify-send` (libnotify-bin), which speaks the
-//! org.freedesktop.Notifications D-Bus interface for us.
+//! Desktop notifications: on Linux through `notify-send` (libnotify-bin), which speaks
+//! the org.freedesktop.Notifications D-Bus interface for us; on Windows a balloon.
 //!
 //! Why a program and not a crate: the D-Bus crates (`notify-rust` → `zbus`) add some
 //! sixty crates to a build that CI makes on two cores, for two messages; every desktop
@@ -32,6 +32,20 @@ impl Notifier for NotifySend {
                 let _ = std::thread::Builder::new().name("mohur-notify".into()).spawn(move || child.wait());
             }
             Err(e) => tracing::info!(title = %n.title, error = %e, "no notify-send; notification not shown"),
+        }
+    }
+}
+
+/// Windows: a balloon of a notification-area icon of its own, which Windows 10 and 11
+/// show as a toast ([`crate::windows::notify`]).
+#[cfg(windows)]
+pub struct Balloon;
+
+#[cfg(windows)]
+impl Notifier for Balloon {
+    fn notify(&self, n: &Notification) {
+        if let Err(e) = crate::windows::notify(&n.title, &n.body, n.warning, std::time::Duration::from_secs(10)) {
+            tracing::info!(title = %n.title, error = %e, "notification not shown");
         }
     }
 }

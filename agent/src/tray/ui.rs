@@ -10,7 +10,10 @@
 
 use super::actions::{self, Hooks};
 use super::model::{Action, IconState, Item, Menu};
-use super::notify::NotifySend;
+#[cfg(windows)]
+use super::notify::Balloon as DesktopNotifier;
+#[cfg(not(windows))]
+use super::notify::NotifySend as DesktopNotifier;
 use super::{icons, watch};
 use crate::agent::Agent;
 use crate::{Error, Result};
@@ -198,7 +201,7 @@ fn make_tray(menu: &Menu) -> Result<(TrayIcon, HashMap<MenuId, Action>)> {
 
 fn spawn_watcher(agent: Arc<Agent>, hooks: Arc<Hooks>, wake: mpsc::Receiver<()>, proxy: EventLoopProxy<UserEvent>) {
     let spawned = std::thread::Builder::new().name("mohur-tray-watch".into()).spawn(move || {
-        watch(&agent, &hooks, wake, &NotifySend, |menu| proxy.send_event(UserEvent::Show(menu)).is_ok());
+        watch(&agent, &hooks, wake, &DesktopNotifier, |menu| proxy.send_event(UserEvent::Show(menu)).is_ok());
     });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the tray watcher");

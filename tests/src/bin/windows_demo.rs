@@ -53,8 +53,28 @@ fn wine_path(p: &Path) -> String {
     format!("Z:{}", p.display()).replace('/', "\\")
 }
 
+/// Runs `cmd` to its end. Its output goes through files, not pipes: wine starts its
+/// services (winedevice.exe) from the first program that needs them, they inherit that
+/// program's handles and live on, and a pipe would never reach its end.
 fn run(cmd: &mut Command) -> std::process::Output {
-    cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| fail(format!("{cmd:?}: {e}")))
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("mohur-windows-demo-{}-{n}", std::process::id()));
+    let (out, err) = (base.with_extension("out"), base.with_extension("err"));
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap_or_else(|e| fail(format!("{cmd:?}: {e}")));
+    let output = std::process::Output {
+        status,
+        stdout: std::fs::read(&out).unwrap_or_default(),
+        stderr: std::fs::read(&err).unwrap_or_default(),
+    };
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(err);
+    output
 }
 
 /// One run of `mohur.exe demo` in the virtual desktop.
@@ -181,7 +201,7 @@ fn screenshot(paths: &Paths, title: &str, name: &str) -> PathBuf {
     let out = run(Command::new("import").args(["-window", &window]).arg(&file));
     check(out.status.success(), format!("import: {}", String::from_utf8_lossy(&out.stderr)));
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    check(size > 2_000, format!("{name}.png is {size} bytes: an empty picture"));
+    check(size > 800, format!("{name}.png is {size} bytes: an empty picture"));
     // More than one colour: not a blank window.
     let colours = run(Command::new("identify").args(["-format", "%k"]).arg(&file));
     let colours: u32 = String::from_utf8_lossy(&colours.stdout).trim().parse().unwrap_or(0);
@@ -288,6 +308,127 @@ fn english(paths: &Paths) -> Vec<(String, PathBuf)> {
     shots
 }
 
+/// The tray icon in the notification area of wine's taskbar, one agent per session
+/// (mohurw.exe's second start says so in a dialog, mohur.exe's on the console), and
+/// `mohur.exe status` printing on the console.
+fn tray_and_process_model(paths: &Paths) {
+    let mohurw = paths.exe.with_file_name("mohurw.exe");
+    let port = free_local_port().to_string();
+    // The virtual desktop with wine's taskbar (its notification area shows tray icons).
+    let shell = run(Command::new("wine").args([
+        "reg",
+        "add",
+        &format!("HKCU\\Software\\Wine\\Explorer\\Desktops\\{DESKTOP}"),
+        "/v",
+        "EnableShell",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "1",
+        "/f",
+    ]));
+    check(shell.status.success(), "wine reg add EnableShell");
+    let desktop = Command::new("wine")
+        .args(["explorer", &format!("/desktop={DESKTOP},1024x600")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| fail(format!("wine explorer: {e}")));
+    let desktop = Desktop(desktop);
+    let window = {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = run(Command::new("xdotool").args(["search", "--name", &format!("^{DESKTOP} - Wine desktop$")]));
+            if let Some(w) = String::from_utf8_lossy(&out.stdout).lines().next() {
+                break w.to_owned();
+            }
+            check(Instant::now() < deadline, "wine's virtual desktop did not appear");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let tray_area = |name: &str| -> Vec<u8> {
+        let file = paths.out.join(format!("{name}.png"));
+        let out = run(Command::new("import").args(["-window", &window, "-crop", "120x24+904+576"]).arg(&file));
+        check(out.status.success(), format!("import: {}", String::from_utf8_lossy(&out.stderr)));
+        let out = run(Command::new("convert").arg(&file).args(["-depth", "8", "rgb:-"]));
+        out.stdout
+    };
+    let before = tray_area("tray-before");
+    let log = paths.out.join("tray-agent.log");
+    let agent = Command::new("wine")
+        .args(["explorer", &format!("/desktop={DESKTOP},1024x600")])
+        .arg(&mohurw)
+        .args(["agent", "--port", &port, "--no-pcsc", "--no-well-known-modules"])
+        .env("MOHUR_LANG", "en")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| fail(format!("wine mohurw.exe: {e}")));
+    let _agent = Desktop(agent);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err() {
+        check(Instant::now() < deadline, "mohurw.exe agent did not start");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let after = tray_area("tray-icon");
+    let full = paths.out.join("tray-desktop.png");
+    run(Command::new("import").args(["-window", &window]).arg(&full));
+    check(before != after, "no tray icon appeared in wine's notification area (tray-before.png = tray-icon.png)");
+    say("the tray icon is in wine's notification area (tray-icon.png)");
+
+    // A second agent from the console: a clear message, a failure exit.
+    let second = run(Command::new("wine").arg(&paths.exe).args(["agent", "--port", &port, "--no-pcsc"]));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    check(!second.status.success(), "a second mohur.exe agent did not exit");
+    check(stderr.contains("another mohur agent is already running"), format!("a second agent said: {stderr}"));
+    // A second one from the Start menu (no console): the message in mohur's dialog.
+    let started = Command::new("wine")
+        .args(["explorer", &format!("/desktop={DESKTOP},1024x600")])
+        .arg(&mohurw)
+        .args(["agent", "--port", &port, "--no-pcsc"])
+        .env("MOHUR_LANG", "en")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| fail(format!("wine mohurw.exe: {e}")));
+    let _second = Desktop(started);
+    let d = wait_dialog(paths, "a second agent started without a console");
+    check(text_of(&d).contains("mohur is already running"), format!("the second agent's dialog:\n{}", text_of(&d)));
+    screenshot(paths, &d[0], "en-already-running");
+    type_into(&d[0], "", "Return");
+    wait_no_dialog(paths, "the already-running message");
+    say("one agent per session: a second start says so (console and dialog) and exits");
+
+    // The CLI prints on the console (wine's WinSCard is a stub: status reports its error,
+    // as JSON, on stdout all the same).
+    let version = run(Command::new("wine").arg(&paths.exe).arg("--version"));
+    check(String::from_utf8_lossy(&version.stdout).starts_with("mohur "), "mohur.exe --version printed nothing");
+    let status = run(Command::new("wine").arg(&paths.exe).args(["status", "--json"]));
+    let printed: Result<serde_json::Value, _> = serde_json::from_slice(&status.stdout);
+    check(
+        printed.is_ok_and(|v| v.is_object()),
+        format!("mohur.exe status --json printed: {}", String::from_utf8_lossy(&status.stdout)),
+    );
+    say("mohur.exe --version and status print on the console");
+    let _ = Command::new("wineserver").arg("-k").status();
+    drop(desktop);
+}
+
+/// A wine process, stopped with the whole prefix when dropped.
+struct Desktop(Child);
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn consent(demo: &Demo) -> Running {
     Running::start(
         "origin.mjs",
@@ -335,7 +476,9 @@ fn main() {
         out: out.unwrap_or_else(|| fail(usage)),
     };
     check(std::env::var_os("DISPLAY").is_some(), "no DISPLAY (scripts/windows.sh starts Xvfb)");
+    std::fs::create_dir_all(&paths.out).unwrap_or_else(|e| fail(format!("{}: {e}", paths.out.display())));
 
+    tray_and_process_model(&paths);
     let mut shots = english(&paths);
     for lang in ["az", "hy"] {
         shots.extend(other_language(&paths, lang));
