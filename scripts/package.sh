@@ -308,8 +308,10 @@ if command -v wine >/dev/null; then
         cmp -s "$PF/$f" "$([[ $f == ca/* ]] && echo "$CA/${f#ca/}" || echo "$W/$f")" ||
             fail "after msiexec /i under wine: Program Files\\mohur\\$f missing or not the built file"
     done
-    SHORTCUT="$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/mohur.lnk"
-    [[ -f $SHORTCUT ]] || fail "after msiexec /i under wine: no Start-menu shortcut (ProgramData\...\Programs\mohur.lnk)"
+    # The Start-menu shortcut: Windows puts a per-machine (ALLUSERS=1) one in ProgramData;
+    # wine 8 puts it in the installing user's Start menu.
+    SHORTCUT=$(find "$WINEPREFIX/drive_c/ProgramData" "$WINEPREFIX/drive_c/users" -path '*/Start Menu/Programs/mohur.lnk' | head -n1)
+    [[ -f $SHORTCUT ]] || fail "after msiexec /i under wine: no Start-menu shortcut (Start Menu\Programs\mohur.lnk)"
     grep -aq 'mohurw.exe' "$SHORTCUT" || fail "the Start-menu shortcut does not start mohurw.exe"
     wine "$PF/mohur-install.exe" verify --system </dev/null >"$OUT/wine-verify.txt" 2>&1 ||
         fail "after msiexec /i under wine, mohur-install.exe verify --system: $(cat "$OUT/wine-verify.txt")"

@@ -1,6 +1,7 @@
 # Sourced by the scripts that run mohur's Windows build under wine (Debian's wine 8,
 # wine64 only): `wine_prefix DIR` makes a fresh prefix there and exports WINEPREFIX,
-# so that nothing an earlier run left counts. No Mono/Gecko installers
+# so that nothing an earlier run left counts. No Mono/Gecko installers, and no
+# winemenubuilder (it would copy the MSI's Start-menu shortcut into this machine's menus)
 # (WINEDLLOVERRIDES), nothing waits for a click.
 #
 # Rust's std takes its random numbers from ProcessPrng (bcryptprimitives.dll), which
@@ -9,7 +10,7 @@
 
 wine_prefix() {
     local dir=$1
-    export WINEPREFIX=$dir WINEDEBUG=${WINEDEBUG:--all} WINEDLLOVERRIDES="mscoree,mshtml="
+    export WINEPREFIX=$dir WINEDEBUG=${WINEDEBUG:--all} WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
     wineserver -k 2>/dev/null || true
     rm -rf "$WINEPREFIX"
     mkdir -p "$WINEPREFIX"
