@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Every check, in the order doctor runs them.
-const IDS: [&str; 13] = [
+const IDS: [&str; 14] = [
     "pcscd",
     "readers",
     "token",
@@ -31,6 +31,7 @@ const IDS: [&str; 13] = [
     "card-certs",
     "pkcs11-registered",
     "agent",
+    "autostart",
     "pin",
     "loopback-tls",
 ];
@@ -121,6 +122,12 @@ impl Machine {
             keyring_service: "mohur-test-unused".into(),
             trust_tls_servers: false,
         };
+        // The agent starts at login (the user's XDG entry; the installer's own is left
+        // out here, with its systemd user unit).
+        let autostart = m.home.join(".config/autostart/mohur.desktop");
+        fs::create_dir_all(autostart.parent().unwrap()).unwrap();
+        fs::write(&autostart, "[Desktop Entry]\nType=Application\nName=mohur agent\nExec=\"/usr/bin/mohur\" agent\n")
+            .unwrap();
         let actions = mohur_installer::plan(&opts, &certs);
         let mut log = Vec::new();
         let installed = mohur_installer::install(&actions, &m.dir.join("manifest.json"), false, &mut log);
@@ -293,6 +300,9 @@ fn a_blocked_pin_is_a_failure_with_the_unblock_hint() {
     assert_eq!(status(&checks, "pin"), "fail", "{:#}", check(&checks, "pin"));
     assert!(message(&checks, "pin").contains("PIN is blocked"), "{}", message(&checks, "pin"));
     assert!(fix(&checks, "pin").contains("PUK") && fix(&checks, "pin").contains("mohur pin unblock"));
+    // Nothing installed: the agent does not start at login either, and doctor says how.
+    assert_eq!(status(&checks, "autostart"), "warn", "{:#}", check(&checks, "autostart"));
+    assert!(fix(&checks, "autostart").contains("Start at login"), "{}", fix(&checks, "autostart"));
     let pins = check(&checks, "pin")["details"]["pins"].as_array().unwrap().clone();
     let auth = pins.iter().find(|p| p["kind"] == "auth").unwrap();
     assert_eq!((auth["state"].as_str(), auth["tries_left"].as_u64()), (Some("blocked"), Some(0)));

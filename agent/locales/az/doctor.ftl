@@ -19,7 +19,7 @@ doctor-summary-problems = { $count ->
 doctor-pcscd-ok = Smart-kart xidməti (pcscd) işləyir
 doctor-pcscd-fail = Smart-kart xidməti pcscd əlçatan deyil (pcscd not reachable): { $what }
 doctor-pcscd-fix = onu işə salın: sudo systemctl start pcscd.socket (quraşdırılmayıbsa: sudo apt install pcscd)
-doctor-pcscd-fix-windows = "Smart Card" xidmətini işə salın: sc start SCardSvr (administrator kimi) və ya kompüteri yenidən başladın
+doctor-pcscd-fix-windows = kart oxuyucunu qoşun (oxuyucu qoşulanda Windows "Smart Card" xidmətini özü başladır) və ya onu işə salın: sc start SCardSvr (administrator kimi)
 
 doctor-readers-ok = { $count ->
     [one] 1 kart oxuyucu
@@ -127,3 +127,14 @@ doctor-ca-audit-ok = Etibar anbarlarında test sertifikatı və yığımın art�
 doctor-ca-audit-flags = Etibar anbarlarında: { $what }
 doctor-ca-audit-fix = orada olmamalı olanı silin: mohur-install uninstall, sonra mohur-install install; test sertifikatını əl ilə (certutil -D -n AD -d sql:$HOME/.pki/nssdb)
 doctor-card-install-module = { $software } quraşdırın: mohur sonra bu kart üçün onun modulundan istifadə edəcək
+# Windows, and the autostart check.
+doctor-scardsvr-ok = Smart-kart xidməti (SCardSvr) işləyir
+doctor-scardsvr-fail = Smart-kart xidmətinə (SCardSvr) qoşulmaq mümkün deyil: { $what }
+doctor-browsers-windows = Chrome və Edge CA-ları Windows sertifikat anbarından götürür (yuxarıda yoxlanıb)
+doctor-firefox-policy-ok = Firefox mohur modulunu yükləyir (SecurityDevices siyasəti); Chrome və Edge-ə lazım deyil
+doctor-firefox-policy-missing = Firefox siyasəti mohur modulunu { $name } yükləmir (Chrome və Edge-ə lazım deyil)
+doctor-repair-windows = mohur-u bərpa edin: Parametrlər → Tətbiqlər → mohur → Dəyişdir, və ya onun .msi faylını yenidən işə salın
+doctor-autostart-ok = Agent sistemə girişdə başlayır
+doctor-autostart-off = Agent sistemə girişdə başlamır: onu başladana qədər saytlar kartınıza müraciət edə bilməz
+doctor-autostart-fix = mohur-un tray menyusunda "Sistemə girişdə başlat" seçin, və ya: mohur-install install
+doctor-autostart-fix-windows = bildiriş sahəsindəki mohur menyusunda "Sistemə girişdə başlat" seçin, və ya mohur-u bərpa edin (Parametrlər → Tətbiqlər)

@@ -20,7 +20,7 @@ doctor-summary-problems = { $count ->
 doctor-pcscd-ok = The smart-card service (pcscd) is running
 doctor-pcscd-fail = Smart-card service pcscd not reachable: { $what }
 doctor-pcscd-fix = start it: sudo systemctl start pcscd.socket (if it is missing: sudo apt install pcscd)
-doctor-pcscd-fix-windows = start the "Smart Card" service: sc start SCardSvr (as administrator), or restart the computer
+doctor-pcscd-fix-windows = plug in the card reader (Windows starts the Smart Card service when a reader is connected), or start it: sc start SCardSvr (as administrator)
 
 doctor-readers-ok = { $count ->
     [one] 1 card reader
@@ -135,3 +135,14 @@ doctor-ca-audit-ok = No test certificate and no CA that the bundle no longer lis
 doctor-ca-audit-flags = In the trust stores: { $what }
 doctor-ca-audit-fix = remove what does not belong there: mohur-install uninstall, then mohur-install install; a test certificate by hand (certutil -D -n NAME -d sql:$HOME/.pki/nssdb)
 doctor-card-install-module = install { $software }: mohur then uses its module for this card
+# Windows, and the autostart check.
+doctor-scardsvr-ok = The Smart Card service (SCardSvr) is running
+doctor-scardsvr-fail = The Smart Card service (SCardSvr) is not reachable: { $what }
+doctor-browsers-windows = Chrome and Edge take the CAs from the Windows certificate store (checked above)
+doctor-firefox-policy-ok = Firefox loads mohur's module (its SecurityDevices policy); Chrome and Edge need none
+doctor-firefox-policy-missing = Firefox's policy does not load mohur's module { $name } (Chrome and Edge need none)
+doctor-repair-windows = repair mohur: Settings → Apps → mohur → Modify, or run its .msi again
+doctor-autostart-ok = The agent starts when you log in
+doctor-autostart-off = The agent does not start when you log in: web sites cannot reach your card until you start it
+doctor-autostart-fix = turn on "Start at login" in mohur's tray menu, or: mohur-install install
+doctor-autostart-fix-windows = turn on "Start at login" in mohur's menu in the notification area, or repair mohur (Settings → Apps)

@@ -19,7 +19,7 @@ doctor-summary-problems = { $count ->
 doctor-pcscd-ok = Սմարթ-քարտերի ծառայությունը (pcscd) աշխատում է
 doctor-pcscd-fail = Սմարթ-քարտերի ծառայությունը՝ pcscd, հասանելի չէ (pcscd not reachable)՝ { $what }
 doctor-pcscd-fix = գործարկեք այն՝ sudo systemctl start pcscd.socket (եթե տեղադրված չէ՝ sudo apt install pcscd)
-doctor-pcscd-fix-windows = գործարկեք «Smart Card» ծառայությունը՝ sc start SCardSvr (որպես ադմինիստրատոր), կամ վերագործարկեք համակարգիչը
+doctor-pcscd-fix-windows = միացրեք քարտի ընթերցիչը (Windows-ը «Smart Card» ծառայությունը գործարկում է, երբ ընթերցիչ է միացվում), կամ գործարկեք այն՝ sc start SCardSvr (որպես ադմինիստրատոր)
 
 doctor-readers-ok = { $count ->
     [one] 1 քարտի ընթերցիչ
@@ -127,3 +127,14 @@ doctor-ca-audit-ok = Վստահության պահոցներում չկան թե
 doctor-ca-audit-flags = Վստահության պահոցներում՝ { $what }
 doctor-ca-audit-fix = հեռացրեք այն, ինչ այնտեղ տեղ չունի. mohur-install uninstall, ապա mohur-install install. թեստային վկայականը՝ ձեռքով (certutil -D -n ԱՆՈՒՆ -d sql:$HOME/.pki/nssdb)
 doctor-card-install-module = տեղադրեք { $software }-ը. mohur-ն այս քարտի համար կօգտագործի դրա մոդուլը
+# Windows, and the autostart check.
+doctor-scardsvr-ok = Սմարթ-քարտի ծառայությունը (SCardSvr) աշխատում է
+doctor-scardsvr-fail = Սմարթ-քարտի ծառայությունը (SCardSvr) հասանելի չէ: { $what }
+doctor-browsers-windows = Chrome-ը և Edge-ը CA-ները վերցնում են Windows-ի վկայագրերի պահոցից (ստուգված է վերևում)
+doctor-firefox-policy-ok = Firefox-ը բեռնում է mohur-ի մոդուլը (SecurityDevices քաղաքականություն); Chrome-ին և Edge-ին այն պետք չէ
+doctor-firefox-policy-missing = Firefox-ի քաղաքականությունը չի բեռնում mohur-ի { $name } մոդուլը (Chrome-ին և Edge-ին այն պետք չէ)
+doctor-repair-windows = վերականգնեք mohur-ը. Կարգավորումներ → Հավելվածներ → mohur → Փոփոխել, կամ կրկին գործարկեք դրա .msi ֆայլը
+doctor-autostart-ok = Գործակալը մեկնարկում է մուտքի ժամանակ
+doctor-autostart-off = Գործակալը չի մեկնարկում մուտքի ժամանակ. կայքերը չեն կարող հասնել ձեր քարտին, մինչև այն չգործարկեք
+doctor-autostart-fix = միացրեք «Գործարկել մուտքի ժամանակ» mohur-ի ընտրացանկում, կամ՝ mohur-install install
+doctor-autostart-fix-windows = միացրեք «Գործարկել մուտքի ժամանակ» ծանուցումների տարածքի mohur-ի ընտրացանկում, կամ վերականգնեք mohur-ը (Կարգավորումներ → Հավելվածներ)

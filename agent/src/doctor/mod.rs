@@ -251,6 +251,7 @@ pub fn run_checks(env: &DoctorEnv) -> Vec<Check> {
     let agent = check_agent(env.config.port, env.timeout);
     let agent_up = agent.status == Status::Pass;
     checks.push(agent);
+    checks.push(check_autostart(env));
     checks.push(check_pin(&tokens));
     checks.push(check_loopback_tls(env, agent_up));
     checks
@@ -448,11 +449,21 @@ fn check_pcscd(pcsc: Option<&PcscSurvey>) -> Check {
         return Check::new("pcscd", Status::Skip, tr!("doctor-pcsc-off"), None, json!({ "pcsc": false }));
     };
     match &pcsc.readers {
-        Ok(_) => Check::new("pcscd", Status::Pass, tr!("doctor-pcscd-ok"), None, json!({ "reachable": true })),
+        Ok(_) => Check::new(
+            "pcscd",
+            Status::Pass,
+            if cfg!(windows) { tr!("doctor-scardsvr-ok") } else { tr!("doctor-pcscd-ok") },
+            None,
+            json!({ "reachable": true }),
+        ),
         Err(e) => Check::new(
             "pcscd",
             Status::Fail,
-            tr!("doctor-pcscd-fail", what = e.as_str()),
+            if cfg!(windows) {
+                tr!("doctor-scardsvr-fail", what = e.as_str())
+            } else {
+                tr!("doctor-pcscd-fail", what = e.as_str())
+            },
             Some(pcscd_fix()),
             json!({ "reachable": false, "error": e }),
         ),
@@ -647,14 +658,14 @@ fn check_bundle(bundle: &BundleResult) -> Check {
             "ca-bundle",
             Status::Fail,
             tr!("doctor-bundle-missing", what = tried.as_str()),
-            Some(tr!("doctor-bundle-fix")),
+            Some(if cfg!(windows) { tr!("doctor-repair-windows") } else { tr!("doctor-bundle-fix") }),
             json!({ "tried": tried }),
         ),
         Err((Some(path), e)) => Check::new(
             "ca-bundle",
             Status::Fail,
             tr!("doctor-bundle-bad", name = path.display().to_string(), what = e.as_str()),
-            Some(tr!("doctor-bundle-fix")),
+            Some(if cfg!(windows) { tr!("doctor-repair-windows") } else { tr!("doctor-bundle-fix") }),
             json!({ "path": path, "error": e }),
         ),
     }
@@ -796,14 +807,15 @@ fn check_ca_audit(env: &DoctorEnv, manifest: Option<&mohur_installer::pinned::Pi
 }
 
 fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
-    if cfg!(windows) {
-        // Chrome and Edge use the Windows store; Firefox gets the CAs through its
-        // enterprise roots policy. There are no NSS databases to look into.
-        return Check::new("ca-nss", Status::Skip, tr!("doctor-not-on-this-system"), None, Value::Null);
-    }
     let Some(certs) = certs else {
         return Check::new("ca-nss", Status::Skip, tr!("doctor-skip-no-bundle"), None, Value::Null);
     };
+    if cfg!(windows) {
+        // Chrome and Edge take their CAs from the Windows store (the ca-system check);
+        // there are no browser databases of their own to look into.
+        let _ = certs;
+        return Check::new("ca-nss", Status::Pass, tr!("doctor-browsers-windows"), None, json!({ "store": "Windows" }));
+    }
     let dbs = env.nss_databases();
     if dbs.is_empty() {
         return Check::new(
@@ -1112,9 +1124,39 @@ fn run_tool(cmd: &mut Command, timeout: Duration) -> Result<String, String> {
     }
 }
 
+/// Windows: Firefox loads mohur's module through its enterprise policy
+/// (`SecurityDevices`, the MSI writes it for the machine); Chrome and Edge load no
+/// PKCS#11 module and need none.
+fn check_firefox_policy() -> Check {
+    let module = std::env::current_exe().map(|e| e.with_file_name("mohur_pkcs11.dll")).unwrap_or_default();
+    let policy = |machine| Action::WinRegValue {
+        machine,
+        key: r"Software\Policies\Mozilla\Firefox\SecurityDevices".into(),
+        name: mohur_installer::plan::MODULE_NAME.into(),
+        value: module.display().to_string(),
+    };
+    let found: Vec<&str> = [(true, "HKLM"), (false, "HKCU")]
+        .into_iter()
+        .filter(|(machine, _)| policy(*machine).is_done().unwrap_or(false))
+        .map(|(_, hive)| hive)
+        .collect();
+    let details = json!({ "policy": found, "module": module, "module_exists": module.is_file() });
+    if !found.is_empty() && module.is_file() {
+        Check::new("pkcs11-registered", Status::Pass, tr!("doctor-firefox-policy-ok"), None, details)
+    } else {
+        Check::new(
+            "pkcs11-registered",
+            Status::Warn,
+            tr!("doctor-firefox-policy-missing", name = module.display().to_string()),
+            Some(tr!("doctor-repair-windows")),
+            details,
+        )
+    }
+}
+
 fn check_pkcs11_registered(env: &DoctorEnv) -> Check {
     if cfg!(windows) {
-        return Check::new("pkcs11-registered", Status::Skip, tr!("doctor-not-on-this-system"), None, Value::Null);
+        return check_firefox_policy();
     }
     let fix = Some(tr!("doctor-pkcs11-fix"));
     let p11kit = p11kit_registrations(env);
@@ -1226,6 +1268,37 @@ fn check_agent(port: u16, timeout: Duration) -> Check {
             Some(if cfg!(windows) { tr!("doctor-agent-fix-windows") } else { tr!("doctor-agent-fix") }),
             details(json!(e.to_string())),
         ),
+    }
+}
+
+/// Whether the agent starts at login: on Windows the `Run` key (the user's or the
+/// machine's), on Linux the XDG autostart entries or the systemd user unit under
+/// [`DoctorEnv::home`] and [`DoctorEnv::root`].
+fn check_autostart(env: &DoctorEnv) -> Check {
+    use crate::tray::autostart::{Autostart, StartAtLogin};
+    let start = if cfg!(windows) {
+        StartAtLogin::for_user()
+    } else {
+        let config = match std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+            Some(p) if p.is_absolute() => p,
+            _ => env.home.join(".config"),
+        };
+        let agent = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/bin/mohur"));
+        Some(StartAtLogin::Xdg(Autostart::under(&config, &sys(&env.root, "/etc/xdg"), agent)))
+    };
+    let Some(start) = start else {
+        return Check::new("autostart", Status::Skip, tr!("doctor-not-on-this-system"), None, Value::Null);
+    };
+    if start.enabled() {
+        Check::new("autostart", Status::Pass, tr!("doctor-autostart-ok"), None, json!({ "enabled": true }))
+    } else {
+        Check::new(
+            "autostart",
+            Status::Warn,
+            tr!("doctor-autostart-off"),
+            Some(if cfg!(windows) { tr!("doctor-autostart-fix-windows") } else { tr!("doctor-autostart-fix") }),
+            json!({ "enabled": false }),
+        )
     }
 }
 

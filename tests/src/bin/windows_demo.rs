@@ -415,6 +415,38 @@ fn tray_and_process_model(paths: &Paths) {
         format!("mohur.exe status --json printed: {}", String::from_utf8_lossy(&status.stdout)),
     );
     say("mohur.exe --version and status print on the console");
+
+    // doctor speaks Windows: the Smart Card service, the Windows store for Chrome and
+    // Edge, Firefox's policy, the Run key; each ✗ with a Windows fix.
+    let doctor = run(Command::new("wine").arg(&paths.exe).args(["doctor", "--json", "--port", &port]));
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout)
+        .unwrap_or_else(|e| fail(format!("mohur.exe doctor --json: {e}: {}", String::from_utf8_lossy(&doctor.stdout))));
+    std::fs::write(paths.out.join("doctor.json"), &doctor.stdout).unwrap();
+    let checks = report.as_array().cloned().unwrap_or_default();
+    let find = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| fail(format!("doctor has no {id} check: {report}")))
+    };
+    let text = |id: &str, field: &str| find(id)[field].as_str().unwrap_or("").to_owned();
+    check(
+        text("pcscd", "message").contains("Smart Card service (SCardSvr)"),
+        format!("doctor pcscd: {}", find("pcscd")),
+    );
+    check(
+        text("pcscd", "fix").contains("SCardSvr") && !text("pcscd", "fix").contains("systemctl"),
+        format!("doctor pcscd fix: {}", find("pcscd")),
+    );
+    check(!text("ca-bundle", "fix").contains("apt"), format!("doctor ca-bundle fix: {}", find("ca-bundle")));
+    check(
+        text("pkcs11-registered", "message").contains("Firefox"),
+        format!("doctor pkcs11-registered: {}", find("pkcs11-registered")),
+    );
+    check(find("agent")["status"] == "pass", format!("doctor does not see the running agent: {}", find("agent")));
+    check(find("autostart")["status"] != "skip", format!("doctor autostart: {}", find("autostart")));
+    say("mohur.exe doctor: Smart Card service, Firefox policy, Run key, Windows fixes");
     let _ = Command::new("wineserver").arg("-k").status();
     drop(desktop);
 }
