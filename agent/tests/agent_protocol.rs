@@ -347,14 +347,20 @@ async fn cancel_closes_the_dialog_with_user_cancelled() {
     .await
     .unwrap();
     wait_for(|| agent.pinentry_log().contains("GETPIN"));
-    let c = call(&mut ws, 6, "cancel", json!({"requestId": 5})).await;
-    assert_eq!(c["result"]["cancelled"], true);
-    let r = loop {
+    ws.send(Message::text(json!({"id": 6, "method": "cancel", "params": {"requestId": 5}}).to_string())).await.unwrap();
+    // The two answers come in either order: the cancelled request may end before the
+    // agent has answered `cancel` itself.
+    let (mut cancelled, mut answer) = (None, None);
+    while cancelled.is_none() || answer.is_none() {
         let m = next_json(&mut ws).await;
-        if m["id"] == 5 {
-            break m;
+        match m["id"].as_u64() {
+            Some(6) => cancelled = Some(m),
+            Some(5) => answer = Some(m),
+            _ => {}
         }
-    };
+    }
+    let (c, r) = (cancelled.unwrap(), answer.unwrap());
+    assert_eq!(c["result"]["cancelled"], true, "{c}");
     assert_eq!(code(&r), "USER_CANCELLED", "{r}");
     // The citizen cancelling the dialog gives the same code.
     agent.queue(&["cancel"]);
