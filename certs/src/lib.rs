@@ -146,6 +146,10 @@ pub struct TestPki {
     pub ca_bundle: PathBuf,
     /// One directory per holder, in [`default_holders`] order.
     pub holder_dirs: Vec<PathBuf>,
+    /// The test time-stamping authority's certificate, PEM (`tsa.pem`; key `tsa.key.pem`),
+    /// issued by the E-Government CA with the critical extended key usage timeStamping
+    /// alone (RFC 3161 §2.3): what a local TSA (`openssl ts -reply`) signs tokens with.
+    pub tsa_cert_pem: PathBuf,
     /// Every file written, in write order.
     pub files: Vec<PathBuf>,
 }
@@ -242,6 +246,9 @@ enum Profile {
     Auth,
     /// End-entity non-repudiation (qualified signature) certificate.
     Sign,
+    /// A time-stamping authority (RFC 3161 §2.3: extended key usage timeStamping only,
+    /// critical).
+    Tsa,
 }
 
 /// The key identifier of a public key: the SHA-1 of its subjectPublicKey bits (RFC 5280
@@ -294,6 +301,14 @@ fn issue(
             extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, true, &bc)?);
             let ku = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
             extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &ku)?);
+        }
+        Profile::Tsa => {
+            let bc = BasicConstraints { ca: false, path_len_constraint: None };
+            extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, false, &bc)?);
+            let ku = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation);
+            extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &ku)?);
+            let eku = ExtendedKeyUsage(vec![rfc5280::ID_KP_TIME_STAMPING]);
+            extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, true, &eku)?);
         }
         Profile::Auth | Profile::Sign => {
             let bc = BasicConstraints { ca: false, path_len_constraint: None };
@@ -493,6 +508,16 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         holder_dirs.push(dir.join(d));
     }
 
+    let tsa_key = PrivateKey::generate(KeyAlg::P256)?;
+    let tsa = issue(
+        &ca_name("mohur Test Time-Stamping Authority")?,
+        &tsa_key,
+        Some(Issuer { cert: &ica, key: &ica_key }),
+        Profile::Tsa,
+        at("ica.der").as_deref(),
+    )?;
+    let tsa_cert_pem = out.write_pair("tsa", &tsa, &tsa_key)?;
+
     Ok(TestPki {
         dir: dir.to_path_buf(),
         root_cert_pem,
@@ -502,6 +527,7 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         bundle_pem,
         ca_bundle,
         holder_dirs,
+        tsa_cert_pem,
         files: out.files,
     })
 }

@@ -99,7 +99,8 @@ fn private_keys_are_owner_only_and_the_bundle_pins_the_cas() {
     let pki = TmpPki::new();
     let d = &pki.0.dir;
     let keys: Vec<&PathBuf> = pki.0.files.iter().filter(|f| f.to_string_lossy().ends_with(".key.pem")).collect();
-    assert_eq!(keys.len(), 3 + 2 * default_holders().len());
+    // The three CAs, the time-stamping authority, two keys a holder.
+    assert_eq!(keys.len(), 4 + 2 * default_holders().len());
     for k in keys {
         assert_eq!(std::fs::metadata(k).unwrap().permissions().mode() & 0o777, 0o600, "{}", k.display());
     }
@@ -222,4 +223,34 @@ fn holders_load_and_keys_match() {
     let piv = &pki.0.holder_dirs[0];
     std::fs::copy(piv.join("sign.key.pem"), piv.join("auth.key.pem")).unwrap();
     assert!(load_holder(piv).is_err());
+}
+
+#[test]
+fn the_tsa_certificate_is_for_time_stamping_only() {
+    let pki = TmpPki::new();
+    let tsa = &pki.0.tsa_cert_pem;
+    let verify = |purpose: &str| {
+        Command::new("openssl")
+            .args(["verify", "-purpose", purpose, "-CAfile"])
+            .arg(&pki.0.root_cert_pem)
+            .arg("-untrusted")
+            .arg(&pki.0.chain_pem)
+            .arg(tsa)
+            .output()
+            .expect("run openssl verify")
+            .status
+            .success()
+    };
+    assert!(verify("timestampsign"));
+    // RFC 3161 §2.3: timeStamping alone, critical; not a signing or TLS certificate.
+    assert!(!verify("smimesign") && !verify("sslclient"));
+    let text = x509_text(tsa);
+    assert!(text.contains("X509v3 Extended Key Usage: critical"), "{text}");
+    assert_eq!(ext_value(&text, "X509v3 Extended Key Usage"), "Time Stamping");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(pki.0.dir.join("tsa.key.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
