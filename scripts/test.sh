@@ -4,7 +4,7 @@
 #   scripts/test.sh
 #
 # Stages: Debian packages (scripts/deps.sh) → npm packages for the browser tests
-# (scripts/browser-deps.sh) → build → rustfmt → clippy → our own pcscd with vpcd readers
+# (scripts/browser-deps.sh) → pyHanko (scripts/python-deps.sh) → build → rustfmt → clippy → our own pcscd with vpcd readers
 # (scripts/pcscd.sh) → cargo test (including headless Chromium against the agent) →
 # mohur.js unit tests → fuzzing (scripts/fuzz.sh) → benchmark (scripts/bench.sh). Stops at the first failing stage, and on
 # every exit (failure, Ctrl-C, TERM) stops what it started, by PID: the running stage's
@@ -109,6 +109,8 @@ skip() {
 stage deps bash scripts/deps.sh
 # playwright-core for the browser tests (npm ci, only when tests/browser/node_modules is stale)
 stage browser-deps bash scripts/browser-deps.sh
+# pyHanko, the independent PAdES validator of the document tests (a venv in target/python)
+stage python-deps bash scripts/python-deps.sh
 stage build cargo build --workspace --all-targets --locked
 fmt_check() {
     cargo fmt --all -- --check

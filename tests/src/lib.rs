@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod pdf;
+pub mod tsa;
 
 use mohur_apdu::pcsc_transport::PcscTransport;
 use mohur_apdu::{HashAlg, SignInput, SmartCard};
@@ -421,4 +423,15 @@ pub fn pkcs11_tool_signs_and_openssl_verifies(
     assert!(ok, "{out}");
     let (ok, out) = run_tool("openssl", &["dgst", "-sha256", "-verify", &pubkey, "-signature", &sig, &data_s]);
     assert!(ok && out.contains("Verified OK"), "openssl rejects the signature made through {tool_args:?}:\n{out}");
+}
+
+/// The `pyhanko` command of the virtual environment `scripts/python-deps.sh` makes
+/// (`target/python`, or `$MOHUR_PYTHON_ENV`): the independent PAdES validator.
+pub fn pyhanko() -> PathBuf {
+    let venv = std::env::var_os("MOHUR_PYTHON_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/python"));
+    let p = venv.join("bin/pyhanko");
+    assert!(p.is_file(), "{} is missing: run scripts/python-deps.sh (scripts/test.sh does)", p.display());
+    p
 }
