@@ -62,6 +62,13 @@ pub struct Config {
     pub intermediates: Option<PathBuf>,
     /// Language of every message: `az`, `hy` or `en` (default: from the locale).
     pub language: Option<String>,
+    /// RFC 3161 time-stamping authorities (`http://` or `https://`), tried in order, for
+    /// signatures at level B-T ([`crate::documents::timestamp`]). None by default: mohur
+    /// ships no TSA it has not verified; with one configured, documents are signed at
+    /// B-T unless `--level B` is asked for.
+    pub tsa_urls: Vec<String>,
+    /// Seconds one time-stamping authority may take to answer.
+    pub tsa_timeout_seconds: u64,
     /// Serve `wss://` on the same port too, when `mohur-install install --loopback-tls`
     /// has set up the loopback CA ([`crate::server::tls`]).
     pub loopback_tls: bool,
@@ -89,6 +96,8 @@ impl Default for Config {
             intermediates: None,
             language: None,
             loopback_tls: true,
+            tsa_urls: Vec::new(),
+            tsa_timeout_seconds: 15,
         }
     }
 }
@@ -114,6 +123,9 @@ impl Config {
         if self.max_connections == 0 || self.max_connections_per_site == 0 {
             return bad("max_connections and max_connections_per_site must be at least 1");
         }
+        if let Some(url) = self.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            return bad(&format!("tsa_urls: {url:?} is not an http:// or https:// URL"));
+        }
         Ok(())
     }
 
@@ -135,6 +147,14 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(Config::default()),
             Err(e) => Err(Error::Internal(format!("{}: {e}", path.display()))),
         }
+    }
+
+    /// The configured time-stamping authorities, if any.
+    pub fn tsa(&self) -> Option<crate::documents::timestamp::Tsa> {
+        (!self.tsa_urls.is_empty()).then(|| crate::documents::timestamp::Tsa {
+            urls: self.tsa_urls.clone(),
+            timeout: std::time::Duration::from_secs(self.tsa_timeout_seconds.max(1)),
+        })
     }
 
     /// The PKCS#11 modules to load: the configured ones, then the well-known vendor

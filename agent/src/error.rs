@@ -84,6 +84,12 @@ pub enum Error {
     /// Anything else (I/O, encoding): a bug or the environment.
     #[error("internal error: {0}")]
     Internal(String),
+    /// No time-stamp could be had for a signature that should carry one (B-T).
+    #[error("{0}")]
+    Timestamp(#[from] crate::documents::timestamp::TimestampError),
+    /// A PDF that cannot be signed as asked.
+    #[error("{0}")]
+    Pdf(#[from] crate::documents::pdf::PdfError),
 }
 
 impl Error {
@@ -109,6 +115,8 @@ impl Error {
             Error::NoPrompter(_) => "NO_PROMPTER",
             Error::Card(_) | Error::Token(_) => "TOKEN_ERROR",
             Error::AlreadyRunning(_) | Error::Internal(_) => "INTERNAL",
+            Error::Timestamp(_) => "TIMESTAMP_FAILED",
+            Error::Pdf(_) => "BAD_DOCUMENT",
         }
     }
 

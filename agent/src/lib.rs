@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod dialogs;
 pub mod doctor;
+pub mod documents;
 pub mod error;
 pub mod i18n;
 pub mod pin_policy;

@@ -4,54 +4,19 @@
 
 mod common;
 
-use common::{scripted_pinentry, temp_dir};
+use common::{cli as mohur, json, stderr, stdout, temp_dir};
 use mohur_apdu::{KeyPurpose, Pin, PinKind};
 use mohur_card_sim::Profile;
 use mohur_tests::{card_state, pki, PluggedCard};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const NO_TOKEN: i32 = 3;
 const WRONG_PIN: i32 = 4;
 const INVALID: i32 = 7;
 const NO_SERVICE: i32 = 9;
-
-/// `mohur ARGS` with HOME in `dir`, English, the scripted pinentry reading `dir/queue`.
-fn mohur(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
-    cmd.args(args)
-        .env("HOME", dir)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_STATE_HOME")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("MOHUR_CONFIG")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env("MOHUR_LANG", "en")
-        .env("MOHUR_PINENTRY", scripted_pinentry())
-        .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
-        .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run mohur")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), stderr(out)))
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()

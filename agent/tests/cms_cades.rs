@@ -128,7 +128,7 @@ fn attached_verifies_with_openssl_and_tampering_fails() {
             chain: &[],
             content: Content::Data(CONTENT),
             detached: false,
-            signing_time: t,
+            signing_time: Some(t),
         };
         let der = sign_cades(&req, &mut token(&key)).unwrap();
         check_structure(&der, &cert, digest_alg_for(kalg), CONTENT, true, t);
@@ -159,7 +159,7 @@ fn detached_verifies_with_openssl_and_other_content_fails() {
             chain: &chain,
             content: Content::Data(CONTENT),
             detached: true,
-            signing_time: t,
+            signing_time: Some(t),
         };
         let der = sign_cades(&req, &mut token(&key)).unwrap();
         check_structure(&der, &cert, digest_alg_for(kalg), CONTENT, false, t);
@@ -194,7 +194,7 @@ fn digest_only_verifies_against_the_content() {
                 chain: &[],
                 content: Content::Digest { alg, digest: &digest },
                 detached: true,
-                signing_time: t,
+                signing_time: Some(t),
             };
             let der = sign_cades(&req, &mut token(&key)).unwrap();
             check_structure(&der, &cert, alg, CONTENT, false, t);
@@ -222,7 +222,7 @@ fn signature_algorithm_identifiers() {
             chain: &[],
             content: Content::Data(CONTENT),
             detached: true,
-            signing_time: signing_time(),
+            signing_time: Some(signing_time()),
         };
         let der = sign_cades(&req, &mut token(&key)).unwrap();
         let sd: SignedData = ContentInfo::from_der(&der).unwrap().content.decode_as().unwrap();
@@ -254,7 +254,7 @@ fn bad_requests_are_refused_before_the_token_is_asked() {
         chain: &[],
         content: Content::Digest { alg: HashAlg::Sha256, digest: &digest },
         detached: false,
-        signing_time: signing_time(),
+        signing_time: Some(signing_time()),
     };
     let cases: Vec<(SignRequest, &str)> = vec![
         (base.clone(), "detached"),
@@ -292,7 +292,7 @@ fn token_errors_come_back_unchanged() {
         chain: &[],
         content: Content::Data(CONTENT),
         detached: false,
-        signing_time: signing_time(),
+        signing_time: Some(signing_time()),
     };
     let err = sign_cades(&req, &mut |_, _| Err(mohur_agent::Error::PinIncorrect { tries_left: Some(2) })).unwrap_err();
     assert_eq!(err.code(), "PIN_INCORRECT");
@@ -317,7 +317,7 @@ fn signing_time_after_2049_is_generalized_time() {
         chain: &[],
         content: Content::Data(CONTENT),
         detached: false,
-        signing_time: t,
+        signing_time: Some(t),
     };
     let der = sign_cades(&req, &mut token(&piv.sign_key_pem)).unwrap();
     let sd: SignedData = ContentInfo::from_der(&der).unwrap().content.decode_as().unwrap();

@@ -56,7 +56,8 @@ fn cades_from_the_agent_verifies() {
         let t = t0();
         let chain = chain_der();
         for (detached, chain) in [(false, &chain[..]), (true, &chain[..]), (false, &[][..]), (true, &[][..])] {
-            let req = SignRequest { certificate: cert, chain, content: Content::Data(DOC), detached, signing_time: t };
+            let req =
+                SignRequest { certificate: cert, chain, content: Content::Data(DOC), detached, signing_time: Some(t) };
             let der = sign_cades(&req, &mut token(key)).unwrap();
             let v = verify_cms(&der, detached.then_some(DOC), &trust).unwrap();
             assert!(openssl_accepts(&der, detached.then_some(DOC)), "OpenSSL refuses what mohur accepts");
@@ -84,7 +85,7 @@ fn cades_from_the_agent_verifies() {
             chain: &[],
             content: Content::Digest { alg: HashAlg::Sha256, digest: &digest },
             detached: true,
-            signing_time: t,
+            signing_time: Some(t),
         };
         let der = sign_cades(&req, &mut token(key)).unwrap();
         assert_eq!(verify_cms(&der, Some(DOC), &trust).unwrap().content_sha256, digest);
@@ -100,7 +101,7 @@ fn tampered_signature_value_fails() {
         chain: &[],
         content: Content::Data(DOC),
         detached: true,
-        signing_time: t0(),
+        signing_time: Some(t0()),
     };
     let key = PKey::private_key_from_pem(&h.sign_key_pem).unwrap();
     // The card's signature with one bit flipped (r ‖ s stays well-formed).
@@ -127,7 +128,7 @@ fn signer_from_another_ca_fails() {
         chain: &chain,
         content: Content::Data(DOC),
         detached: false,
-        signing_time: t0(),
+        signing_time: Some(t0()),
     };
     let der = sign_cades(&req, &mut token(&key.private_key_to_pem_pkcs8().unwrap())).unwrap();
     assert_rejected(verify_cms(&der, None, &trust()), "does not chain to a trusted CA");

@@ -53,6 +53,8 @@ pub mod exit {
     pub const PROBLEMS_FOUND: u8 = 8;
     /// The PC/SC service is not running.
     pub const NO_SERVICE: u8 = 9;
+    /// The time-stamp authority did not answer, or answered with something unusable.
+    pub const TIMESTAMP: u8 = 10;
 }
 
 /// Options of every command that uses a card or token.
@@ -113,6 +115,8 @@ impl From<Error> for Failure {
             Error::UserCancelled => (exit::CANCELLED, tr!("cli-error-cancelled")),
             Error::Timeout => (exit::CANCELLED, tr!("cli-error-timeout")),
             Error::NoPrompter(why) => (exit::FAILURE, tr!("cli-error-no-prompter", what = why.as_str())),
+            Error::Timestamp(why) => (exit::TIMESTAMP, tr!("cli-error-timestamp", what = why.to_string())),
+            Error::Pdf(why) => (exit::FAILURE, tr!("cli-error-document", what = why.to_string())),
             other => (exit::FAILURE, tr!("cli-error-other", what = other.to_string())),
         };
         let code = match &e {

@@ -1,25 +1,47 @@
-//! `mohur sign FILE`: a CAdES-BES signature (`FILE.p7s`, DER CMS) with the card's
-//! signing key, through [`crate::signing::cms::sign_cades`] and [`crate::pin_policy::with_pin`]: one
-//! PIN dialog that names the file and its SHA-256, so the citizen sees what is signed.
+//! `mohur sign FILE`: a signature with the card's signing key, through
+//! [`crate::signing::cms::sign_cades`] and [`crate::pin_policy::with_pin`]: one PIN
+//! dialog that names the file, its size and SHA-256 (for a PDF also its pages and
+//! title), so the citizen sees what is signed.
 //!
-//! The signature is attached (the file inside the `.p7s`, which is then all a
-//! verifier needs) unless `--detached`. The CA certificates the signer's certificate
-//! chains through are embedded, from `--ca-bundle`, else the configuration's
-//! `intermediates`, else the CA bundle mohur installs, so that a verifier needs only
-//! the root.
+//! - A PDF (`%PDF-`, or `--format pades`) is signed in itself (PAdES,
+//!   [`crate::documents::pdf`]) and written as `NAME.signed.pdf` next to it; the original
+//!   is never overwritten.
+//! - Any other file gets a CAdES `.p7s` (`FILE.p7s`, DER CMS), attached (the file
+//!   inside, which is then all a verifier needs) unless `--detached`.
 //!
-//! `--json`: `{"signature": "FILE.p7s", "file", "sha256", "detached", "signer",
-//! "token", "reader", "embeddedCertificates"}`.
+//! `--level B|T`: B-B, or B-T with an RFC 3161 time-stamp from the configured
+//! `tsa_urls` ([`crate::documents::timestamp`]); the default is B-T when a TSA is
+//! configured, else B-B. If the time-stamp cannot be had, nothing is written.
+//!
+//! The CA certificates the signer's certificate chains through are embedded, from
+//! `--ca-bundle`, else the configuration's `intermediates`, else the CA bundle mohur
+//! installs, so that a verifier needs only the root. Files are written atomically.
+//!
+//! `--json`: `{"signature": "OUT", "format": "cades"|"pades", "level": "B-B"|"B-T",
+//! "file", "sha256", "detached", "signer", "token", "reader", "embeddedCertificates"}`.
 
 use super::{exit, finish, hex_lower, installed_ca_dir, load_ca_bundle, scan, Failure, Outcome, TokenOpts};
+use crate::documents::{pdf, timestamp, Level};
 use crate::pin_policy::{self, Ctx, PromptGate};
 use crate::signing::cms;
 use crate::{tr, Cancel};
 use mohur_apdu::KeyPurpose;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
+
+/// What kind of signature `mohur sign` makes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// PAdES for PDFs, CAdES for anything else.
+    #[default]
+    Auto,
+    /// A CAdES `.p7s` (ETSI EN 319 122).
+    Cades,
+    /// The PDF signed in itself (ETSI EN 319 142).
+    Pades,
+}
 
 /// Arguments of `mohur sign`.
 #[derive(clap::Args, Debug)]
@@ -38,6 +60,20 @@ pub struct Args {
     /// PEM file or directory of CA certificates to embed the signer's chain from.
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
+    /// PAdES for PDFs, CAdES otherwise (auto), or either.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// B (B-B) or T (B-T: with a time-stamp from the configured tsa_urls). Default: T
+    /// when a time-stamping authority is configured, else B.
+    #[arg(long)]
+    pub level: Option<Level>,
+    /// Time-stamping authority (RFC 3161 over http:// or https://) for --level T, instead
+    /// of the configuration's tsa_urls; repeat it for fallbacks, tried in order.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa_urls: Vec<String>,
+    /// Why the document is signed (PDF: the signature's /Reason).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -55,12 +91,44 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let data = std::fs::read(&args.file).map_err(|e| {
         Failure::usage(tr!("cli-error-read", name = args.file.display().to_string(), what = e.to_string()))
     })?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        let mut name = args.file.clone().into_os_string();
-        name.push(".p7s");
-        PathBuf::from(name)
-    });
+    let pades = match args.format {
+        Format::Pades => true,
+        Format::Cades => false,
+        // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
+        Format::Auto => data.windows(5).take(1024).any(|w| w == b"%PDF-"),
+    };
+    if pades && args.detached {
+        return Err(Failure::usage(tr!("cli-sign-pdf-detached")));
+    }
+    let pdf_info = if pades { Some(pdf::info(&data).map_err(crate::Error::from)?) } else { None };
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None if pades => free_name(&args.file, "signed.pdf"),
+        None => {
+            let mut name = args.file.clone().into_os_string();
+            name.push(".p7s");
+            PathBuf::from(name)
+        }
+    };
+    if same_file(&out, &args.file) {
+        return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
+    }
+    if let Some(url) = args.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+        return Err(Failure::usage(tr!("cli-sign-bad-tsa", url = url.as_str())));
+    }
     let scan = scan(&args.tokens)?;
+    let tsa = if args.tsa_urls.is_empty() {
+        scan.config.tsa()
+    } else {
+        let mut config = scan.config.clone();
+        config.tsa_urls.clone_from(&args.tsa_urls);
+        config.tsa()
+    };
+    let level = args.level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
+    let tsa = match (level, tsa) {
+        (Level::T, None) => return Err(crate::Error::from(timestamp::TimestampError::NotConfigured).into()),
+        (_, tsa) => tsa,
+    };
     let slot = scan.one(KeyPurpose::Signing)?;
     let cert = slot.with(|t| t.certificate(KeyPurpose::Signing))?;
     let pool = match (&args.ca_bundle, &scan.config.intermediates) {
@@ -78,32 +146,68 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         .chars()
         .filter(|c| !c.is_control())
         .collect();
-    let context = format!("{}\n  {shown_name}\n    SHA-256 {sha256}", tr!("cli-sign-context"));
+    let mut context = format!("{}\n  {shown_name} ({})", tr!("cli-sign-context"), size_text(data.len()));
+    if let Some(info) = &pdf_info {
+        context.push_str(&format!("\n    {}", tr!("cli-sign-pdf-pages", pages = info.pages)));
+        if let Some(title) = info.title.as_deref().map(|t| t.chars().filter(|c| !c.is_control()).collect::<String>()) {
+            context.push_str(&format!(" «{title}»"));
+        }
+    }
+    context.push_str(&format!("\n    SHA-256 {sha256}"));
 
     let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
     let cancel = Cancel::new();
     let gate = PromptGate::default();
     let ctx = Ctx { prompter: prompter.as_ref(), cancel: &cancel, gate: &gate };
-    let req = cms::SignRequest {
-        certificate: &cert,
-        chain: &chain,
-        content: cms::Content::Data(&data),
-        detached: args.detached,
-        signing_time: SystemTime::now(),
-    };
-    let der = pin_policy::with_pin(
-        &ctx,
-        &slot,
-        KeyPurpose::Signing,
-        &crate::dialogs::texts::Occasion::signing(context),
-        |sign| cms::sign_cades(&req, sign),
-    )?;
-    std::fs::write(&out, &der)
-        .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
     let holder = slot.info().holder;
+    let occasion = crate::dialogs::texts::Occasion::signing(context);
+    let now = SystemTime::now();
+    let signed = if pades {
+        let key = mohur_apdu::x509::key_algorithm(&cert).map_err(|e| crate::Error::Token(e.to_string()))?;
+        let alg = cms::digest_alg_for(key);
+        // The CMS with its certificates, the signature, and a time-stamp token (with the
+        // TSA's own certificates) must fit: generous, as the space cannot grow later.
+        let certs: usize = cert.len() + chain.iter().map(Vec::len).sum::<usize>();
+        let reserve = 2 * certs + 4096 + if level == Level::T { 16 * 1024 } else { 0 };
+        let options =
+            pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: args.reason.as_deref(), reserve };
+        let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
+        let digest = prepared.digest(alg)?;
+        let req = cms::SignRequest {
+            certificate: &cert,
+            chain: &chain,
+            content: cms::Content::Digest { alg, digest: &digest },
+            detached: true,
+            signing_time: None,
+        };
+        let mut der =
+            pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| cms::sign_cades(&req, sign))?;
+        if let (Level::T, Some(tsa)) = (level, &tsa) {
+            der = timestamp::stamp(&der, tsa).map_err(crate::Error::from)?;
+        }
+        prepared.finish(&der).map_err(crate::Error::from)?
+    } else {
+        let req = cms::SignRequest {
+            certificate: &cert,
+            chain: &chain,
+            content: cms::Content::Data(&data),
+            detached: args.detached,
+            signing_time: Some(now),
+        };
+        let mut der =
+            pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| cms::sign_cades(&req, sign))?;
+        if let (Level::T, Some(tsa)) = (level, &tsa) {
+            der = timestamp::stamp(&der, tsa).map_err(crate::Error::from)?;
+        }
+        der
+    };
+    crate::documents::write_atomically(&out, &signed)
+        .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
     Ok(Outcome {
         json: json!({
             "signature": out.display().to_string(),
+            "format": if pades { "pades" } else { "cades" },
+            "level": level.name(),
             "file": args.file.display().to_string(),
             "sha256": sha256,
             "detached": args.detached,
@@ -115,4 +219,34 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         text: tr!("cli-signed", name = out.display().to_string(), holder = holder.as_str()),
         exit: exit::OK,
     })
+}
+
+/// `NAME.<suffix>` next to `file` (`contract.pdf` → `contract.signed.pdf`), or
+/// `NAME.signed-2.pdf` and on if that is taken: signing never overwrites a file.
+fn free_name(file: &Path, suffix: &str) -> PathBuf {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let (base, ext) = suffix.rsplit_once('.').unwrap_or((suffix, ""));
+    (1..)
+        .map(|n| {
+            let name = if n == 1 { format!("{stem}.{base}.{ext}") } else { format!("{stem}.{base}-{n}.{ext}") };
+            file.with_file_name(name)
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| file.with_extension(suffix))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A file size as people read it: bytes, KB or MB (powers of 1024, one decimal).
+fn size_text(n: usize) -> String {
+    match n {
+        0..=1023 => format!("{n} B"),
+        1024..=1_048_575 => format!("{:.1} KB", n as f64 / 1024.0),
+        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
+    }
 }

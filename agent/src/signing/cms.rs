@@ -82,8 +82,10 @@ pub struct SignRequest<'a> {
     pub content: Content<'a>,
     /// Leave `eContent` out (RFC 5652 §5.2); required for [`Content::Digest`].
     pub detached: bool,
-    /// Value of the signing-time attribute (RFC 5652 §11.3).
-    pub signing_time: SystemTime,
+    /// Value of the signing-time attribute (RFC 5652 §11.3); `None` leaves the attribute
+    /// out, as PAdES requires (the time is the PDF signature dictionary's `/M`, ETSI EN
+    /// 319 142-1 §5.3).
+    pub signing_time: Option<SystemTime>,
 }
 
 /// `SigningCertificateV2` (RFC 5035 §3).
@@ -346,7 +348,9 @@ pub fn sign_cades(req: &SignRequest, sign: &mut SignFn<'_>) -> Result<Vec<u8>> {
     let mut si =
         SignerInfoBuilder::new(&signer, sid, digest_alg.clone(), &eci, external_digest.as_deref()).map_err(cms_err)?;
     // content-type and message-digest are added by the builder (RFC 5652 §5.3, §11.1–11.2).
-    si.add_signed_attribute(signing_time_attribute(req.signing_time)?).map_err(cms_err)?;
+    if let Some(t) = req.signing_time {
+        si.add_signed_attribute(signing_time_attribute(t)?).map_err(cms_err)?;
+    }
     si.add_signed_attribute(signing_certificate_v2_attribute(req.certificate, &cert)?).map_err(cms_err)?;
 
     let mut sd = SignedDataBuilder::new(&eci);

@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -232,4 +232,39 @@ pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> i
     let done = mohur_installer::install(&actions, &home.join("loopback-manifest.json"), false, &mut log);
     assert!(done.is_ok(), "{done:?}: {}", String::from_utf8_lossy(&log));
     Forget(service.to_owned())
+}
+
+/// `mohur ARGS` with HOME in `dir`, English, the scripted pinentry reading `dir/queue`.
+pub fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
+    cmd.args(args)
+        .env("HOME", dir)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("MOHUR_CONFIG")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("MOHUR_LANG", "en")
+        .env("MOHUR_PINENTRY", scripted_pinentry())
+        .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
+        .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run mohur")
+}
+
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), stderr(out)))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -105,7 +105,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                 chain: &chain,
                 content,
                 detached: detached || d.data.is_none(),
-                signing_time: now,
+                signing_time: Some(now),
             };
             let der = cms::sign_cades(&req, sign)?;
             out.push(json!({"name": d.name, "cms": B64.encode(der)}));

@@ -1,0 +1,61 @@
+//! Signed documents: what a citizen signs and sends to an agency, and checks when it
+//! comes back (ETSI EN 319 122 CAdES, EN 319 142 PAdES).
+//!
+//! - [`timestamp`]: RFC 3161 time-stamps from a configured time-stamping authority, and
+//!   the CAdES/PAdES signature time-stamp (level B-T) built on them.
+//! - [`pdf`]: PAdES — the incremental update that carries a signature in a PDF.
+//!
+//! The signature itself is [`crate::signing::cms`]'s CAdES; this module packs it.
+
+pub mod pdf;
+pub mod timestamp;
+
+/// AdES baseline levels (ETSI EN 319 122-1 §5, EN 319 142-1 §5): what a signature
+/// carries beyond the signed data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// B-B: the signature and the signer's certificate (bound by signing-certificate-v2).
+    B,
+    /// B-T: B-B and a trusted time, an RFC 3161 time-stamp over the signature value.
+    T,
+}
+
+impl Level {
+    /// `B-B`, `B-T`: as the standards and validators name them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::B => "B-B",
+            Level::T => "B-T",
+        }
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "B" | "B-B" | "BES" => Ok(Level::B),
+            "T" | "B-T" => Ok(Level::T),
+            other => Err(format!("unknown level {other:?}: B (B-B) or T (B-T)")),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` so that `path` is either the old file or the whole new one,
+/// never half of it: a temporary file next to it, flushed to disk, then renamed over.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("no file name"))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

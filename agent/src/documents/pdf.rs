@@ -1,0 +1,585 @@
+//! PAdES: a CAdES signature in a PDF (ETSI EN 319 142-1, ISO 32000-1 §12.8).
+//!
+//! The signature goes in an **incremental update** (ISO 32000-1 §7.5.6): the original
+//! bytes stay as they are, and appended to them are a signature dictionary, a signature
+//! field with its (invisible) widget on the first page, the rewritten objects that point
+//! to them (the page's `/Annots`, the `/AcroForm` and its `/Fields`), a cross-reference
+//! section of the same kind as the file's last one (a table or a stream, §7.5.8) and a
+//! trailer whose `/Prev` points back. Earlier signatures cover the earlier bytes, so they
+//! stay valid, and a second signer signs the same way.
+//!
+//! The signature dictionary's `/ByteRange` (§12.8.1) covers the whole file but the hex
+//! string of `/Contents`; the CMS over those bytes (`/SubFilter /ETSI.CAdES.detached`,
+//! EN 319 142-1 §5.1) is written into the reserved space, which keeps every offset.
+//!
+//! lopdf reads the file (catalogue, pages, AcroForm, cross-reference streams); what is
+//! appended is written here, byte for byte.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::time::SystemTime;
+
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, StringFormat};
+use mohur_apdu::HashAlg;
+
+/// Why a PDF cannot be signed as asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PdfError {
+    /// Not a PDF mohur can read.
+    #[error("this is not a PDF mohur can read: {0}")]
+    Unreadable(#[source] lopdf::Error),
+    /// The file's cross-reference data is damaged (a reader repaired it on loading): an
+    /// update appended to it could point at the wrong objects.
+    #[error("the PDF's cross-reference table is damaged; open it in a PDF program and save it again before signing")]
+    Damaged,
+    /// Encrypted PDFs are not signed (their strings would have to be encrypted too).
+    #[error("the PDF is encrypted (password-protected); mohur does not sign encrypted PDFs")]
+    Encrypted,
+    /// A structure the signature needs is missing or malformed.
+    #[error("the PDF's structure is not as the standard has it: {0}")]
+    Structure(String),
+    /// The CMS signature does not fit the space reserved for it.
+    #[error("the signature ({0} bytes) does not fit the space reserved for it ({1} bytes)")]
+    TooLarge(usize, usize),
+}
+
+impl PdfError {
+    fn structure(what: impl Into<String>) -> PdfError {
+        PdfError::Structure(what.into())
+    }
+}
+
+/// What the signing dialog shows of a PDF, and what the signature needs to know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PdfInfo {
+    /// Number of pages.
+    pub pages: usize,
+    /// `/Title` of the document information dictionary, if any.
+    pub title: Option<String>,
+    /// Signature fields that already carry a signature.
+    pub signatures: usize,
+}
+
+/// Reads what [`PdfInfo`] tells.
+pub fn info(pdf: &[u8]) -> Result<PdfInfo, PdfError> {
+    let doc = load(pdf)?;
+    let title = doc
+        .trailer
+        .get(b"Info")
+        .ok()
+        .and_then(|i| doc.dereference(i).ok())
+        .and_then(|(_, i)| i.as_dict().ok())
+        .and_then(|i| i.get(b"Title").ok())
+        .and_then(|t| doc.dereference(t).ok())
+        .and_then(|(_, t)| t.as_str().ok())
+        .map(text_string_value);
+    let signatures = fields(&doc).iter().filter(|f| f.signed).count();
+    Ok(PdfInfo { pages: doc.get_pages().len(), title, signatures })
+}
+
+/// What goes into the signature dictionary besides the signature.
+#[derive(Debug, Clone)]
+pub struct SignatureOptions<'a> {
+    /// The claimed signing time (`/M`; PAdES puts it here, not in the CMS: EN 319 142-1
+    /// §5.3).
+    pub signing_time: SystemTime,
+    /// The signer's name (`/Name`), as the certificate gives it.
+    pub name: Option<&'a str>,
+    /// Why (`/Reason`).
+    pub reason: Option<&'a str>,
+    /// Bytes reserved for the DER CMS (written as hex: twice as many characters).
+    pub reserve: usize,
+}
+
+/// A PDF with its signature's incremental update in place and the space for the CMS still
+/// empty. [`Prepared::digest`] is what the CMS signs; [`Prepared::finish`] writes it.
+pub struct Prepared {
+    bytes: Vec<u8>,
+    /// Where the hex digits of `/Contents` are (between `<` and `>`).
+    contents: Range<usize>,
+    byte_range: [usize; 4],
+    /// The new field's name (`/T`).
+    pub field: String,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("len", &self.bytes.len()).field("byte_range", &self.byte_range).finish()
+    }
+}
+
+impl Prepared {
+    /// The `/ByteRange` (offset, length, offset, length).
+    pub fn byte_range(&self) -> [usize; 4] {
+        self.byte_range
+    }
+
+    /// The digest of the signed bytes (the two ranges of `/ByteRange`), hashed as a stream.
+    pub fn digest(&self, alg: HashAlg) -> Result<Vec<u8>, crate::Error> {
+        let [a, b, c, d] = self.byte_range;
+        hash_ranges(alg, [&self.bytes[a..a + b], &self.bytes[c..c + d]])
+    }
+
+    /// Writes the DER CMS into `/Contents` and returns the signed PDF.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let room = self.contents.len() / 2;
+        if cms.len() > room {
+            return Err(PdfError::TooLarge(cms.len(), room));
+        }
+        let mut hex = String::with_capacity(cms.len() * 2);
+        for b in cms {
+            let _ = write!(hex, "{b:02X}");
+        }
+        // The rest stays '0': DER ignores what follows its end (ISO 32000-1 §12.8.1).
+        self.bytes[self.contents.start..self.contents.start + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// Hashes the concatenation of `parts` with `alg` without copying them together.
+fn hash_ranges(alg: HashAlg, parts: [&[u8]; 2]) -> Result<Vec<u8>, crate::Error> {
+    use sha2::Digest;
+    fn run<D: Digest>(parts: [&[u8]; 2]) -> Vec<u8> {
+        let mut d = D::new();
+        for p in parts {
+            d.update(p);
+        }
+        d.finalize().to_vec()
+    }
+    Ok(match alg {
+        HashAlg::Sha256 => run::<sha2::Sha256>(parts),
+        HashAlg::Sha384 => run::<sha2::Sha384>(parts),
+        HashAlg::Sha512 => run::<sha2::Sha512>(parts),
+        other => return Err(crate::Error::BadRequest(format!("{other:?} is not used for PDF signatures"))),
+    })
+}
+
+/// Loads the parts of a PDF that signing reads; stream contents are dropped as they are
+/// read (the update never rewrites a stream), so that a large PDF is not held twice.
+fn load(pdf: &[u8]) -> Result<Document, PdfError> {
+    fn no_stream_data(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+        if let Object::Stream(stream) = object {
+            let kind = stream.dict.get(b"Type").and_then(Object::as_name).unwrap_or_default();
+            if kind != b"ObjStm" && kind != b"XRef" {
+                stream.content = Vec::new();
+            }
+        }
+        // lopdf keeps the object as the filter left it; what is returned only says "keep".
+        Some((id, Object::Null))
+    }
+    let options = LoadOptions { filter: Some(no_stream_data), ..LoadOptions::default() };
+    let doc = Document::load_mem_with_options(pdf, options).map_err(|e| match e {
+        lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => PdfError::Encrypted,
+        e => PdfError::Unreadable(e),
+    })?;
+    if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
+        return Err(PdfError::Encrypted);
+    }
+    if doc.xref_recovery.is_some() {
+        return Err(PdfError::Damaged);
+    }
+    Ok(doc)
+}
+
+/// A form field of the AcroForm (only what signing needs).
+struct Field {
+    name: Option<Vec<u8>>,
+    signed: bool,
+}
+
+fn fields(doc: &Document) -> Vec<Field> {
+    let Ok(catalog) = doc.catalog() else { return Vec::new() };
+    let Some(acro) = deref_dict(doc, catalog.get(b"AcroForm").ok()) else { return Vec::new() };
+    let Some(list) =
+        acro.get(b"Fields").ok().and_then(|f| doc.dereference(f).ok()).and_then(|(_, f)| f.as_array().ok())
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|f| deref_dict(doc, Some(f)))
+        .map(|f| Field {
+            name: f.get(b"T").ok().and_then(|t| t.as_str().ok()).map(<[u8]>::to_vec),
+            signed: f.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig") && f.get(b"V").is_ok(),
+        })
+        .collect()
+}
+
+fn deref_dict<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Dictionary> {
+    doc.dereference(o?).ok()?.1.as_dict().ok()
+}
+
+/// Prepares the incremental update that will carry a signature (module docs). Takes the
+/// original bytes and appends to them.
+pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared, PdfError> {
+    let doc = load(&pdf)?;
+    let root_id =
+        doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| PdfError::structure("no /Root"))?;
+    let catalog = doc.get_object(root_id).and_then(Object::as_dict).map_err(|_| PdfError::structure("no catalogue"))?;
+    let first_page = *doc.get_pages().get(&1).ok_or_else(|| PdfError::structure("no pages"))?;
+    let page = doc.get_object(first_page).and_then(Object::as_dict).map_err(|_| PdfError::structure("page 1"))?;
+
+    let taken: Vec<Vec<u8>> = fields(&doc).into_iter().filter_map(|f| f.name).collect();
+    let field = (1..).map(|n| format!("Signature{n}")).find(|n| !taken.iter().any(|t| t == n.as_bytes())).unwrap();
+
+    let size =
+        doc.reference_table.size.max(doc.max_id + 1).max(
+            doc.trailer.get(b"Size").and_then(Object::as_i64).ok().and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+        );
+    let sig_id: ObjectId = (size, 0);
+    let widget_id: ObjectId = (size + 1, 0);
+    let mut next = size + 2;
+
+    // Rewritten objects, by id: what points to the new field.
+    let mut rewritten: BTreeMap<ObjectId, Object> = BTreeMap::new();
+
+    // The page's /Annots gets the widget (ISO 32000-1 §12.5.2).
+    match page.get(b"Annots") {
+        Ok(Object::Reference(id)) => {
+            let mut annots = doc
+                .get_object(*id)
+                .and_then(Object::as_array)
+                .map_err(|_| PdfError::structure("/Annots is not an array"))?
+                .clone();
+            annots.push(Object::Reference(widget_id));
+            rewritten.insert(*id, Object::Array(annots));
+        }
+        Ok(Object::Array(a)) => {
+            let mut page = page.clone();
+            let mut annots = a.clone();
+            annots.push(Object::Reference(widget_id));
+            page.set("Annots", annots);
+            rewritten.insert(first_page, Object::Dictionary(page));
+        }
+        Ok(_) => return Err(PdfError::structure("/Annots is not an array")),
+        Err(_) => {
+            let mut page = page.clone();
+            page.set("Annots", vec![Object::Reference(widget_id)]);
+            rewritten.insert(first_page, Object::Dictionary(page));
+        }
+    }
+
+    // The AcroForm lists the field, with SigFlags SignaturesExist | AppendOnly (§12.7.2).
+    let add_field = |acro: &mut Dictionary, rewritten: &mut BTreeMap<ObjectId, Object>| -> Result<(), PdfError> {
+        match acro.get(b"Fields") {
+            Ok(Object::Reference(id)) => {
+                let mut list = doc
+                    .get_object(*id)
+                    .and_then(Object::as_array)
+                    .map_err(|_| PdfError::structure("/Fields is not an array"))?
+                    .clone();
+                list.push(Object::Reference(widget_id));
+                rewritten.insert(*id, Object::Array(list));
+            }
+            Ok(Object::Array(a)) => {
+                let mut list = a.clone();
+                list.push(Object::Reference(widget_id));
+                acro.set("Fields", list);
+            }
+            Ok(_) => return Err(PdfError::structure("/Fields is not an array")),
+            Err(_) => acro.set("Fields", vec![Object::Reference(widget_id)]),
+        }
+        acro.set("SigFlags", 3);
+        Ok(())
+    };
+    match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => {
+            let mut acro = doc
+                .get_object(*id)
+                .and_then(Object::as_dict)
+                .map_err(|_| PdfError::structure("/AcroForm is not a dictionary"))?
+                .clone();
+            add_field(&mut acro, &mut rewritten)?;
+            rewritten.insert(*id, Object::Dictionary(acro));
+        }
+        Ok(Object::Dictionary(d)) => {
+            let mut acro = d.clone();
+            add_field(&mut acro, &mut rewritten)?;
+            let mut catalog = catalog.clone();
+            catalog.set("AcroForm", acro);
+            rewritten.insert(root_id, Object::Dictionary(catalog));
+        }
+        Ok(_) => return Err(PdfError::structure("/AcroForm is not a dictionary")),
+        Err(_) => {
+            let mut acro = Dictionary::new();
+            add_field(&mut acro, &mut rewritten)?;
+            let mut catalog = catalog.clone();
+            catalog.set("AcroForm", acro);
+            rewritten.insert(root_id, Object::Dictionary(catalog));
+        }
+    }
+
+    // The field and its widget in one dictionary (§12.7.3.1, §12.5.6.19): invisible (a
+    // zero rectangle), printed and locked.
+    let mut widget = Dictionary::new();
+    widget.set("Type", Object::Name(b"Annot".to_vec()));
+    widget.set("Subtype", Object::Name(b"Widget".to_vec()));
+    widget.set("FT", Object::Name(b"Sig".to_vec()));
+    widget.set("T", Object::String(field.as_bytes().to_vec(), StringFormat::Literal));
+    widget.set("V", Object::Reference(sig_id));
+    widget.set("F", 132);
+    widget.set("Rect", vec![0.into(), 0.into(), 0.into(), 0.into()]);
+    widget.set("P", Object::Reference(first_page));
+
+    let xref_is_stream = pdf.get(doc.xref_start..).is_some_and(|rest| !rest.starts_with(b"xref"));
+    let prev = doc.xref_start;
+    let trailer_entries: Vec<(&[u8], Object)> = [b"Root".as_slice(), b"Info", b"ID"]
+        .into_iter()
+        .filter_map(|k| doc.trailer.get(k).ok().map(|v| (k, v.clone())))
+        .collect();
+    drop(doc);
+
+    // Appending starts on a line of its own.
+    if !matches!(pdf.last(), Some(b'\n' | b'\r')) {
+        pdf.push(b'\n');
+    }
+    let mut offsets: BTreeMap<u32, (u16, usize)> = BTreeMap::new();
+
+    // The signature dictionary, with fixed-width placeholders patched below.
+    offsets.insert(sig_id.0, (0, pdf.len()));
+    let mut sig = format!("{} 0 obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached", sig_id.0);
+    sig.push_str("/M");
+    sig.push_str(&serialize(&Object::String(pdf_date(options.signing_time).into_bytes(), StringFormat::Literal)));
+    if let Some(name) = options.name {
+        sig.push_str("/Name");
+        sig.push_str(&serialize(&text_string(name)));
+    }
+    if let Some(reason) = options.reason {
+        sig.push_str("/Reason");
+        sig.push_str(&serialize(&text_string(reason)));
+    }
+    sig.push_str("/ByteRange[0 ");
+    let range_at = pdf.len() + sig.len();
+    sig.push_str(&" ".repeat(3 * 11 - 1));
+    sig.push_str("]/Contents<");
+    let contents_at = pdf.len() + sig.len();
+    sig.push_str(&"0".repeat(options.reserve * 2));
+    sig.push_str(">>>\nendobj\n");
+    pdf.extend_from_slice(sig.as_bytes());
+    let contents = contents_at..contents_at + options.reserve * 2;
+
+    for (id, object) in std::iter::once((widget_id, Object::Dictionary(widget))).chain(rewritten) {
+        offsets.insert(id.0, (id.1, pdf.len()));
+        pdf.extend_from_slice(format!("{} {} obj\n{}\nendobj\n", id.0, id.1, serialize(&object)).as_bytes());
+    }
+
+    let xref_at = pdf.len();
+    let mut trailer = String::new();
+    for (k, v) in &trailer_entries {
+        write_name(&mut trailer, k);
+        trailer.push(' ');
+        trailer.push_str(&serialize(v));
+    }
+    let _ = write!(trailer, "/Prev {prev}");
+    if xref_is_stream {
+        // A cross-reference stream (§7.5.8), uncompressed; it lists itself too.
+        let xref_id = next;
+        next += 1;
+        offsets.insert(xref_id, (0, xref_at));
+        let width = if xref_at <= u32::MAX as usize { 4 } else { 8 };
+        let mut data = Vec::new();
+        let mut index = String::new();
+        for (n, (generation, offset)) in &offsets {
+            let _ = write!(index, "{n} 1 ");
+            data.push(1u8);
+            data.extend_from_slice(&(*offset as u64).to_be_bytes()[8 - width..]);
+            data.extend_from_slice(&generation.to_be_bytes());
+        }
+        let head = format!(
+            "{xref_id} 0 obj\n<</Type/XRef/Size {next}{trailer}/Index[{}]/W[1 {width} 2]/Length {}>>\nstream\r\n",
+            index.trim_end(),
+            data.len()
+        );
+        pdf.extend_from_slice(head.as_bytes());
+        pdf.extend_from_slice(&data);
+        pdf.extend_from_slice(b"\r\nendstream\nendobj\n");
+    } else {
+        // A cross-reference table (§7.5.4): one subsection per run of numbers.
+        let mut table = String::from("xref\n");
+        let entries: Vec<_> = offsets.iter().collect();
+        let mut i = 0;
+        while i < entries.len() {
+            let mut j = i + 1;
+            while j < entries.len() && *entries[j].0 == entries[j - 1].0 + 1 {
+                j += 1;
+            }
+            let _ = writeln!(table, "{} {}", entries[i].0, j - i);
+            for (_, (generation, offset)) in &entries[i..j] {
+                let _ = write!(table, "{offset:010} {generation:05} n\r\n");
+            }
+            i = j;
+        }
+        let _ = write!(table, "trailer\n<</Size {next}{trailer}>>\n");
+        pdf.extend_from_slice(table.as_bytes());
+    }
+    pdf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+
+    // /ByteRange: everything but the hex string of /Contents with its angle brackets.
+    let byte_range = [0, contents.start - 1, contents.end + 1, pdf.len() - contents.end - 1];
+    let text = format!("{} {} {}", byte_range[1], byte_range[2], byte_range[3]);
+    if text.len() > 3 * 11 - 1 {
+        return Err(PdfError::structure("the file is too large for a signature's byte range"));
+    }
+    pdf[range_at..range_at + text.len()].copy_from_slice(text.as_bytes());
+    Ok(Prepared { bytes: pdf, contents, byte_range, field })
+}
+
+/// A PDF date (ISO 32000-1 §7.9.4), in UTC.
+fn pdf_date(t: SystemTime) -> String {
+    let dt = der::DateTime::from_system_time(t).unwrap_or_else(|_| {
+        der::DateTime::from_unix_duration(std::time::Duration::ZERO).expect("the epoch is a valid date")
+    });
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minutes(),
+        dt.seconds()
+    )
+}
+
+/// A text string (ISO 32000-1 §7.9.2.2): PDFDocEncoding is ASCII for ASCII text; anything
+/// else (Azerbaijani, Armenian names) as UTF-16BE with its byte order mark.
+fn text_string(s: &str) -> Object {
+    if s.is_ascii() {
+        Object::String(s.as_bytes().to_vec(), StringFormat::Literal)
+    } else {
+        let mut bytes = vec![0xfe, 0xff];
+        bytes.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
+        Object::String(bytes, StringFormat::Hexadecimal)
+    }
+}
+
+/// The text of a text string (the reverse of [`text_string`]; PDFDocEncoding read as
+/// Latin-1, which it is for the printable range).
+fn text_string_value(bytes: &[u8]) -> String {
+    match bytes {
+        [0xfe, 0xff, rest @ ..] => String::from_utf16_lossy(
+            &rest.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+        ),
+        _ => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// Writes an object in PDF syntax (ISO 32000-1 §7.3). Streams are never rewritten.
+fn serialize(o: &Object) -> String {
+    let mut out = String::new();
+    write_object(&mut out, o);
+    out
+}
+
+fn write_object(out: &mut String, o: &Object) {
+    match o {
+        Object::Null => out.push_str("null"),
+        Object::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Object::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        // Display never uses an exponent, which PDF does not have (§7.3.3).
+        Object::Real(r) => {
+            let _ = write!(out, "{r}");
+        }
+        Object::Name(n) => write_name(out, n),
+        Object::String(s, StringFormat::Hexadecimal) => {
+            out.push('<');
+            for b in s {
+                let _ = write!(out, "{b:02X}");
+            }
+            out.push('>');
+        }
+        Object::String(s, StringFormat::Literal) => {
+            // §7.3.4.2: backslash-escape the delimiters; octal for the rest that is not
+            // printable, so the string survives any line-end conversion.
+            out.push('(');
+            for &b in s {
+                match b {
+                    b'(' | b')' | b'\\' => {
+                        out.push('\\');
+                        out.push(b as char);
+                    }
+                    0x20..=0x7e => out.push(b as char),
+                    _ => {
+                        let _ = write!(out, "\\{b:03o}");
+                    }
+                }
+            }
+            out.push(')');
+        }
+        Object::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_object(out, item);
+            }
+            out.push(']');
+        }
+        Object::Dictionary(d) => write_dictionary(out, d),
+        Object::Stream(s) => write_dictionary(out, &s.dict),
+        Object::Reference((n, g)) => {
+            let _ = write!(out, "{n} {g} R");
+        }
+    }
+}
+
+fn write_dictionary(out: &mut String, d: &Dictionary) {
+    out.push_str("<<");
+    for (k, v) in d.iter() {
+        write_name(out, k);
+        out.push(' ');
+        write_object(out, v);
+    }
+    out.push_str(">>");
+}
+
+/// A name (§7.3.5): `#xx` for the delimiters, `#` and anything outside `!`..`~`.
+fn write_name(out: &mut String, n: &[u8]) {
+    out.push('/');
+    for &b in n {
+        match b {
+            b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%' | b'#' => {
+                let _ = write!(out, "#{b:02X}");
+            }
+            0x21..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "#{b:02X}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_are_written_in_pdf_syntax() {
+        let mut d = Dictionary::new();
+        d.set("Type", Object::Name(b"Sig".to_vec()));
+        d.set("A B", Object::String(b"(x)\\\n".to_vec(), StringFormat::Literal));
+        d.set("N", vec![Object::Integer(-3), Object::Real(0.5), Object::Reference((7, 0)), Object::Null]);
+        d.set("H", Object::String(vec![0xfe, 0xff, 0x05, 0x31], StringFormat::Hexadecimal));
+        assert_eq!(
+            serialize(&Object::Dictionary(d)),
+            "<</Type /Sig/A#20B (\\(x\\)\\\\\\012)/N [-3 0.5 7 0 R null]/H <FEFF0531>>>"
+        );
+    }
+
+    #[test]
+    fn text_strings_round_trip() {
+        for s in ["Plain", "ƏLİYEV Ələsgər", "ՊԵՏՐՈՍՅԱՆ Արամ"] {
+            let Object::String(bytes, _) = text_string(s) else { panic!() };
+            assert_eq!(text_string_value(&bytes), s);
+        }
+    }
+
+    #[test]
+    fn dates_are_pdf_dates() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_630_400);
+        assert_eq!(pdf_date(t), "D:20261207080000+00'00'");
+    }
+}

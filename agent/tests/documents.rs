@@ -1,0 +1,318 @@
+//! Signed documents as a citizen makes them with `mohur sign`, checked by parties that
+//! share no code with mohur: PAdES by pyHanko, CAdES by `openssl cms`, time-stamp tokens
+//! by `openssl ts`, issued by a local TSA that is `openssl ts -reply`. A card behind the
+//! real pcscd signs; the scripted pinentry types the PIN.
+
+mod common;
+
+use common::{cli as mohur, json, stderr, stdout, temp_dir};
+use mohur_card_sim::Profile;
+use mohur_tests::tsa::{Behaviour, LocalTsa};
+use mohur_tests::{card_state, pki, PluggedCard};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const FAILURE: i32 = 1;
+const TIMESTAMP: i32 = 10;
+const SIGN_PIN: &str = "pin 12345\n";
+
+/// pyHanko's judgement of every signature in `pdf`, trusting only the test root.
+fn pyhanko_validate(pdf: &Path) -> Output {
+    Command::new(mohur_tests::pyhanko())
+        .args(["sign", "validate", "--pretty-print", "--no-revocation-check", "--trust-replace", "--trust"])
+        .arg(&pki().root_cert_pem)
+        .arg("--other-certs")
+        .arg(&pki().chain_pem)
+        .arg(pdf)
+        .output()
+        .expect("run pyhanko")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn openssl(args: &[&str]) -> Output {
+    Command::new("openssl").args(args).output().expect("run openssl")
+}
+
+#[test]
+fn a_pdf_signed_at_b_t_validates_in_pyhanko_and_a_second_signature_keeps_the_first() {
+    let dir = temp_dir("pades");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |o| o.pin_tries = 3));
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    let chain = pki().chain_pem.to_str().unwrap();
+    let original = mohur_tests::pdf::document(2, "Müqavilə № 7", false);
+    let doc = dir.join("contract.pdf");
+    std::fs::write(&doc, &original).unwrap();
+
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let args = ["sign", doc.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain];
+    let out = mohur(&dir, &[&args[..], &["--tsa", &tsa.url, "--reason", "Razıyam"]].concat(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    let signed = dir.join("contract.signed.pdf");
+    assert_eq!(v["signature"], signed.to_str().unwrap(), "{v}");
+    assert_eq!((v["format"].as_str(), v["level"].as_str()), (Some("pades"), Some("B-T")), "{v}");
+    assert_eq!(tsa.requests(), 1);
+    // The dialog said what is signed: the file, its pages and title, its SHA-256.
+    let log = std::fs::read_to_string(dir.join("pinentry.log")).unwrap();
+    let sha: String = openssl::sha::sha256(&original).iter().map(|b| format!("{b:02x}")).collect();
+    for want in ["contract.pdf", "pages: 2", "Müqavilə № 7", &format!("SHA-256 {sha}")] {
+        assert!(log.contains(want), "{want:?} not in the dialog: {log}");
+    }
+    // The original is untouched; the signed file is it plus an incremental update.
+    assert_eq!(std::fs::read(&doc).unwrap(), original);
+    let bytes = std::fs::read(&signed).unwrap();
+    assert!(bytes.starts_with(&original) && bytes.len() > original.len());
+
+    let report = pyhanko_validate(&signed);
+    let t = text(&report);
+    assert!(report.status.success(), "pyhanko: {t}");
+    assert_eq!(t.matches("The signature is judged VALID").count(), 1, "{t}");
+    for want in [
+        "Trust anchor: \"Common Name: mohur Test Root CA",
+        "Signature timestamp token:",
+        "The TSA certificate is trusted.",
+    ] {
+        assert!(t.contains(want), "{want:?} not in pyHanko's report: {t}");
+    }
+
+    // One byte of the signed document changed (a digit of the page text): pyHanko refuses it.
+    let mut forged = bytes.clone();
+    let at = forged.windows(9).position(|w| w == b"Page 1 of").unwrap() + 5;
+    forged[at] = b'7';
+    std::fs::write(dir.join("forged.pdf"), &forged).unwrap();
+    let report = pyhanko_validate(&dir.join("forged.pdf"));
+    assert!(!report.status.success() && !text(&report).contains("judged VALID"), "{}", text(&report));
+
+    // A second signer (here the same citizen again) signs the signed file: both valid.
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(&dir, &["sign", signed.to_str().unwrap(), "--reader", &reader, "--tsa", &tsa.url], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let twice = dir.join("contract.signed.signed.pdf");
+    let report = pyhanko_validate(&twice);
+    let t = text(&report);
+    assert!(report.status.success(), "pyhanko: {t}");
+    assert_eq!(t.matches("The signature is judged VALID").count(), 2, "{t}");
+    assert!(t.contains("Field 2: Signature2"), "{t}");
+
+    // Signing the original again never overwrites the first result.
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(&dir, &["sign", doc.to_str().unwrap(), "--reader", &reader, "--level", "B"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(dir.join("contract.signed-2.pdf").is_file());
+    assert_eq!(std::fs::read(&signed).unwrap(), bytes);
+    assert_eq!(tsa.requests(), 2, "level B asks no TSA");
+}
+
+#[test]
+fn a_pdf_with_a_cross_reference_stream_signs_at_b_b_and_validates() {
+    let dir = temp_dir("pades-xref-stream");
+    let card = PluggedCard::new(card_state(Profile::Piv, |_| {}));
+    let reader = card.reader.name.clone();
+    let doc = dir.join("ərizə.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "Application", true)).unwrap();
+    std::fs::write(dir.join("queue"), "pin 123456\n").unwrap();
+    let chain = pki().chain_pem.to_str().unwrap();
+    let out = mohur(&dir, &["sign", doc.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    // No TSA configured: B-B.
+    assert_eq!((v["format"].as_str(), v["level"].as_str()), (Some("pades"), Some("B-B")), "{v}");
+    let signed = dir.join("ərizə.signed.pdf");
+    let report = pyhanko_validate(&signed);
+    let t = text(&report);
+    assert!(report.status.success(), "pyhanko: {t}");
+    assert_eq!(t.matches("The signature is judged VALID").count(), 1, "{t}");
+    assert!(!t.contains("Signature timestamp token"), "{t}");
+    // The update continues the file's own form: a cross-reference stream.
+    let update = &std::fs::read(&signed).unwrap()[std::fs::metadata(&doc).unwrap().len() as usize..];
+    assert!(update.windows(10).any(|w| w == b"/Type/XRef"), "{}", String::from_utf8_lossy(update));
+}
+
+#[test]
+fn a_pdf_that_cannot_be_signed_is_refused_before_the_pin_and_nothing_is_written() {
+    let dir = temp_dir("pades-bad");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let good = mohur_tests::pdf::document(1, "x", false);
+    let cases: [(&str, Vec<u8>); 3] = [
+        // The header promises a PDF, the rest is not one.
+        ("garbage.pdf", b"%PDF-1.7\nthis is not a PDF at all\n".to_vec()),
+        // Cut in the middle: no cross-reference, no trailer.
+        ("cut.pdf", good[..good.len() / 2].to_vec()),
+        // An encrypted PDF's trailer.
+        ("encrypted.pdf", {
+            let s = String::from_utf8_lossy(&good)
+                .replace("/Root 1 0 R", "/Root 1 0 R /Encrypt << /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>");
+            s.into_bytes()
+        }),
+    ];
+    for (name, bytes) in cases {
+        let doc = dir.join(name);
+        std::fs::write(&doc, &bytes).unwrap();
+        let out = mohur(&dir, &["sign", doc.to_str().unwrap(), "--json", "--reader", &reader], &[]);
+        assert_eq!(out.status.code(), Some(FAILURE), "{name}: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(json(&out)["error"]["code"], "BAD_DOCUMENT", "{name}");
+        assert_eq!(std::fs::read(&doc).unwrap(), bytes, "{name}");
+    }
+    assert!(!dir.join("pinentry.log").exists(), "a PIN was asked for a file that cannot be signed");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+}
+
+/// The signature time-stamp token of a CAdES signature (its one unsigned attribute
+/// id-aa-signatureTimeStampToken) and the signature value it covers, from OpenSSL's dump.
+fn token_and_signature_value(p7s: &Path, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    let ci = ContentInfo::from_der(&std::fs::read(p7s).unwrap()).unwrap();
+    let sd: SignedData = ci.content.decode_as().unwrap();
+    let si = &sd.signer_infos.0.as_slice()[0];
+    let attrs = si.unsigned_attrs.as_ref().expect("no unsigned attributes: no time-stamp");
+    let tst =
+        attrs.iter().find(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.14").expect("no signatureTimeStampToken");
+    let token = dir.join("token.der");
+    std::fs::write(&token, tst.values.get(0).unwrap().to_der().unwrap()).unwrap();
+    let value = dir.join("signature-value.bin");
+    std::fs::write(&value, si.signature.as_bytes()).unwrap();
+    (token, value)
+}
+
+#[test]
+fn a_file_signed_at_b_t_verifies_with_openssl_cms_and_its_token_with_openssl_ts() {
+    let dir = temp_dir("cades-t");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    let doc = dir.join("letter.txt");
+    std::fs::write(&doc, b"Salam.\n").unwrap();
+    // The TSA from the configuration this time.
+    std::fs::create_dir_all(dir.join(".config/mohur")).unwrap();
+    std::fs::write(dir.join(".config/mohur/agent.toml"), format!("tsa_urls = [\"{}\"]\n", tsa.url)).unwrap();
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let chain = pki().chain_pem.to_str().unwrap();
+    let out = mohur(&dir, &["sign", doc.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    assert_eq!((v["format"].as_str(), v["level"].as_str()), (Some("cades"), Some("B-T")), "{v}");
+    let p7s = dir.join("letter.txt.p7s");
+
+    let root = pki().root_cert_pem.to_str().unwrap();
+    let o = openssl(&[
+        "cms",
+        "-verify",
+        "-cades",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        p7s.to_str().unwrap(),
+        "-CAfile",
+        root,
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
+    ]);
+    assert!(o.status.success(), "openssl cms: {}", String::from_utf8_lossy(&o.stderr));
+
+    let (token, value) = token_and_signature_value(&p7s, &dir);
+    let o = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        token.to_str().unwrap(),
+        "-token_in",
+        "-data",
+        value.to_str().unwrap(),
+        "-CAfile",
+        root,
+        "-untrusted",
+        chain,
+    ]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Verification: OK"),
+        "openssl ts: {}",
+        text(&o)
+    );
+    // The token is over this signature's value and nothing else.
+    std::fs::write(&value, b"another signature").unwrap();
+    let o = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        token.to_str().unwrap(),
+        "-token_in",
+        "-data",
+        value.to_str().unwrap(),
+        "-CAfile",
+        root,
+        "-untrusted",
+        chain,
+    ]);
+    assert!(!o.status.success(), "openssl ts accepted the token for other data: {}", text(&o));
+}
+
+#[test]
+fn a_tsa_that_is_down_refuses_or_lies_gives_a_typed_error_and_no_file() {
+    let dir = temp_dir("tsa-fails");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let doc = dir.join("contract.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "x", false)).unwrap();
+    let txt = dir.join("note.txt");
+    std::fs::write(&txt, b"note\n").unwrap();
+
+    // --level T without any TSA: said at once, no PIN asked.
+    let out = mohur(&dir, &["sign", txt.to_str().unwrap(), "--json", "--reader", &reader, "--level", "T"], &[]);
+    assert_eq!(out.status.code(), Some(TIMESTAMP), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["error"]["code"], "TIMESTAMP_FAILED");
+    assert!(!dir.join("pinentry.log").exists());
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}/tsa", l.local_addr().unwrap().port())
+    };
+    let reject = LocalTsa::start(&dir.join("reject"), Behaviour::Reject);
+    let garbage = LocalTsa::start(&dir.join("garbage"), Behaviour::Garbage);
+    let replay = LocalTsa::start(&dir.join("replay"), Behaviour::Replay);
+    // The replaying TSA's first token is a good one, for another signature.
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(
+        &dir,
+        &[
+            "sign",
+            txt.to_str().unwrap(),
+            "--reader",
+            &reader,
+            "--tsa",
+            &replay.url,
+            "--out",
+            dir.join("first.p7s").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+
+    for (url, why) in [
+        (closed.as_str(), "did not answer"),
+        (&reject.url, "refused"),
+        (&garbage.url, "not a TimeStampResp"),
+        (&replay.url, "imprint"),
+    ] {
+        for file in [&doc, &txt] {
+            std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+            let before: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            let out = mohur(&dir, &["sign", file.to_str().unwrap(), "--reader", &reader, "--tsa", url], &[]);
+            assert_eq!(out.status.code(), Some(TIMESTAMP), "{url}: {}{}", stdout(&out), stderr(&out));
+            let e = stderr(&out);
+            assert!(e.contains("nothing was written") && e.contains(why) && e.contains(url), "{url}: {e}");
+            let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(before, after, "{url}: a file was written");
+        }
+    }
+}
