@@ -573,8 +573,13 @@ fn floods(rt: &tokio::runtime::Runtime) {
 /// 2: the two requests measured.
 fn both_cases(origin: &str) -> [Case; 2] {
     let sha = openssl::sha::sha256(DOCUMENT).iter().map(|b| format!("{b:02x}")).collect();
-    let listing =
-        [texts::Listed { name: "contract.txt".into(), hash_name: "SHA-256", hash_hex: sha, from_site: false }];
+    let listing = [texts::Listed {
+        name: "contract.txt".into(),
+        hash_name: "SHA-256",
+        hash_hex: sha,
+        from_site: false,
+        pdf_pages: None,
+    }];
     [
         Case::new("authenticate", KeyPurpose::Authentication, PinKind::Auth, "1234", &texts::login(origin)),
         Case::new(

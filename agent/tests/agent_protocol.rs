@@ -124,6 +124,11 @@ async fn sign_document_batch_verifies_with_openssl_cades() {
         std::fs::write(&content, b"tampered").unwrap();
         assert!(!verify(&content).status.success());
     }
+    // B-T asked of an agent without a time-stamping authority: refused before any dialog.
+    let r =
+        call(&mut ws, 2, "sign-document", json!({"name": "a.txt", "document": B64.encode(b"a"), "level": "T"})).await;
+    assert_eq!(code(&r), "TIMESTAMP_FAILED", "{r}");
+    assert_eq!(agent.pinentry_log().matches("GETPIN").count(), 1);
 }
 
 #[tokio::test]

@@ -316,3 +316,79 @@ fn a_tsa_that_is_down_refuses_or_lies_gives_a_typed_error_and_no_file() {
         }
     }
 }
+
+/// pyHanko's judgement of `pdf` trusting the roots of `roots` (PEM files).
+fn pyhanko_validate_with(pdf: &Path, roots: &[&Path]) -> Output {
+    let mut cmd = Command::new(mohur_tests::pyhanko());
+    cmd.args(["sign", "validate", "--pretty-print", "--no-revocation-check", "--trust-replace"]);
+    for r in roots {
+        cmd.arg("--trust").arg(r);
+    }
+    cmd.arg(pdf).output().expect("run pyhanko")
+}
+
+#[tokio::test]
+async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
+    use base64::Engine;
+    use common::{call, code, AgentProc};
+    use serde_json::json;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = temp_dir("portal-pades");
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    std::fs::create_dir_all(dir.join(".config/mohur")).unwrap();
+    std::fs::write(dir.join(".config/mohur/agent.toml"), format!("tsa_urls = [\"{}\"]\n", tsa.url)).unwrap();
+    let agent = AgentProc::demo(&dir, &[]);
+    let origin = format!("http://localhost:{}", agent.portal_port.unwrap());
+    let mut ws = agent.connect(&origin).await;
+    let docs = [
+        ("order.pdf", mohur_tests::pdf::document(3, "Order", false)),
+        ("annex.pdf", mohur_tests::pdf::document(1, "Annex", true)),
+    ];
+    let documents: Vec<_> = docs.iter().map(|(n, d)| json!({"name": n, "document": b64.encode(d)})).collect();
+
+    // What a portal must not get: a digest to sign "as a PDF", a detached PAdES, a PDF
+    // that is not one (refused before any dialog).
+    let bad = [
+        json!({"format": "pades", "name": "x.pdf", "digest": b64.encode([0u8; 32]), "hashFunction": "SHA-256"}),
+        json!({"format": "pades", "detached": true, "documents": documents}),
+        json!({"format": "pades", "level": "LTA", "documents": documents}),
+    ];
+    for (i, params) in bad.into_iter().enumerate() {
+        let r = call(&mut ws, 10 + i as u64, "sign-document", params).await;
+        assert_eq!(code(&r), "BAD_REQUEST", "{r}");
+    }
+    let r = call(
+        &mut ws,
+        20,
+        "sign-document",
+        json!({"format": "pades", "name": "fake.pdf", "document": b64.encode(b"%PDF-1.7\nnot really")}),
+    )
+    .await;
+    assert_eq!(code(&r), "BAD_DOCUMENT", "{r}");
+    assert!(!agent.pinentry_log().contains("GETPIN"), "{}", agent.pinentry_log());
+
+    agent.queue(&["pin 12345"]);
+    let r = call(&mut ws, 1, "sign-document", json!({"format": "pades", "documents": documents})).await;
+    let sigs = r["result"]["signatures"].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(sigs.len(), 2);
+    // One dialog, naming both files with their pages and SHA-256, and the site.
+    let log = agent.pinentry_log();
+    assert_eq!(log.matches("GETPIN").count(), 1, "{log}");
+    assert!(log.contains(&origin) && log.contains("pages: 3") && log.contains("pages: 1"), "{log}");
+    assert_eq!(tsa.requests(), 2);
+    let demo_root = common::pki(&agent.dir).join("root-ca.pem");
+    for ((name, original), sig) in docs.iter().zip(sigs) {
+        assert_eq!((sig["name"].as_str(), sig["level"].as_str()), (Some(*name), Some("B-T")), "{sig}");
+        let sha: String = openssl::sha::sha256(original).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(log.contains(&sha), "{log}");
+        let signed = b64.decode(sig["pdf"].as_str().unwrap()).unwrap();
+        assert!(signed.starts_with(original));
+        let path = dir.join(name);
+        std::fs::write(&path, &signed).unwrap();
+        // The signer chains to the demo's root, the TSA to the tests' root.
+        let report = pyhanko_validate_with(&path, &[&demo_root, &pki().root_cert_pem]);
+        let t = text(&report);
+        assert!(report.status.success() && t.contains("The signature is judged VALID"), "{name}: {t}");
+        assert!(t.contains("The TSA certificate is trusted."), "{name}: {t}");
+    }
+}

@@ -379,16 +379,24 @@ export class MohurClient {
    * `largeDocumentBytes` (default {@link LARGE_DOCUMENT_BYTES}) is hashed here with
    * WebCrypto and only its SHA-256 is sent; the agent's dialog then shows that digest
    * as computed by the site.
+   *
+   * With `format: 'pades'` each document is a PDF and comes back signed in itself
+   * (`pdf`, base64): the whole file is sent, never only its hash.
+   * `level` is 'B' or 'T' (with a time-stamp from the agent's configured TSA); the
+   * agent's default is 'T' when it has a TSA.
    * @param {DocumentInput[]} documents at most 64
-   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number}} [opts]
+   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades', level?: 'B'|'T'}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)
-   * @returns {Promise<{signatures: {name: string, cms: string}[]}>}
+   * @returns {Promise<{signatures: {name: string, cms?: string, pdf?: string, level: string}[]}>}
    */
   async signDocuments(documents, opts = {}) {
     if (!Array.isArray(documents) || documents.length === 0) {
       throw new MohurError('BAD_REQUEST', 'documents must be a non-empty array');
     }
-    const detached = opts.detached === undefined ? true : !!opts.detached;
+    const format = opts.format === undefined ? 'cms' : opts.format;
+    if (format !== 'cms' && format !== 'pades') throw new MohurError('BAD_REQUEST', "format must be 'cms' or 'pades'");
+    const pades = format === 'pades';
+    const detached = pades ? false : opts.detached === undefined ? true : !!opts.detached;
     const threshold = opts.largeDocumentBytes === undefined ? LARGE_DOCUMENT_BYTES : opts.largeDocumentBytes;
     const subtle = globalThis.crypto && globalThis.crypto.subtle;
     const docs = [];
@@ -403,13 +411,16 @@ export class MohurClient {
           continue;
         }
         docs.push({ name: d.name, document: await documentToBase64(d.data) });
+      } else if (pades) {
+        throw new MohurError('BAD_REQUEST', `document ${d.name}: a PDF is signed in itself, give its data`);
       } else if (d.digest !== undefined && d.digest !== null) {
         docs.push({ name: d.name, digest: toBase64Field(d.digest, 'digest'), hashFunction: d.hashFunction || 'SHA-256' });
       } else {
         throw new MohurError('BAD_REQUEST', `document ${d.name}: give data or digest`);
       }
     }
-    const params = { documents: docs, format: 'cms', detached };
+    const params = pades ? { documents: docs, format } : { documents: docs, format, detached };
+    if (opts.level !== undefined) params.level = opts.level;
     if (opts.tokenId) params.tokenId = opts.tokenId;
     return this.request('sign-document', params, opts);
   }

@@ -259,6 +259,19 @@ test('large documents are hashed in the page and only their SHA-256 is sent', as
   c.close();
 });
 
+test('PDFs for PAdES are sent whole, whatever their size, without detached', async () => {
+  const c = await connect({ url: stub.url });
+  const big = new Uint8Array(3000).map((_, i) => i % 251);
+  await c.signDocuments([{ name: 'big.pdf', data: big }], { format: 'pades', level: 'T', largeDocumentBytes: 1000 });
+  const m = stub.received.at(-1).msg;
+  assert.deepEqual(m.params, { documents: [{ name: 'big.pdf', document: bytesToBase64(big) }], format: 'pades', level: 'T' });
+  const before = stub.received.length;
+  await assert.rejects(c.signDocuments([{ name: 'x.pdf', digest: new Uint8Array(32) }], { format: 'pades' }), { code: 'BAD_REQUEST' });
+  await assert.rejects(c.signDocuments([{ name: 'x.pdf', data: big }], { format: 'xades' }), { code: 'BAD_REQUEST' });
+  assert.equal(stub.received.length, before);
+  c.close();
+});
+
 test('sign() accepts bytes or base64 for hash and certificate', async () => {
   const c = await connect({ url: stub.url });
   const hash = new Uint8Array(48).fill(1);

@@ -37,6 +37,7 @@ button-login = Daxil ol
 button-sign = İmzala
 names-from-site = Adlar saytın verdiyi kimidir; hər SHA-256 dəyərini mohur sənədin özündən hesablayıb.
 digest-from-site = (sayt tərəfindən hesablanıb: mohur bu sənədi görməyib)
+pdf-pages = PDF, səhifə sayı: { $n }
 name-from-site = Saytın verdiyi ad: «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur artıq işləyir. Onun nişanı bildiriş sahəsində, saatın yanındadır.

@@ -42,6 +42,7 @@ button-login = Log in
 button-sign = Sign
 names-from-site = The names are as the site gives them; mohur computed each SHA-256 from the document itself.
 digest-from-site = (computed by the site: mohur has not seen this document)
+pdf-pages = PDF, pages: { $n }
 name-from-site = The site calls it: «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur is already running. Its icon is in the notification area, next to the clock.

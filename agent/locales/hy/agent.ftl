@@ -37,6 +37,7 @@ button-login = Մուտք գործել
 button-sign = Ստորագրել
 names-from-site = Անունները կայքի տվածն են. mohur-ը յուրաքանչյուր SHA-256 հաշվել է հենց փաստաթղթից։
 digest-from-site = (հաշվել է կայքը. mohur-ը այս փաստաթուղթը չի տեսել)
+pdf-pages = PDF, էջեր՝ { $n }
 name-from-site = Կայքն այն անվանում է՝ «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur-ն արդեն աշխատում է։ Նրա պատկերակը ծանուցումների տարածքում է՝ ժամացույցի կողքին։

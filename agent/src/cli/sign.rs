@@ -163,25 +163,13 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let occasion = crate::dialogs::texts::Occasion::signing(context);
     let now = SystemTime::now();
     let signed = if pades {
-        let key = mohur_apdu::x509::key_algorithm(&cert).map_err(|e| crate::Error::Token(e.to_string()))?;
-        let alg = cms::digest_alg_for(key);
-        // The CMS with its certificates, the signature, and a time-stamp token (with the
-        // TSA's own certificates) must fit: generous, as the space cannot grow later.
-        let certs: usize = cert.len() + chain.iter().map(Vec::len).sum::<usize>();
-        let reserve = 2 * certs + 4096 + if level == Level::T { 16 * 1024 } else { 0 };
+        let reserve = crate::documents::pades_reserve(&cert, &chain, level);
         let options =
             pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: args.reason.as_deref(), reserve };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
-        let digest = prepared.digest(alg)?;
-        let req = cms::SignRequest {
-            certificate: &cert,
-            chain: &chain,
-            content: cms::Content::Digest { alg, digest: &digest },
-            detached: true,
-            signing_time: None,
-        };
-        let mut der =
-            pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| cms::sign_cades(&req, sign))?;
+        let mut der = pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| {
+            crate::documents::pades_cms(&prepared, &cert, &chain, sign)
+        })?;
         if let (Level::T, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa).map_err(crate::Error::from)?;
         }

@@ -165,6 +165,8 @@ pub struct Listed {
     pub hash_hex: String,
     /// True if the site computed the hash: mohur never saw the document.
     pub from_site: bool,
+    /// For a PDF signed in itself: its page count, as mohur read it.
+    pub pdf_pages: Option<usize>,
 }
 
 /// The signing dialog: the origin and each document with its hash, the names marked as
@@ -178,7 +180,11 @@ pub fn sign_documents(origin: &str, documents: &[Listed]) -> Occasion {
     text.push('\n');
     text.push_str(&tr!("names-from-site"));
     for d in documents {
-        text.push_str(&format!("\n  «{}»\n    {} {}", d.name, d.hash_name, d.hash_hex));
+        text.push_str(&format!("\n  «{}»", d.name));
+        if let Some(pages) = d.pdf_pages {
+            text.push_str(&format!("\n    {}", tr!("pdf-pages", n = pages)));
+        }
+        text.push_str(&format!("\n    {} {}", d.hash_name, d.hash_hex));
         if d.from_site {
             text.push_str(&format!("\n    {}", tr!("digest-from-site")));
         }

@@ -41,6 +41,38 @@ impl std::str::FromStr for Level {
     }
 }
 
+/// The space a PAdES signature reserves in the PDF for its CMS (hex in `/Contents`,
+/// which cannot grow once the byte range is fixed): the signer's certificate and chain,
+/// the signature, the signed attributes, and at B-T a time-stamp token with the TSA's
+/// own certificates. Generous, as a signature that does not fit is lost.
+pub fn pades_reserve(certificate: &[u8], chain: &[Vec<u8>], level: Level) -> usize {
+    let certs: usize = certificate.len() + chain.iter().map(Vec::len).sum::<usize>();
+    2 * certs + 4096 + if level == Level::T { 16 * 1024 } else { 0 }
+}
+
+/// The CAdES signature of a prepared PDF (ETSI EN 319 142-1 §5.1, `ETSI.CAdES.detached`):
+/// detached, over the digest of its byte range, without signing-time (§5.3: the time is
+/// the signature dictionary's `/M`). `sign` is the card's signing callback.
+pub fn pades_cms(
+    prepared: &pdf::Prepared,
+    certificate: &[u8],
+    chain: &[Vec<u8>],
+    sign: &mut crate::signing::cms::SignFn<'_>,
+) -> crate::Result<Vec<u8>> {
+    use crate::signing::cms;
+    let key = mohur_apdu::x509::key_algorithm(certificate).map_err(|e| crate::Error::Token(e.to_string()))?;
+    let alg = cms::digest_alg_for(key);
+    let digest = prepared.digest(alg)?;
+    let req = cms::SignRequest {
+        certificate,
+        chain,
+        content: cms::Content::Digest { alg, digest: &digest },
+        detached: true,
+        signing_time: None,
+    };
+    cms::sign_cades(&req, sign)
+}
+
 /// Writes `bytes` to `path` so that `path` is either the old file or the whole new one,
 /// never half of it: a temporary file next to it, flushed to disk, then renamed over.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -1,5 +1,5 @@
-//! `sign-document`: CAdES signatures of documents (or of their digests), all confirmed
-//! in one dialog.
+//! `sign-document`: CAdES signatures of documents (or of their digests), or PDFs signed
+//! in themselves (PAdES), at level B-B or B-T, all confirmed in one dialog.
 
 use super::super::params::{
     b64_param, blocking_find, clean_name, hash_name, hash_param, hex, purpose_param, required, str_param,
@@ -7,6 +7,8 @@ use super::super::params::{
 use super::super::MAX_DOCUMENTS;
 use crate::agent::Agent;
 use crate::dialogs::texts;
+use crate::documents::timestamp::{self, TimestampError};
+use crate::documents::{pdf, Level};
 use crate::pin_policy::{self, Ctx};
 use crate::signing::{cms, key_policy};
 use crate::{Error, Result};
@@ -39,17 +41,34 @@ pub(crate) fn parse_doc(p: &Map<String, Value>) -> Result<Doc> {
     Err(Error::BadRequest("a document needs `document` or `digest`".into()))
 }
 
+/// What `sign-document` returns for each document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// A CAdES `SignedData` (ETSI EN 319 122-1).
+    Cms,
+    /// The PDF signed in itself (ETSI EN 319 142-1).
+    Pades,
+}
+
 pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>) -> Result<Value> {
-    match str_param(p, "format")? {
-        None | Some("cms") => {}
-        Some(_) => return Err(Error::BadRequest("`format` must be \"cms\"".into())),
-    }
+    let format = match str_param(p, "format")? {
+        None | Some("cms") => Format::Cms,
+        Some("pades") => Format::Pades,
+        Some(_) => return Err(Error::BadRequest("`format` must be \"cms\" or \"pades\"".into())),
+    };
+    let level = match str_param(p, "level")? {
+        None => None,
+        Some(l) => Some(l.parse::<Level>().map_err(Error::BadRequest)?),
+    };
     let detached = match p.get("detached") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(Error::BadRequest("`detached` must be a boolean".into())),
     };
-    let docs: Vec<Doc> = match p.get("documents") {
+    if format == Format::Pades && detached {
+        return Err(Error::BadRequest("a PAdES signature is inside the PDF: `detached` is for \"cms\"".into()));
+    }
+    let mut docs: Vec<Doc> = match p.get("documents") {
         Some(Value::Array(items)) => {
             if items.is_empty() || items.len() > MAX_DOCUMENTS {
                 return Err(Error::BadRequest(format!("`documents` must have 1 to {MAX_DOCUMENTS} entries")));
@@ -65,19 +84,30 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         Some(_) => return Err(Error::BadRequest("`documents` must be an array".into())),
         None => vec![parse_doc(p)?],
     };
+    if format == Format::Pades && docs.iter().any(|d| d.data.is_none()) {
+        return Err(Error::BadRequest("\"pades\" signs the PDF itself: each document needs `document`".into()));
+    }
     let purpose = purpose_param(p, KeyPurpose::Signing)?;
     key_policy::check_document_key(purpose)?;
+    // B-T when a time-stamping authority is configured; asked for without one, the
+    // request fails before any dialog.
+    let tsa = agent.config.tsa();
+    let level = level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
+    if level == Level::T && tsa.is_none() {
+        return Err(TimestampError::NotConfigured.into());
+    }
     let slot = blocking_find(agent, p, purpose)?;
     let cert = slot.with(|t| t.certificate(purpose))?;
     let chain = agent.chain_for(&cert);
-    let listing: Vec<texts::Listed> = docs
-        .iter()
-        .map(|d| match (&d.data, &d.digest) {
+    let mut listing = Vec::with_capacity(docs.len());
+    for d in &docs {
+        listing.push(match (&d.data, &d.digest) {
             (Some(data), _) => texts::Listed {
                 name: d.name.clone(),
                 hash_name: "SHA-256",
                 hash_hex: hex(&<sha2::Sha256 as sha2::Digest>::digest(data)),
                 from_site: false,
+                pdf_pages: if format == Format::Pades { Some(pdf::info(data)?.pages) } else { None },
             },
             (_, digest) => {
                 let (alg, digest) = digest.as_ref().map(|(a, d)| (*a, d.as_slice())).unwrap_or((HashAlg::Sha256, &[]));
@@ -86,15 +116,32 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                     hash_name: hash_name(alg),
                     hash_hex: hex(digest),
                     from_site: true,
+                    pdf_pages: None,
                 }
             }
-        })
-        .collect();
-    let occasion = texts::sign_documents(origin, &listing);
+        });
+    }
     let now = SystemTime::now();
+    // Every PDF gets its update before the dialog: one that cannot be signed is refused
+    // before the citizen types a PIN. Each takes its document's bytes (no second copy).
+    let prepared: Vec<Option<pdf::Prepared>> = if format == Format::Pades {
+        let holder = slot.info().holder;
+        let reserve = crate::documents::pades_reserve(&cert, &chain, level);
+        let options = pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: None, reserve };
+        docs.iter_mut()
+            .map(|d| pdf::prepare(d.data.take().unwrap_or_default(), &options).map(Some).map_err(Error::from))
+            .collect::<Result<_>>()?
+    } else {
+        docs.iter().map(|_| None).collect()
+    };
+    let occasion = texts::sign_documents(origin, &listing);
     let signatures = pin_policy::with_pin(ctx, &slot, purpose, &occasion, |sign| {
         let mut out = Vec::with_capacity(docs.len());
-        for d in &docs {
+        for (d, prepared) in docs.iter().zip(&prepared) {
+            if let Some(prepared) = prepared {
+                out.push(crate::documents::pades_cms(prepared, &cert, &chain, sign)?);
+                continue;
+            }
             let content = match (&d.data, &d.digest) {
                 (Some(data), _) => cms::Content::Data(data),
                 (None, Some((alg, digest))) => cms::Content::Digest { alg: *alg, digest },
@@ -107,10 +154,22 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                 detached: detached || d.data.is_none(),
                 signing_time: Some(now),
             };
-            let der = cms::sign_cades(&req, sign)?;
-            out.push(json!({"name": d.name, "cms": B64.encode(der)}));
+            out.push(cms::sign_cades(&req, sign)?);
         }
         Ok(out)
     })?;
-    Ok(json!({"signatures": signatures}))
+    // The time-stamps come after the card is done; if one cannot be had, the request
+    // fails as a whole and the page gets no signature at a level it did not ask for.
+    let mut results = Vec::with_capacity(docs.len());
+    for ((d, prepared), mut der) in docs.iter().zip(prepared).zip(signatures) {
+        ctx.cancel.check()?;
+        if let (Level::T, Some(tsa)) = (level, &tsa) {
+            der = timestamp::stamp(&der, tsa)?;
+        }
+        results.push(match prepared {
+            Some(prepared) => json!({"name": d.name, "pdf": B64.encode(prepared.finish(&der)?), "level": level.name()}),
+            None => json!({"name": d.name, "cms": B64.encode(der), "level": level.name()}),
+        });
+    }
+    Ok(json!({"signatures": results}))
 }
