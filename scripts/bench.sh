@@ -16,3 +16,6 @@ cargo bench --locked --profile dev -p mohur-tests --bench apdu_budget
 # The signing agent (`mohur demo`, in-process simulated card): WebSocket round trips
 # under 100 clients, authenticate / sign-document overhead, idle RSS, start-up.
 cargo bench --locked --profile dev -p mohur --bench agent
+# Signed documents: mohur sign (PAdES B-T, card behind pcscd) and verify on 1 MB and
+# 50 MB PDFs, time and peak RSS, beside pyHanko on the same files.
+cargo bench --locked --profile dev -p mohur --bench documents

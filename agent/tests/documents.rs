@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 const FAILURE: i32 = 1;
+const INVALID: i32 = 7;
 const TIMESTAMP: i32 = 10;
 const SIGN_PIN: &str = "pin 12345\n";
 
@@ -97,6 +98,32 @@ fn a_pdf_signed_at_b_t_validates_in_pyhanko_and_a_second_signature_keeps_the_fir
     assert!(report.status.success(), "pyhanko: {t}");
     assert_eq!(t.matches("The signature is judged VALID").count(), 2, "{t}");
     assert!(t.contains("Field 2: Signature2"), "{t}");
+    // mohur's own check agrees: two signatures, both B-T, the first followed only by
+    // the second.
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let out = mohur(&dir, &["verify", twice.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    let sigs = v["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2, "{v}");
+    for (s, whole) in sigs.iter().zip([false, true]) {
+        assert_eq!((s["valid"].as_bool(), s["level"].as_str()), (Some(true), Some("B-T")), "{s}");
+        assert_eq!(s["coversWholeFile"], whole, "{s}");
+        assert_eq!(s["timestamp"]["tsa"], "mohur Test Time-Stamping Authority", "{s}");
+        assert!(s["changedAfter"].is_null(), "{s}");
+    }
+    assert_eq!(sigs[0]["reasonGiven"], "Razıyam");
+    // The forged file, and the signed file checked against another root: not valid.
+    let out = mohur(&dir, &["verify", dir.join("forged.pdf").to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(INVALID), "{}", stdout(&out));
+    let rogue = mohur_certs::generate(&dir.join("rogue")).unwrap();
+    let out = mohur(
+        &dir,
+        &["verify", twice.to_str().unwrap(), "--json", "--ca-bundle", rogue.bundle_pem.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(INVALID), "{}", stdout(&out));
+    assert_eq!(json(&out)["signatures"][0]["valid"], false);
 
     // Signing the original again never overwrites the first result.
     std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
@@ -391,4 +418,150 @@ async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
         assert!(report.status.success() && t.contains("The signature is judged VALID"), "{name}: {t}");
         assert!(t.contains("The TSA certificate is trusted."), "{name}: {t}");
     }
+}
+
+/// An incremental update (ISO 32000-1 §7.5.6) that gives object `number` new content:
+/// what a forger appends to change a signed page.
+fn append_update(pdf: &[u8], number: u32, body: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let prev: usize = text.rsplit("startxref").next().unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let size: usize = text
+        .rsplit("/Size")
+        .next()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let root = text.rsplit("/Root").next().unwrap().split('R').next().unwrap().trim().to_owned();
+    let mut out = pdf.to_vec();
+    let at = out.len();
+    out.extend_from_slice(format!("{number} 0 obj\n{body}\nendobj\n").as_bytes());
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n{number} 1\n{at:010} 00000 n\r\ntrailer\n<< /Size {size} /Root {root} R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn mohur_verify_checks_pyhanko_signatures_and_pyhanko_countersigns_mohur() {
+    let dir = temp_dir("verify-peers");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let holder = pki().dir.join("azedit");
+    let chain = pki().chain_pem.to_str().unwrap();
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let doc = dir.join("form.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(2, "Form", false)).unwrap();
+    let pyhanko_sign = |input: &Path, output: &Path, field: &str| {
+        let o = Command::new(mohur_tests::pyhanko())
+            .args(["sign", "addsig", "--field", field, "pemder", "--no-pass", "--key"])
+            .arg(holder.join("sign.key.pem"))
+            .arg("--cert")
+            .arg(holder.join("sign.pem"))
+            .args(["--chain", chain])
+            .arg(input)
+            .arg(output)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "pyhanko sign: {}", text(&o));
+    };
+
+    // pyHanko signs; mohur checks it, then signs after it; both tools find both valid.
+    let by_pyhanko = dir.join("by-pyhanko.pdf");
+    pyhanko_sign(&doc, &by_pyhanko, "PyHanko1");
+    let out = mohur(&dir, &["verify", by_pyhanko.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["signatures"][0]["level"], "B-B");
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(&dir, &["sign", by_pyhanko.to_str().unwrap(), "--reader", &reader, "--ca-bundle", chain], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let both = dir.join("by-pyhanko.signed.pdf");
+    let report = pyhanko_validate(&both);
+    assert_eq!(text(&report).matches("The signature is judged VALID").count(), 2, "{}", text(&report));
+    let out = mohur(&dir, &["verify", both.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+
+    // The reverse: mohur first, pyHanko after.
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(&dir, &["sign", doc.to_str().unwrap(), "--reader", &reader, "--ca-bundle", chain], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let by_mohur = dir.join("form.signed.pdf");
+    let then_pyhanko = dir.join("then-pyhanko.pdf");
+    pyhanko_sign(&by_mohur, &then_pyhanko, "PyHanko2");
+    let report = pyhanko_validate(&then_pyhanko);
+    assert_eq!(text(&report).matches("The signature is judged VALID").count(), 2, "{}", text(&report));
+    let out = mohur(&dir, &["verify", then_pyhanko.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["signatures"].as_array().map(Vec::len), Some(2));
+
+    // A forger appends an update that rewrites page 1's text: the signature is intact
+    // over its revision, but the file was changed after it. pyHanko and mohur both say so.
+    let signed = std::fs::read(&by_mohur).unwrap();
+    let text_stream = "BT /F1 18 Tf 72 720 Td (I owe 1000000 AZN) Tj ET";
+    let forged =
+        append_update(&signed, 6, &format!("<< /Length {} >>\nstream\n{text_stream}\nendstream", text_stream.len()));
+    let forged_path = dir.join("forged-update.pdf");
+    std::fs::write(&forged_path, forged).unwrap();
+    let out = mohur(&dir, &["verify", forged_path.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(INVALID), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    assert!(v["signatures"][0]["changedAfter"].as_str().is_some_and(|w| w.contains("object 6 0")), "{v}");
+    let report = pyhanko_validate(&forged_path);
+    assert!(!text(&report).contains("judged VALID"), "{}", text(&report));
+    // The same in words, in Azerbaijani.
+    let out = mohur(&dir, &["verify", forged_path.to_str().unwrap(), "--ca-bundle", bundle], &[("MOHUR_LANG", "az")]);
+    assert!(stdout(&out).contains("DƏYİŞDİRİLİB"), "{}", stdout(&out));
+}
+
+#[test]
+fn mohur_verify_reports_the_time_stamp_of_a_p7s_and_refuses_one_for_another_signature() {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    let dir = temp_dir("verify-cades-t");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    let chain = pki().chain_pem.to_str().unwrap();
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let mut p7s = Vec::new();
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(dir.join(name), name).unwrap();
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        let f = dir.join(name);
+        let out = mohur(
+            &dir,
+            &["sign", f.to_str().unwrap(), "--reader", &reader, "--ca-bundle", chain, "--tsa", &tsa.url],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        p7s.push(dir.join(format!("{name}.p7s")));
+    }
+    let out = mohur(&dir, &["verify", p7s[0].to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    assert_eq!(
+        (v["level"].as_str(), v["timestamp"]["tsa"].as_str()),
+        (Some("B-T"), Some("mohur Test Time-Stamping Authority")),
+        "{v}"
+    );
+
+    // b's time-stamp grafted onto a: a genuine token, for another signature.
+    let parse = |p: &Path| {
+        let ci = ContentInfo::from_der(&std::fs::read(p).unwrap()).unwrap();
+        let sd: SignedData = ci.content.decode_as().unwrap();
+        (ci, sd)
+    };
+    let (mut ci, mut a) = parse(&p7s[0]);
+    let (_, b) = parse(&p7s[1]);
+    let mut si = a.signer_infos.0.as_slice()[0].clone();
+    si.unsigned_attrs = b.signer_infos.0.as_slice()[0].unsigned_attrs.clone();
+    a.signer_infos = cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(vec![si]).unwrap());
+    ci.content = der::Any::encode_from(&a).unwrap();
+    let grafted = dir.join("grafted.p7s");
+    std::fs::write(&grafted, ci.to_der().unwrap()).unwrap();
+    let out = mohur(&dir, &["verify", grafted.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(INVALID), "{}{}", stdout(&out), stderr(&out));
+    assert!(json(&out)["reason"].as_str().unwrap().contains("imprint"), "{}", stdout(&out));
 }

@@ -6,6 +6,16 @@
 /// A PDF of `pages` empty A4 pages with a text line each and `title` in its Info
 /// dictionary (UTF-16BE when not ASCII); `xref_stream` picks the cross-reference form.
 pub fn document(pages: usize, title: &str, xref_stream: bool) -> Vec<u8> {
+    build(pages, title, xref_stream, 0)
+}
+
+/// A one-page PDF of about `size` bytes: its page's content stream carries comment
+/// lines of pseudo-random hex after the text (a stand-in for scanned pages).
+pub fn document_of_size(size: usize) -> Vec<u8> {
+    build(1, "Large", false, size)
+}
+
+fn build(pages: usize, title: &str, xref_stream: bool, padding: usize) -> Vec<u8> {
     let mut objects: Vec<String> = Vec::new();
     // 1: catalog, 2: pages, 3: info, 4: font, then a page and its contents per page.
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 5 + 2 * i)).collect();
@@ -14,7 +24,19 @@ pub fn document(pages: usize, title: &str, xref_stream: bool) -> Vec<u8> {
     objects.push(format!("<< /Title {} /Producer (mohur tests) >>", text_string(title)));
     objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
     for i in 0..pages {
-        let text = format!("BT /F1 18 Tf 72 720 Td (Page {} of {pages}) Tj ET", i + 1);
+        let mut text = format!("BT /F1 18 Tf 72 720 Td (Page {} of {pages}) Tj ET", i + 1);
+        if i == 0 && padding > 0 {
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            while text.len() < padding {
+                text.push_str("\n%");
+                for _ in 0..32 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    text.push_str(&format!("{:02x}", x as u8));
+                }
+            }
+        }
         objects.push(format!(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents {} 0 R >>",
             6 + 2 * i

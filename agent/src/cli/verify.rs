@@ -1,15 +1,22 @@
-//! `mohur verify FILE.p7s`: checks a CAdES signature as a relying party does
-//! ([`crate::signing::verify::verify_cms`]): the signature, the content's digest, the
-//! signer's certificate path to a trusted root, the signing-certificate-v2 binding and
-//! the signing time.
+//! `mohur verify FILE`: checks signatures as a relying party does, locally (nothing is
+//! uploaded), whoever made them:
+//!
+//! - a `.p7s` (CAdES, [`crate::signing::verify::verify_cms`]): the signature, the
+//!   content's digest, the signer's certificate path to a trusted root, the
+//!   signing-certificate binding, the signing time and a signature time-stamp (B-T);
+//! - a PDF (PAdES, [`crate::documents::validation`]): each of its signatures so, over its
+//!   byte range, and whether the file was changed after it other than by signing.
 //!
 //! Trust: `--ca-bundle` (a PEM file or a directory: the self-signed root and the CAs
 //! below it), else the CA bundle mohur installs ([`super::installed_ca_dir`]). A
 //! detached signature needs its content: `--content FILE`, else `FILE` next to
 //! `FILE.p7s`.
 //!
-//! `--json`: `{"valid": true, "signer", "signingTime", "contentSha256", "detached",
-//! "content"}` or `{"valid": false, "reason", …}`; invalid: exit [`exit::INVALID`].
+//! `--json`: `{"valid": true, "format": "cades", "level", "signer", "signingTime",
+//! "timestamp", "contentSha256", "detached", "content"}` or `{"valid": false, "reason",
+//! …}`; for a PDF `{"valid", "format": "pades", "signatures": [{"field", "valid",
+//! "reason", "signer", "level", "claimedTime", "timestamp", "coversWholeFile",
+//! "changedAfter"}]}` (valid: every signature is). Invalid: exit [`exit::INVALID`].
 
 //!
 //! The check is RustCrypto's ([`crate::signing::verify`]), the same in every build.
@@ -21,7 +28,7 @@ use std::process::ExitCode;
 /// Arguments of `mohur verify`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The signature (.p7s, DER).
+    /// The signature (.p7s, DER) or the signed PDF.
     pub file: PathBuf,
     /// The signed file, for a detached signature (default: FILE.p7s without `.p7s`).
     #[arg(long, value_name = "FILE")]
@@ -42,6 +49,7 @@ pub fn run(args: Args) -> ExitCode {
 mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};
+    use crate::documents::{validation, Level};
     use crate::signing::verify::{verify_cms, TrustStore};
     use crate::{tr, Error};
     use cms::content_info::ContentInfo;
@@ -68,6 +76,10 @@ mod imp {
         TrustStore::from_bundle(certs).map_err(|e| bad(&e))
     }
 
+    fn time_text(t: std::time::SystemTime) -> String {
+        x509_cert::der::DateTime::from_system_time(t).map(|t| t.to_string()).unwrap_or_default()
+    }
+
     pub(super) fn verify(args: &Args) -> Result<Outcome, Failure> {
         let der = read(&args.file)?;
         let bundle = match &args.ca_bundle {
@@ -75,6 +87,10 @@ mod imp {
             None => installed_ca_dir().ok_or_else(|| Failure::usage(tr!("cli-error-no-ca-bundle")))?,
         };
         let trust = trust_store(&bundle)?;
+        // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
+        if der.windows(5).take(1024).any(|w| w == b"%PDF-") {
+            return verify_pdf(&der, &trust);
+        }
         // A detached signature (no eContent, RFC 5652 §5.2) needs the signed file.
         let detached = ContentInfo::from_der(&der)
             .ok()
@@ -95,26 +111,39 @@ mod imp {
         let content_name = content_path.as_ref().map(|p| p.display().to_string());
         match verify_cms(&der, content.as_deref(), &trust) {
             Ok(v) => {
-                let time = x509_cert::der::DateTime::from_system_time(v.signing_time)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
+                let time = time_text(v.signing_time);
+                let level = if v.timestamp.is_some() { Level::T } else { Level::B };
+                let mut text = format!(
+                    "{}\n  {}: {}\n  {}: {}\n  {}: {time}\n",
+                    tr!("cli-verify-valid"),
+                    tr!("cli-label-signer"),
+                    v.signer_cn,
+                    tr!("cli-label-level"),
+                    level.name(),
+                    tr!("cli-label-signing-time"),
+                );
+                if let Some(t) = &v.timestamp {
+                    text.push_str(&format!(
+                        "  {}: {} ({})\n",
+                        tr!("cli-label-timestamp"),
+                        time_text(t.time),
+                        tr!("cli-verify-by-tsa", tsa = t.tsa_cn.as_str())
+                    ));
+                }
+                text.push_str(&format!("  SHA-256: {}\n", hex_lower(&v.content_sha256)));
                 Ok(Outcome {
                     json: json!({
                         "valid": true,
+                        "format": "cades",
+                        "level": level.name(),
                         "signer": v.signer_cn,
                         "signingTime": time,
+                        "timestamp": v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})),
                         "contentSha256": hex_lower(&v.content_sha256),
                         "detached": detached,
                         "content": content_name,
                     }),
-                    text: format!(
-                        "{}\n  {}: {}\n  {}: {time}\n  SHA-256: {}\n",
-                        tr!("cli-verify-valid"),
-                        tr!("cli-label-signer"),
-                        v.signer_cn,
-                        tr!("cli-label-signing-time"),
-                        hex_lower(&v.content_sha256)
-                    ),
+                    text,
                     exit: exit::OK,
                 })
             }
@@ -130,5 +159,81 @@ mod imp {
                 })
             }
         }
+    }
+
+    /// Every signature of a PDF, and whether the file changed after each.
+    fn verify_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Outcome, Failure> {
+        let checks = validation::check_pdf(pdf, trust).map_err(Error::from)?;
+        if checks.is_empty() {
+            let reason = tr!("cli-verify-no-signature");
+            return Ok(Outcome {
+                json: json!({"valid": false, "format": "pades", "reason": reason, "signatures": []}),
+                text: format!("{}\n  {reason}\n", tr!("cli-verify-invalid")),
+                exit: exit::INVALID,
+            });
+        }
+        let valid = checks.iter().all(validation::SignatureCheck::valid);
+        let mut text = format!(
+            "{}\n{}\n",
+            if valid { tr!("cli-verify-valid") } else { tr!("cli-verify-invalid") },
+            tr!("cli-verify-pdf-count", n = checks.len())
+        );
+        let mut list = Vec::new();
+        for (i, c) in checks.iter().enumerate() {
+            let field = c.found.field.as_str();
+            text.push_str(&format!("\n{}\n", tr!("cli-verify-pdf-signature", n = i + 1, field = field)));
+            text.push_str(&format!(
+                "  {}\n",
+                if c.valid() { tr!("cli-verify-valid") } else { tr!("cli-verify-invalid") }
+            ));
+            let mut entry = json!({
+                "field": field,
+                "valid": c.valid(),
+                "subFilter": c.found.sub_filter,
+                "claimedTime": c.found.claimed_time,
+                "reasonGiven": c.found.reason,
+                "coversWholeFile": c.covers_whole_file,
+                "changedAfter": c.changed_after,
+            });
+            match &c.outcome {
+                Ok(v) => {
+                    let level = c.level().map(Level::name);
+                    entry["signer"] = json!(v.signer_cn);
+                    entry["level"] = json!(level);
+                    entry["timestamp"] =
+                        json!(v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})));
+                    text.push_str(&format!("  {}: {}\n", tr!("cli-label-signer"), v.signer_cn));
+                    text.push_str(&format!("  {}: {}\n", tr!("cli-label-level"), level.unwrap_or_default()));
+                    if let Some(t) = &v.timestamp {
+                        text.push_str(&format!(
+                            "  {}: {} ({})\n",
+                            tr!("cli-label-timestamp"),
+                            time_text(t.time),
+                            tr!("cli-verify-by-tsa", tsa = t.tsa_cn.as_str())
+                        ));
+                    }
+                }
+                Err(reason) => {
+                    entry["reason"] = json!(reason);
+                    text.push_str(&format!("  {reason}\n"));
+                }
+            }
+            if let Some(t) = &c.found.claimed_time {
+                text.push_str(&format!("  {}: {t}\n", tr!("cli-label-claimed-time")));
+            }
+            match (&c.changed_after, c.covers_whole_file) {
+                (Some(what), _) => {
+                    text.push_str(&format!("  {}\n", tr!("cli-verify-changed-after", what = what.as_str())))
+                }
+                (None, true) => text.push_str(&format!("  {}\n", tr!("cli-verify-covers-whole"))),
+                (None, false) => text.push_str(&format!("  {}\n", tr!("cli-verify-later-signatures"))),
+            }
+            list.push(entry);
+        }
+        Ok(Outcome {
+            json: json!({"valid": valid, "format": "pades", "signatures": list}),
+            text,
+            exit: if valid { exit::OK } else { exit::INVALID },
+        })
     }
 }

@@ -3,12 +3,15 @@
 //!
 //! - [`timestamp`]: RFC 3161 time-stamps from a configured time-stamping authority, and
 //!   the CAdES/PAdES signature time-stamp (level B-T) built on them.
-//! - [`pdf`]: PAdES — the incremental update that carries a signature in a PDF.
+//! - [`pdf`]: PAdES — the incremental update that carries a signature in a PDF, and the
+//!   signatures found in one.
+//! - [`validation`]: checking each signature of a PDF, and what changed after it.
 //!
 //! The signature itself is [`crate::signing::cms`]'s CAdES; this module packs it.
 
 pub mod pdf;
 pub mod timestamp;
+pub mod validation;
 
 /// AdES baseline levels (ETSI EN 319 122-1 §5, EN 319 142-1 §5): what a signature
 /// carries beyond the signed data.

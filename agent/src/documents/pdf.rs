@@ -79,6 +79,162 @@ pub fn info(pdf: &[u8]) -> Result<PdfInfo, PdfError> {
     Ok(PdfInfo { pages: doc.get_pages().len(), title, signatures })
 }
 
+/// A signature found in a PDF (ISO 32000-1 §12.8.1): its field, its dictionary's
+/// entries, the CMS and the bytes it covers. Nothing is checked here beyond the shape
+/// of `/ByteRange`: see [`crate::documents::validation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSignature {
+    /// The field's name (`/T`).
+    pub field: String,
+    /// `/SubFilter` (`ETSI.CAdES.detached`, `adbe.pkcs7.detached`, `ETSI.RFC3161`).
+    pub sub_filter: String,
+    /// `/ByteRange`: offset, length, offset, length.
+    pub byte_range: [usize; 4],
+    /// The DER CMS from `/Contents`, without the padding after it.
+    pub cms: Vec<u8>,
+    /// `/M`, as written (a PDF date).
+    pub claimed_time: Option<String>,
+    /// `/Name`.
+    pub name: Option<String>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+}
+
+impl FoundSignature {
+    /// Where the signed bytes end: the end of the revision the signature covers.
+    pub fn covers_until(&self) -> usize {
+        self.byte_range[2] + self.byte_range[3]
+    }
+
+    /// The two signed parts of `pdf`.
+    pub fn signed_parts<'a>(&self, pdf: &'a [u8]) -> [&'a [u8]; 2] {
+        let [a, b, c, d] = self.byte_range;
+        [&pdf[a..a + b], &pdf[c..c + d]]
+    }
+}
+
+/// Every signature of `pdf`, in the order of the fields. A `/ByteRange` that does not
+/// start at 0, overlaps, runs past the end, or leaves out anything but the `/Contents`
+/// hex string itself is [`PdfError::Structure`]: such a range could hide changes.
+pub fn signatures(pdf: &[u8]) -> Result<Vec<FoundSignature>, PdfError> {
+    let doc = load(pdf)?;
+    let mut found = Vec::new();
+    for field in signature_fields(&doc) {
+        let Some(sig) = deref_dict(&doc, field.get(b"V").ok()) else { continue };
+        let name = |d: &Dictionary, k: &[u8]| {
+            d.get(k).ok().and_then(|o| o.as_name().ok()).map(|n| String::from_utf8_lossy(n).into_owned())
+        };
+        let text = |k: &[u8]| {
+            sig.get(k)
+                .ok()
+                .and_then(|o| doc.dereference(o).ok())
+                .and_then(|(_, o)| o.as_str().ok())
+                .map(text_string_value)
+        };
+        let field_name = field.get(b"T").ok().and_then(|t| t.as_str().ok()).map(text_string_value).unwrap_or_default();
+        let range: Vec<i64> = sig
+            .get(b"ByteRange")
+            .ok()
+            .and_then(|r| doc.dereference(r).ok())
+            .and_then(|(_, r)| r.as_array().ok())
+            .map(|a| a.iter().filter_map(|n| n.as_i64().ok()).collect())
+            .unwrap_or_default();
+        let bad = |why: &str| PdfError::structure(format!("signature {field_name:?}: {why}"));
+        let byte_range: [usize; 4] = match range.as_slice() {
+            [a, b, c, d] if [*a, *b, *c, *d].iter().all(|n| *n >= 0) => {
+                [*a as usize, *b as usize, *c as usize, *d as usize]
+            }
+            _ => return Err(bad("/ByteRange is not four offsets and lengths")),
+        };
+        let [a, b, c, d] = byte_range;
+        if a != 0 || b >= c || c.checked_add(d).is_none_or(|end| end > pdf.len()) {
+            return Err(bad("/ByteRange does not cover the file from its start, in order"));
+        }
+        // The gap must be exactly `<hex digits>`: nothing else may go unsigned.
+        let gap = &pdf[b..c];
+        if gap.len() < 2
+            || gap[0] != b'<'
+            || gap[gap.len() - 1] != b'>'
+            || !gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
+        {
+            return Err(bad("/ByteRange leaves out more than the signature itself"));
+        }
+        let hex = &gap[1..gap.len() - 1];
+        let mut cms: Vec<u8> = hex
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("zz"), 16).unwrap_or(0))
+            .collect();
+        cms.truncate(der_length(&cms).ok_or_else(|| bad("/Contents is not a DER signature"))?);
+        found.push(FoundSignature {
+            field: field_name,
+            sub_filter: name(sig, b"SubFilter").unwrap_or_default(),
+            byte_range,
+            cms,
+            claimed_time: text(b"M"),
+            name: text(b"Name"),
+            reason: text(b"Reason"),
+        });
+    }
+    Ok(found)
+}
+
+/// The length of the DER value at the start of `bytes` (tag, length and contents), for
+/// a definite length (X.690 §8.1.3).
+fn der_length(bytes: &[u8]) -> Option<usize> {
+    let first = *bytes.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let len = bytes.get(2..2 + n)?.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        (len, 2 + n)
+    };
+    let total = header.checked_add(len)?;
+    (total <= bytes.len()).then_some(total)
+}
+
+/// The signature fields of the AcroForm (ISO 32000-1 §12.7.3.1), descending into
+/// `/Kids`, at most 10 000 of them and 32 levels deep.
+fn signature_fields(doc: &Document) -> Vec<&Dictionary> {
+    fn walk<'a>(doc: &'a Document, list: &'a [Object], depth: usize, out: &mut Vec<&'a Dictionary>) {
+        for f in list {
+            if depth > 32 || out.len() > 10_000 {
+                return;
+            }
+            let Some(d) = deref_dict(doc, Some(f)) else { continue };
+            if d.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig") {
+                out.push(d);
+            }
+            if let Some(kids) =
+                d.get(b"Kids").ok().and_then(|k| doc.dereference(k).ok()).and_then(|(_, k)| k.as_array().ok())
+            {
+                walk(doc, kids, depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let Ok(catalog) = doc.catalog() else { return out };
+    let Some(acro) = deref_dict(doc, catalog.get(b"AcroForm").ok()) else { return out };
+    if let Some(list) =
+        acro.get(b"Fields").ok().and_then(|f| doc.dereference(f).ok()).and_then(|(_, f)| f.as_array().ok())
+    {
+        walk(doc, list, 0, &mut out);
+    }
+    out
+}
+
+/// Loads `pdf` whole (streams too), as it reads at `end`: the revision that ended there.
+pub(crate) fn load_revision(pdf: &[u8], end: usize) -> Result<Document, PdfError> {
+    let doc = Document::load_mem(&pdf[..end.min(pdf.len())]).map_err(PdfError::Unreadable)?;
+    if doc.xref_recovery.is_some() {
+        return Err(PdfError::Damaged);
+    }
+    Ok(doc)
+}
+
 /// What goes into the signature dictionary besides the signature.
 #[derive(Debug, Clone)]
 pub struct SignatureOptions<'a> {
@@ -575,6 +731,64 @@ mod tests {
             let Object::String(bytes, _) = text_string(s) else { panic!() };
             assert_eq!(text_string_value(&bytes), s);
         }
+    }
+
+    /// A one-page PDF (the tests crate writes it byte by byte), prepared and "signed"
+    /// with a stand-in DER value.
+    #[cfg(unix)]
+    pub(super) fn signed_sample() -> Vec<u8> {
+        let pdf = mohur_tests::pdf::document(1, "t", false);
+        let options =
+            SignatureOptions { signing_time: SystemTime::UNIX_EPOCH, name: Some("Test"), reason: None, reserve: 64 };
+        prepare(pdf, &options).unwrap().finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap()
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_signature_is_found_with_its_byte_range_and_der() {
+        let pdf = signed_sample();
+        let found = signatures(&pdf).unwrap();
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!((f.field.as_str(), f.sub_filter.as_str()), ("Signature1", "ETSI.CAdES.detached"));
+        assert_eq!(f.cms, [0x30, 0x03, 0x02, 0x01, 0x07]);
+        assert_eq!(f.covers_until(), pdf.len());
+        assert_eq!(f.name.as_deref(), Some("Test"));
+        let [a, b, c, _] = f.byte_range;
+        assert_eq!((a, pdf[b], pdf[c - 1]), (0, b'<', b'>'));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_byte_range_that_leaves_out_more_than_the_signature_is_refused() {
+        let pdf = signed_sample();
+        // Byte offsets: the file is not UTF-8 (its header has a binary comment).
+        let at = pdf.windows(11).position(|w| w == b"/ByteRange[").unwrap() + 11;
+        let end = at + pdf[at..].iter().position(|b| *b == b']').unwrap();
+        let [a, b, c, d] = signatures(&pdf).unwrap()[0].byte_range;
+        // Each forged range keeps the text's length, so that every offset stays valid.
+        for forged in [
+            format!("{a} {} {c} {d}", b - 10),  // ten more bytes unsigned before the hex
+            format!("{} {b} {c} {d}", a + 1),   // not from the start
+            format!("{a} {b} {c} {}", d + 100), // past the end
+            format!("{a} {c} {b} {d}"),         // out of order
+        ] {
+            let mut bytes = pdf.clone();
+            let padded = format!("{forged:<width$}", width = end - at);
+            bytes[at..end].copy_from_slice(padded.as_bytes());
+            let r = signatures(&bytes);
+            assert!(matches!(r, Err(PdfError::Structure(_))), "{forged}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn der_lengths_are_read_from_the_header() {
+        assert_eq!(der_length(&[0x30, 0x03, 1, 2, 3, 0, 0]), Some(5));
+        assert_eq!(der_length(&[0x30, 0x82, 0x01, 0x00]), None);
+        let mut long = vec![0x30, 0x82, 0x01, 0x00];
+        long.resize(4 + 256 + 10, 0);
+        assert_eq!(der_length(&long), Some(260));
+        assert_eq!(der_length(&[0x30, 0x80]), None);
     }
 
     #[test]

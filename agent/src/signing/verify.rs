@@ -338,11 +338,52 @@ pub fn verify_auth_token(
 pub struct VerifiedSignature {
     /// Common name of the signer's certificate.
     pub signer_cn: String,
-    /// The signed signing-time attribute (RFC 5652 §11.3).
+    /// The signed signing-time attribute (RFC 5652 §11.3): the time the signer's
+    /// computer claimed.
     pub signing_time: SystemTime,
     /// SHA-256 of the signed content.
     pub content_sha256: Vec<u8>,
+    /// The signature time-stamp, if it has one (level B-T).
+    pub timestamp: Option<VerifiedTimestamp>,
 }
+
+/// A verified RFC 3161 signature time-stamp (ETSI EN 319 122-1 §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTimestamp {
+    /// TSTInfo's genTime: when the TSA saw the signature.
+    pub time: SystemTime,
+    /// Common name of the TSA's certificate.
+    pub tsa_cn: String,
+}
+
+/// What a verified signature says, whatever carries it (a `.p7s`, a PDF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedDetails {
+    /// Common name of the signer's certificate.
+    pub signer_cn: String,
+    /// The signer's certificate, DER.
+    pub signer_certificate: Vec<u8>,
+    /// The signing-time attribute, where there is one (PAdES has none: its time is `/M`).
+    pub signing_time: Option<SystemTime>,
+    /// The signature time-stamp, if any.
+    pub timestamp: Option<VerifiedTimestamp>,
+}
+
+/// What a certificate that signs must be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    /// Documents: [`check_signer_usage`].
+    Document,
+    /// Time-stamps: the critical extended key usage id-kp-timeStamping (RFC 3161 §2.3).
+    TimeStamping,
+}
+
+/// RFC 3161 §2.4.2 content type of TSTInfo.
+const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// RFC 3161 Appendix A: the signature time-stamp, an unsigned attribute.
+const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// RFC 2634 §5.4 ESS signing-certificate (v1, SHA-1), which many TSAs still use.
+const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 
 fn digest_alg(oid: ObjectIdentifier) -> Result<Hash> {
     match oid {
@@ -412,24 +453,11 @@ fn check_signer_usage(cert: &Certificate) -> Result<()> {
     Ok(())
 }
 
-/// Verifies a CAdES-BES signature (RFC 5652 §5.6), every signer:
-///
-/// * the message-digest attribute against the content (embedded, or
-///   `detached_content`) and the content-type attribute against the content's type;
-/// * the signature over the DER of the signed attributes;
-/// * the signer's certificate: its path to a trusted root (with the message's
-///   certificates as intermediates) and its key usage;
-///
-/// and, for the first signer, the ESS signing-certificate-v2 attribute (RFC 5035 §3, ETSI
-/// EN 319 122-1 §5.2.2.3) naming the signer's certificate by SHA-256, and the
-/// signing-time attribute (RFC 5652 §11.3).
+/// Verifies a CAdES-BES or CAdES-T signature (RFC 5652 §5.6) over a content, embedded
+/// or `detached_content`, as [`verify_signature`] does; it must carry a signing-time.
 pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &TrustStore) -> Result<VerifiedSignature> {
     let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
-    let ci = ContentInfo::from_der(cms_der).map_err(parse)?;
-    if ci.content_type != rfc5911::ID_SIGNED_DATA {
-        return Err(rejected(format!("CMS content type {} is not signed data", ci.content_type)));
-    }
-    let sd: SignedData = ci.content.decode_as().map_err(parse)?;
+    let (_, sd) = signed_data(cms_der)?;
     let embedded = match &sd.encap_content_info.econtent {
         Some(any) => Some(any.decode_as::<OctetString>().map_err(parse)?.into_bytes()),
         None => None,
@@ -440,6 +468,78 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
         (None, Some(d)) => d.to_vec(),
         (None, None) => return Err(rejected("a detached signature needs its content")),
     };
+    let v = verify_signed_data(&sd, &[&content], trust, Usage::Document, SystemTime::now())?;
+    Ok(VerifiedSignature {
+        signer_cn: v.signer_cn,
+        signing_time: v.signing_time.ok_or_else(|| rejected("no signing-time attribute"))?,
+        content_sha256: Hash::Sha256.digest(&content),
+        timestamp: v.timestamp,
+    })
+}
+
+/// Verifies a detached CAdES signature over `parts` of a file, in order (a PDF's
+/// `/ByteRange`, ETSI EN 319 142-1 §5.1), hashed as one stream: see [`verify_signed_data`].
+pub fn verify_signature(cms_der: &[u8], parts: &[&[u8]], trust: &TrustStore) -> Result<VerifiedDetails> {
+    let (_, sd) = signed_data(cms_der)?;
+    if sd.encap_content_info.econtent.is_some() {
+        return Err(rejected("the signature embeds a content of its own; it must be detached"));
+    }
+    verify_signed_data(&sd, parts, trust, Usage::Document, SystemTime::now())
+}
+
+fn signed_data(cms_der: &[u8]) -> Result<(ContentInfo, SignedData)> {
+    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let ci = ContentInfo::from_der(cms_der).map_err(parse)?;
+    if ci.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err(rejected(format!("CMS content type {} is not signed data", ci.content_type)));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(parse)?;
+    Ok((ci, sd))
+}
+
+/// The digest of `parts` as one stream.
+fn digest_parts(hash: Hash, parts: &[&[u8]]) -> Vec<u8> {
+    use sha2::Digest;
+    fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+        let mut d = D::new();
+        for p in parts {
+            d.update(p);
+        }
+        d.finalize().to_vec()
+    }
+    match hash {
+        Hash::Sha256 => run::<sha2::Sha256>(parts),
+        Hash::Sha384 => run::<sha2::Sha384>(parts),
+        Hash::Sha512 => run::<sha2::Sha512>(parts),
+        // A hash added to the installer's list later: one copy, hashed at once.
+        other => other.digest(&parts.concat()),
+    }
+}
+
+/// Verifies every signer of `sd` (RFC 5652 §5.6) over the content `parts`:
+///
+/// * the message-digest attribute against the content and the content-type attribute
+///   against the content's type;
+/// * the signature over the DER of the signed attributes;
+/// * a signature time-stamp, where there is one: its imprint is the digest of this
+///   signature value, the TSA's signature and certificate (timeStamping) check out,
+///   and its genTime is then the time at which the signer's certificate must be valid
+///   (that is what B-T is for: the signature stays provable after the certificate
+///   expires); without one, the time is `now`;
+/// * the signer's certificate: its path to a trusted root (with the message's
+///   certificates as intermediates) and its key usage;
+///
+/// and, for the first signer, the ESS signing-certificate attribute (v2, RFC 5035 §3,
+/// ETSI EN 319 122-1 §5.2.2.3; or v1, RFC 2634 §5.4) naming the signer's certificate,
+/// and the signing-time attribute (RFC 5652 §11.3) if present.
+fn verify_signed_data(
+    sd: &SignedData,
+    parts: &[&[u8]],
+    trust: &TrustStore,
+    usage: Usage,
+    now: SystemTime,
+) -> Result<VerifiedDetails> {
+    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
     let untrusted: Vec<Certificate> = sd
         .certificates
         .iter()
@@ -452,8 +552,8 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
     if sd.signer_infos.0.is_empty() {
         return Err(rejected("CMS message has no signer"));
     }
-    let now = SystemTime::now();
-    for si in sd.signer_infos.0.iter() {
+    let mut first_timestamp = None;
+    for (i, si) in sd.signer_infos.0.iter().enumerate() {
         let digest = digest_alg(si.digest_alg.oid)?;
         let (scheme, hash) = signature_alg(si, digest)?;
         let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
@@ -462,7 +562,7 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
             .ok_or_else(|| rejected("no message-digest attribute"))?
             .decode_as::<OctetString>()
             .map_err(parse)?;
-        if message_digest.as_bytes() != digest.digest(&content) {
+        if message_digest.as_bytes() != digest_parts(digest, parts) {
             return Err(rejected("CMS signature does not verify: the content's digest differs"));
         }
         let content_type = attr(ID_CONTENT_TYPE)
@@ -472,7 +572,7 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
         if content_type != sd.encap_content_info.econtent_type {
             return Err(rejected("the content-type attribute differs from the content's type"));
         }
-        let cert = signer_certificate(&sd, si)?;
+        let cert = signer_certificate(sd, si)?;
         // RFC 5652 §5.4: the signature is over the DER of the attributes as a SET OF.
         let signed = attrs.to_der().map_err(parse)?;
         verify_digest(
@@ -483,33 +583,127 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
             si.signature.as_bytes(),
         )
         .map_err(|e| rejected(format!("CMS signature does not verify: {e}")))?;
-        trust.verify_path(cert, &untrusted, now)?;
-        check_signer_usage(cert)?;
+        let tokens: Vec<_> = si
+            .unsigned_attrs
+            .iter()
+            .flat_map(|a| a.iter())
+            .filter(|a| a.oid == ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+            .flat_map(|a| a.values.iter())
+            .collect();
+        let timestamp = match (usage, tokens.as_slice()) {
+            (Usage::Document, [token]) => {
+                Some(verify_timestamp(&token.to_der().map_err(parse)?, si.signature.as_bytes(), trust, now)?)
+            }
+            (Usage::Document, []) | (Usage::TimeStamping, _) => None,
+            (Usage::Document, _) => return Err(rejected("more than one signature time-stamp")),
+        };
+        let at = timestamp.as_ref().map_or(now, |t| t.time);
+        trust.verify_path(cert, &untrusted, at)?;
+        match usage {
+            Usage::Document => check_signer_usage(cert)?,
+            Usage::TimeStamping => check_tsa_usage(cert)?,
+        }
+        if i == 0 {
+            first_timestamp = timestamp;
+        }
     }
 
     let si = &sd.signer_infos.0.as_slice()[0];
-    let signer = signer_certificate(&sd, si)?;
+    let signer = signer_certificate(sd, si)?;
     let signer_der = signer.to_der().map_err(parse)?;
     let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
+    check_ess_signing_certificate(attrs, &signer_der)?;
     let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
-    let scv2 = attr(ID_AA_SIGNING_CERTIFICATE_V2)
-        .ok_or_else(|| rejected("not CAdES: no signing-certificate-v2 attribute"))?
-        .decode_as::<SigningCertificateV2>()
-        .map_err(parse)?;
-    let first = scv2.certs.first().ok_or_else(|| rejected("signing-certificate-v2 lists no certificate"))?;
-    if first.hash_algorithm.as_ref().is_some_and(|a| a.oid != rfc5912::ID_SHA_256) {
-        return Err(rejected("signing-certificate-v2 uses a hash other than SHA-256"));
-    }
-    if first.cert_hash.as_bytes() != Hash::Sha256.digest(&signer_der) {
-        return Err(rejected("signing-certificate-v2 does not match the signer's certificate"));
-    }
-    let time = attr(ID_SIGNING_TIME).ok_or_else(|| rejected("no signing-time attribute"))?;
-    let time = x509_cert::time::Time::from_der(&time.to_der().map_err(parse)?).map_err(parse)?;
+    let signing_time = match attr(ID_SIGNING_TIME) {
+        Some(t) => Some(x509_cert::time::Time::from_der(&t.to_der().map_err(parse)?).map_err(parse)?.to_system_time()),
+        None => None,
+    };
     let signer_cn = name_attribute(&signer.tbs_certificate.subject, rfc4519::COMMON_NAME)
         .ok_or_else(|| rejected("signer certificate has no common name"))?;
-    Ok(VerifiedSignature {
-        signer_cn,
-        signing_time: time.to_system_time(),
-        content_sha256: Hash::Sha256.digest(&content),
-    })
+    Ok(VerifiedDetails { signer_cn, signer_certificate: signer_der, signing_time, timestamp: first_timestamp })
+}
+
+/// The ESS signing-certificate binding of the signer's certificate: v2 (RFC 5035 §3; its
+/// hash SHA-256 unless it names another) or v1 (RFC 2634 §5.4, SHA-1).
+fn check_ess_signing_certificate(attrs: &cms::signed_data::SignedAttributes, signer_der: &[u8]) -> Result<()> {
+    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
+    if let Some(v2) = attr(ID_AA_SIGNING_CERTIFICATE_V2) {
+        let scv2 = v2.decode_as::<SigningCertificateV2>().map_err(parse)?;
+        let first = scv2.certs.first().ok_or_else(|| rejected("signing-certificate-v2 lists no certificate"))?;
+        let hash = match &first.hash_algorithm {
+            None => Hash::Sha256,
+            Some(a) => digest_alg(a.oid)?,
+        };
+        if first.cert_hash.as_bytes() != hash.digest(signer_der) {
+            return Err(rejected("signing-certificate-v2 does not match the signer's certificate"));
+        }
+        return Ok(());
+    }
+    if let Some(v1) = attr(ID_AA_SIGNING_CERTIFICATE) {
+        // SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, ... };
+        // ESSCertID ::= SEQUENCE { certHash OCTET STRING (SHA-1), ... }.
+        let certs = v1.decode_as::<der::asn1::SequenceOf<der::Any, 8>>();
+        let first_hash = certs
+            .ok()
+            .and_then(|s| s.get(0).cloned())
+            .and_then(|seq| seq.decode_as::<der::asn1::SequenceOf<der::Any, 8>>().ok())
+            .and_then(|ids| ids.get(0).cloned())
+            .and_then(|id| id.decode_as::<der::asn1::SequenceOf<der::Any, 4>>().ok())
+            .and_then(|fields| fields.get(0).and_then(|h| h.decode_as::<OctetString>().ok()))
+            .ok_or_else(|| rejected("signing-certificate (v1) cannot be read"))?;
+        if first_hash.as_bytes() != <sha1::Sha1 as sha2::Digest>::digest(signer_der).as_slice() {
+            return Err(rejected("signing-certificate does not match the signer's certificate"));
+        }
+        return Ok(());
+    }
+    Err(rejected("not CAdES: no signing-certificate-v2 attribute"))
+}
+
+/// Verifies a signature time-stamp token (RFC 3161 §2.4.2) over `signature_value`: a
+/// SignedData of TSTInfo whose message imprint is the digest of the signature value,
+/// signed by a TSA whose certificate is for time-stamping and chains to a trusted root
+/// at the token's genTime. Returns genTime.
+pub fn verify_timestamp(
+    token_der: &[u8],
+    signature_value: &[u8],
+    trust: &TrustStore,
+    now: SystemTime,
+) -> Result<VerifiedTimestamp> {
+    let bad = |what: &'static str| move |e: der::Error| rejected(format!("the time-stamp token: {what}: {e}"));
+    let (_, sd) = signed_data(token_der).map_err(|e| rejected(format!("the time-stamp token: {e}")))?;
+    if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err(rejected("the time-stamp token does not carry TSTInfo"));
+    }
+    let econtent = sd.encap_content_info.econtent.as_ref().ok_or_else(|| rejected("the time-stamp token is empty"))?;
+    let tst_der = econtent.decode_as::<OctetString>().map_err(bad("TSTInfo"))?.into_bytes();
+    let info = x509_tsp::TstInfo::from_der(&tst_der).map_err(bad("TSTInfo"))?;
+    let hash = digest_alg(info.message_imprint.hash_algorithm.oid)?;
+    if info.message_imprint.hashed_message.as_bytes() != hash.digest(signature_value) {
+        return Err(rejected("the time-stamp is for another signature (its imprint differs)"));
+    }
+    let time = info.gen_time.to_system_time();
+    if time > now + std::time::Duration::from_secs(300) {
+        return Err(rejected("the time-stamp is in the future"));
+    }
+    let v = verify_signed_data(&sd, &[&tst_der], trust, Usage::TimeStamping, time)
+        .map_err(|e| rejected(format!("the time-stamp token does not verify: {e}")))?;
+    Ok(VerifiedTimestamp { time, tsa_cn: v.signer_cn })
+}
+
+/// A TSA's certificate (RFC 3161 §2.3): the extended key usage id-kp-timeStamping, critical.
+fn check_tsa_usage(cert: &Certificate) -> Result<()> {
+    let critical = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .any(|e| e.extn_id == rfc5280::ID_CE_EXT_KEY_USAGE && e.critical);
+    let eku: Option<ExtendedKeyUsage> = extension(cert, rfc5280::ID_CE_EXT_KEY_USAGE)?;
+    if !critical || !eku.is_some_and(|eku| eku.0.contains(&rfc5280::ID_KP_TIME_STAMPING)) {
+        return Err(rejected(
+            "the TSA's certificate is not for time-stamping (critical extended key usage timeStamping)",
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,179 @@
+//! Checking a signed PDF as a relying party does, locally (nothing is uploaded): each
+//! signature's CMS over its `/ByteRange` ([`crate::signing::verify::verify_signature`]:
+//! integrity, signer, chain to the trusted CAs, key usage, signing-certificate binding,
+//! the signature time-stamp), and what was changed after it was made.
+//!
+//! A signature that does not cover the whole file was followed by incremental updates
+//! (ISO 32000-1 §7.5.6). Those may only add what signing and form filling add: further
+//! signatures, their fields and widgets, the AcroForm and the page's `/Annots` that list
+//! them, a DSS (ETSI EN 319 142-1 §5.4), the catalogue's /Extensions and /Version, XMP
+//! metadata; anything else (a page's content or resources, an
+//! annotation that is not a signature widget, an object removed) makes the earlier
+//! signature "changed after signing", as pyHanko and Adobe Reader report it.
+//!
+//! Not checked yet: revocation (OCSP, CRL), document time-stamps (`ETSI.RFC3161`), DocMDP
+//! permissions.
+
+use super::pdf::{self, FoundSignature, PdfError};
+use super::Level;
+use crate::signing::verify::{verify_signature, TrustStore, VerifiedDetails};
+use lopdf::{Dictionary, Document, Object, ObjectId};
+
+/// The verdict on one signature of a PDF.
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    /// The signature as found.
+    pub found: FoundSignature,
+    /// What the CMS check found, or why it failed.
+    pub outcome: Result<VerifiedDetails, String>,
+    /// The signed bytes reach the end of the file.
+    pub covers_whole_file: bool,
+    /// What was changed after the signature other than by signing and form filling.
+    pub changed_after: Option<String>,
+}
+
+impl SignatureCheck {
+    /// Intact, trusted, and not changed after signing.
+    pub fn valid(&self) -> bool {
+        self.outcome.is_ok() && self.changed_after.is_none()
+    }
+
+    /// B-B or B-T, for a valid signature.
+    pub fn level(&self) -> Option<Level> {
+        let v = self.outcome.as_ref().ok()?;
+        Some(if v.timestamp.is_some() { Level::T } else { Level::B })
+    }
+}
+
+/// Checks every signature of `pdf` against `trust`. A PDF that cannot be read, or whose
+/// signature dictionaries are malformed, is a [`PdfError`].
+pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, PdfError> {
+    let found = pdf::signatures(pdf)?;
+    let mut checks = Vec::with_capacity(found.len());
+    for f in found {
+        let outcome = match f.sub_filter.as_str() {
+            "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => verify_signature(&f.cms, &f.signed_parts(pdf), trust)
+                .map_err(|e| match e {
+                    crate::Error::BadRequest(m) => m,
+                    other => other.to_string(),
+                }),
+            other => Err(format!("signatures of the kind {other:?} are not checked by this version of mohur")),
+        };
+        let end = f.covers_until();
+        let changed_after = if end == pdf.len() { None } else { changes_after(pdf, end)? };
+        checks.push(SignatureCheck { covers_whole_file: end == pdf.len(), found: f, outcome, changed_after });
+    }
+    Ok(checks)
+}
+
+/// What the updates after byte `end` change beyond signing and form filling, if anything.
+fn changes_after(pdf: &[u8], end: usize) -> Result<Option<String>, PdfError> {
+    let before = pdf::load_revision(pdf, end)?;
+    let after = pdf::load_revision(pdf, pdf.len())?;
+    let info = before.trailer.get(b"Info").and_then(Object::as_reference).ok();
+    for (id, old) in &before.objects {
+        let what = |why: &str| Some(format!("object {} {} {why}", id.0, id.1));
+        let Some(new) = after.objects.get(id) else { return Ok(what("was removed")) };
+        if old == new {
+            continue;
+        }
+        if let Some(why) = disallowed(&after, Some(*id) == info, old, new) {
+            return Ok(what(&why));
+        }
+    }
+    Ok(None)
+}
+
+/// Why changing `old` into `new` is not signing or form filling (`None`: it is).
+fn disallowed(after: &Document, is_info: bool, old: &Object, new: &Object) -> Option<String> {
+    let kind = |o: &Object| -> Vec<u8> {
+        dict_of(o)
+            .and_then(|d| d.get(b"Type").ok())
+            .and_then(|t| t.as_name().ok())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
+    };
+    if let (Object::Stream(a), Object::Stream(b)) = (old, new) {
+        // Cross-reference and object streams carry structure; XMP metadata is not shown.
+        let structural = |k: &[u8]| k == b"XRef" || k == b"ObjStm" || k == b"Metadata";
+        if structural(&kind(old)) && structural(&kind(new)) {
+            return None;
+        }
+        if a.content != b.content {
+            return Some("(a stream) has other content".into());
+        }
+    }
+    if let (Object::Array(a), Object::Array(b)) = (old, new) {
+        return appended_widgets(after, a, b);
+    }
+    let (Some(a), Some(b)) = (dict_of(old), dict_of(new)) else { return Some("was replaced".into()) };
+    let differs_beyond = |allowed: &[&[u8]]| -> Option<String> {
+        let keys: std::collections::BTreeSet<&[u8]> =
+            a.iter().map(|(k, _)| k.as_slice()).chain(b.iter().map(|(k, _)| k.as_slice())).collect();
+        keys.into_iter()
+            .filter(|k| !allowed.contains(k))
+            .find(|k| a.get(k).ok() != b.get(k).ok())
+            .map(|k| format!("changed its /{}", String::from_utf8_lossy(k)))
+    };
+    let is_sig_field = |d: &Dictionary| d.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig");
+    match kind(old).as_slice() {
+        // /Extensions and /Version: a later signer declaring the PDF version its
+        // signature needs (ISO 32000-1 §7.12, e.g. ADBE level 8 for SHA-256); /Metadata:
+        // the XMP stream a signing tool updates (§14.3.2), which is not shown.
+        b"Catalog" => differs_beyond(&[b"AcroForm", b"DSS", b"Extensions", b"Version", b"Metadata"]),
+        b"Page" => differs_beyond(&[b"Annots"]).or_else(|| {
+            let list = |d: &Dictionary, doc: Option<&Document>| -> Vec<Object> {
+                let annots = d.get(b"Annots").ok();
+                let resolved = match (annots, doc) {
+                    (Some(o), Some(doc)) => doc.dereference(o).ok().map(|(_, o)| o.clone()),
+                    (Some(o), None) => Some(o.clone()),
+                    _ => None,
+                };
+                resolved.and_then(|o| o.as_array().ok().cloned()).unwrap_or_default()
+            };
+            // An indirect /Annots array is checked as an object of its own.
+            if matches!(b.get(b"Annots"), Ok(Object::Reference(_))) {
+                return None;
+            }
+            appended_widgets(after, &list(a, None), &list(b, Some(after)))
+        }),
+        _ if is_sig_field(a) && a.get(b"V").is_err() => differs_beyond(&[b"V", b"AP", b"F", b"P"]),
+        _ if is_sig_field(a) => Some("(a signed field) was signed again or changed".into()),
+        // The AcroForm: fields appended, signature flags set.
+        _ if a.has(b"Fields") => differs_beyond(&[b"Fields", b"SigFlags", b"DR", b"DA"]).or_else(|| {
+            let fields =
+                |d: &Dictionary| d.get(b"Fields").ok().and_then(|f| f.as_array().ok()).cloned().unwrap_or_default();
+            appended_widgets(after, &fields(a), &fields(b))
+        }),
+        _ if is_info => differs_beyond(&[b"ModDate", b"Producer", b"Creator"]),
+        [] => Some("was changed".into()),
+        other => Some(format!("(/{}) was changed", String::from_utf8_lossy(other))),
+    }
+}
+
+fn dict_of(o: &Object) -> Option<&Dictionary> {
+    match o {
+        Object::Dictionary(d) => Some(d),
+        Object::Stream(s) => Some(&s.dict),
+        _ => None,
+    }
+}
+
+/// `new` is `old` with signature fields or widgets appended, and nothing else.
+fn appended_widgets(after: &Document, old: &[Object], new: &[Object]) -> Option<String> {
+    if new.len() < old.len() || new[..old.len()] != *old {
+        return Some("lost or reordered entries of a list".into());
+    }
+    for added in &new[old.len()..] {
+        let id: Option<ObjectId> = added.as_reference().ok();
+        let d = id.and_then(|id| after.get_object(id).ok()).and_then(dict_of);
+        let widget = d.is_some_and(|d| {
+            d.get(b"Subtype").ok().and_then(|t| t.as_name().ok()) == Some(b"Widget")
+                || d.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig")
+        });
+        if !widget {
+            return Some("gained an annotation or field that is not a signature".into());
+        }
+    }
+    None
+}
