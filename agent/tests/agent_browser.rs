@@ -1,8 +1,8 @@
 //! The portal side, for real: headless Chromium (Debian's, driven by Playwright
 //! through `tests/browser/*.mjs`) opens the demo portal, logs in and signs a
-//! document; the agent reaches a simulated card behind real pcscd + vpcd; the
-//! scripted pinentry answers the agent's dialogs; the demo relying party and
-//! `openssl cms -verify -cades` check the results. Also: a second origin that is not
+//! document and a PDF; the agent reaches a simulated card behind real pcscd + vpcd; the
+//! scripted pinentry answers the agent's dialogs; the demo relying party,
+//! `openssl cms -verify -cades` and pyHanko check the results. Also: a second origin that is not
 //! allowed, a public https page with and without Local Network Access, and `wss://`
 //! with the loopback CA from a page whose Content-Security-Policy allows nothing else.
 
@@ -90,6 +90,48 @@ fn chromium_logs_in_and_signs_on_the_demo_portal_with_a_card_behind_pcscd() {
     agent.queue(&["pin 1234"]);
     let again = driver("portal.mjs", &["--url", &url, "--steps", "login"]);
     assert_eq!(again["steps"]["login"], "ok", "{again}");
+}
+
+#[test]
+fn chromium_signs_a_pdf_on_the_demo_portal_at_b_t_and_pyhanko_validates_it() {
+    use mohur_tests::tsa::{Behaviour, LocalTsa};
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let dir = temp_dir("browser-pdf");
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    std::fs::create_dir_all(dir.join(".config/mohur")).unwrap();
+    std::fs::write(dir.join(".config/mohur/agent.toml"), format!("tsa_urls = [\"{}\"]\n", tsa.url)).unwrap();
+    let agent = demo_on(&dir, &card.reader.name, &[]);
+    wait_for_token(&agent);
+    let url = format!("http://localhost:{}/", agent.portal_port.unwrap());
+    let original = mohur_tests::pdf::document(2, "Ərizə", false);
+    let input = dir.join("erize.pdf");
+    std::fs::write(&input, &original).unwrap();
+    let saved = dir.join("saved.pdf");
+    agent.queue(&["pin 12345"]);
+    let r = driver(
+        "portal.mjs",
+        &["--url", &url, "--steps", "pdf", "--pdf", input.to_str().unwrap(), "--save-pdf", saved.to_str().unwrap()],
+    );
+    assert_eq!(r["steps"]["pdf"], "ok", "{r}\nagent log:\n{}", agent.log());
+    // The portal's server checked it: one signature, valid, B-T.
+    let said = r["pdf"].as_str().unwrap();
+    assert!(said.contains("ALIYEVA LEYLA") && said.contains("(B-T)") && said.contains("1 of 1"), "{r}");
+    assert_eq!(r["pdfDownload"]["suggested"], "erize.signed.pdf", "{r}");
+    // The dialog named the file with its pages; pyHanko agrees with the portal.
+    let log = agent.pinentry_log();
+    assert!(log.contains("erize.pdf") && log.contains("pages: 2"), "{log}");
+    let signed = std::fs::read(&saved).unwrap();
+    assert!(signed.starts_with(&original));
+    let report = Command::new(mohur_tests::pyhanko())
+        .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
+        .arg(&pki().root_cert_pem)
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    // pyHanko's summary line: the signature and its time-stamp token intact and trusted.
+    assert!(report.status.success() && text.contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"), "{text}");
+    assert_eq!(tsa.requests(), 1);
 }
 
 #[test]

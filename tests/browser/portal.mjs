@@ -7,10 +7,13 @@
 //   login  clicks #login-button, waits for #login-result to succeed or fail (then #error)
 //   sign   (optionally fills #document-name / #document-text), clicks #sign-button, waits
 //          for #sign-result to succeed or fail; reads the CMS from #cms-base64
+//   pdf    chooses --pdf FILE in #pdf-file, clicks #sign-pdf-button, waits for
+//          #sign-pdf-result; with --save-pdf FILE saves the signed PDF from #pdf-download
 // Options:
 //   --steps LIST          comma-separated, default login,sign ("" = only load and wait)
 //   --document-name NAME  --document-text TEXT   what to sign (default: the page's)
 //   --save-cms FILE       click the page's .p7s download link and save the file there
+//   --pdf FILE            the PDF the pdf step signs   --save-pdf FILE  where to save it
 //   --screenshot FILE     full-page PNG at the end
 //   --connect-timeout MS  wait for "connected" (default 15000)
 //   --step-timeout MS     per step (default 60000)    --timeout MS whole run (default 180000)
@@ -19,7 +22,8 @@
 //   {"agentState": "connected", "tokens": "...", "login": "Welcome, …", "sign": "Signed by …",
 //    "cms": "<base64>", "error": "PIN_INCORRECT (2 tries left): …", "errorCode": "PIN_INCORRECT",
 //    "errors": {"login": …, "sign": …}, "steps": {"login": "ok"|"error"|"timeout"|"skipped"},
-//    "download": {"file", "suggested", "bytes"}, "console": ["warning: …", …]}
+//    "download": {"file", "suggested", "bytes"}, "pdf": "Signed by …", "pdfDownload": {…},
+//    "console": ["warning: …", …]}
 // "error" is the first error a step showed. Exit 0 when it could run (assertions belong
 // to the caller); non-zero on a crash.
 
@@ -32,12 +36,13 @@ const args = parseArgs(process.argv.slice(2), {
 const STEP_ELEMENTS = {
   login: { button: '#login-button', result: '#login-result' },
   sign: { button: '#sign-button', result: '#sign-result' },
+  pdf: { button: '#sign-pdf-button', result: '#sign-pdf-result' },
 };
 
 await runDriver(async ({ onCleanup }) => {
   if (!args.url) throw new Error('give --url http://localhost:PORT/');
   const steps = String(args.steps).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of steps) if (!STEP_ELEMENTS[s]) throw new Error(`unknown step ${s} (login, sign)`);
+  for (const s of steps) if (!STEP_ELEMENTS[s]) throw new Error(`unknown step ${s} (login, sign, pdf)`);
 
   const { browser, context } = await launch({ contextOptions: { acceptDownloads: true } });
   onCleanup(() => browser.close());
@@ -82,6 +87,10 @@ await runDriver(async ({ onCleanup }) => {
       if (args['document-name'] !== undefined) await page.fill('#document-name', args['document-name']);
       if (args['document-text'] !== undefined) await page.fill('#document-text', args['document-text']);
     }
+    if (step === 'pdf') {
+      if (!args.pdf) throw new Error('the pdf step needs --pdf FILE');
+      await page.setInputFiles('#pdf-file', args.pdf);
+    }
     await page.waitForSelector(`${el.button}:not([disabled])`, { timeout: Number(args['step-timeout']) });
     await page.click(el.button);
     try {
@@ -98,6 +107,12 @@ await runDriver(async ({ onCleanup }) => {
         out.error = err;
         out.errorCode = await page.locator('#error').getAttribute('data-code');
       }
+    }
+    if (step === 'pdf' && args['save-pdf'] && (await page.locator('#pdf-download').isVisible())) {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#pdf-download')]);
+      await dl.saveAs(args['save-pdf']);
+      const fs = await import('node:fs');
+      out.pdfDownload = { file: args['save-pdf'], suggested: dl.suggestedFilename(), bytes: fs.statSync(args['save-pdf']).size };
     }
     if (step === 'sign') {
       out.cms = ((await page.locator('#cms-base64').textContent()) || '').trim() || null; // inside a closed <details>: not rendered

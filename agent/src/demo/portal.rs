@@ -46,6 +46,11 @@ struct VerifyBody {
     document: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct VerifyPdfBody {
+    pdf: String,
+}
+
 fn reply_json(status: StatusCode, value: serde_json::Value) -> Box<dyn warp::Reply> {
     Box::new(warp::reply::with_status(warp::reply::json(&value), status))
 }
@@ -125,6 +130,39 @@ pub fn routes(
                 Err(e) => reply_json(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
             }
         });
+    let p = portal.clone();
+    // A signed PDF, checked as the portal's server would: every signature, its chain to
+    // the portal's trusted CAs, and what changed after each (documents::validation).
+    let verify_pdf = warp::post()
+        .and(warp::path!("api" / "verify-pdf"))
+        .and(warp::body::content_length_limit(32 * 1024 * 1024))
+        .and(warp::body::json())
+        .map(move |body: VerifyPdfBody| {
+            let Ok(pdf) = B64.decode(&body.pdf) else {
+                return reply_json(StatusCode::BAD_REQUEST, json!({"error": "pdf is not base64"}));
+            };
+            match crate::documents::validation::check_pdf(&pdf, &p.trust) {
+                Ok(checks) => {
+                    let signatures: Vec<_> = checks
+                        .iter()
+                        .map(|c| {
+                            let v = c.outcome.as_ref().ok();
+                            json!({
+                                "field": c.found.field,
+                                "valid": c.valid(),
+                                "signer": v.map(|v| v.signer_cn.clone()),
+                                "level": c.level().map(|l| l.name()),
+                                "timestamp": v.and_then(|v| v.timestamp.as_ref()).map(|t| rfc3339(t.time)),
+                                "reason": c.outcome.as_ref().err().cloned().or_else(|| c.changed_after.clone()),
+                            })
+                        })
+                        .collect();
+                    let valid = !checks.is_empty() && checks.iter().all(|c| c.valid());
+                    reply_json(StatusCode::OK, json!({"valid": valid, "signatures": signatures}))
+                }
+                Err(e) => reply_json(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
+            }
+        });
     index
         .or(demo_js)
         .unify()
@@ -139,6 +177,8 @@ pub fn routes(
         .or(login)
         .unify()
         .or(verify)
+        .unify()
+        .or(verify_pdf)
         .unify()
         .recover(|r: warp::Rejection| async move {
             let status = if r.is_not_found() { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };

@@ -1,13 +1,15 @@
 // The demo portal's page logic: connects to the mohur agent with /mohur.js, logs in
-// with a Web eID authentication token verified by the demo server, and signs a text
-// document as CMS that the demo server verifies.
+// with a Web eID authentication token verified by the demo server, signs a text
+// document as CMS and a chosen PDF in itself (PAdES), which the demo server verifies.
 //
 // The server serves: /config.json {"agentUrl", "origin"}, /mohur.js, POST /api/nonce,
-// POST /api/login, POST /api/verify (see agent/PROTOCOL.md and the demo server).
+// POST /api/login, POST /api/verify, POST /api/verify-pdf (see agent/PROTOCOL.md and
+// the demo server).
 //
 // Element ids are stable (tests use them): #agent-state (data-state = connecting |
 // connected | unreachable), #tokens, #login-button, #login-result, #sign-button,
-// #sign-result, #cms-base64, #cms-download, #error (data-code = the error code).
+// #sign-result, #cms-base64, #cms-download, #pdf-file, #sign-pdf-button,
+// #sign-pdf-result, #pdf-download, #error (data-code = the error code).
 
 import { connect, MohurError, base64ToBytes } from '/mohur.js';
 
@@ -28,6 +30,12 @@ const STRINGS = {
     accessButton: 'Allow this site…',
     cmsSummary: 'Signature (CMS, base64)',
     cmsDownload: 'Download signature ({file})',
+    signPdfHeading: 'Sign a PDF',
+    pdfFileLabel: 'PDF file',
+    signPdfButton: 'Sign PDF',
+    pdfDownload: 'Download the signed PDF ({file})',
+    choosePdf: 'Choose a PDF file first.',
+    pdfSigned: 'Signed by {signer} ({level}). The portal checked the PDF: {valid} of {count} signatures valid.',
     footer: "The PIN is typed in the agent's own dialog, never on this page.",
     connecting: 'Connecting to the mohur agent…',
     connected: 'Connected to the mohur agent {version}.',
@@ -92,6 +100,7 @@ const tokens = new Map();
 let busy = false;
 let reconnectTimer = null;
 let downloadUrl = null;
+let pdfUrl = null;
 
 function applyStaticStrings() {
   for (const el of document.querySelectorAll('[data-i18n]')) {
@@ -122,6 +131,7 @@ function setAgentState(state) {
   const usable = state === 'connected' && !busy;
   $('login-button').disabled = !usable;
   $('sign-button').disabled = !usable;
+  $('sign-pdf-button').disabled = !usable;
   $('access').hidden = !(state === 'connected' && agent && !agent.originAllowed);
 }
 
@@ -346,6 +356,46 @@ async function sign() {
   }
 }
 
+/** Signs the chosen PDF in itself (PAdES) and has the portal's server check the result. */
+async function signPdf() {
+  const out = $('sign-pdf-result');
+  const file = $('pdf-file').files[0];
+  $('pdf-download').hidden = true;
+  if (!file) {
+    out.textContent = S.choosePdf;
+    out.dataset.state = 'error';
+    return;
+  }
+  out.textContent = S.signing;
+  out.dataset.state = 'pending';
+  try {
+    const data = new Uint8Array(await file.arrayBuffer());
+    const r = await agent.signDocuments([{ name: file.name, data }], { format: 'pades' });
+    agent.originAllowed = true;
+    const pdf = r.signatures[0].pdf;
+    if (pdfUrl) URL.revokeObjectURL(pdfUrl);
+    pdfUrl = URL.createObjectURL(new Blob([base64ToBytes(pdf)], { type: 'application/pdf' }));
+    const a = $('pdf-download');
+    a.href = pdfUrl;
+    a.download = file.name.replace(/\.pdf$/i, '') + '.signed.pdf';
+    a.textContent = fmt(S.pdfDownload, { file: a.download });
+    a.hidden = false;
+    const v = await postJSON('/api/verify-pdf', { pdf });
+    const last = v.signatures[v.signatures.length - 1] || {};
+    out.textContent = fmt(S.pdfSigned, {
+      signer: last.signer || '?',
+      level: last.level || '?',
+      valid: v.signatures.filter((x) => x.valid).length,
+      count: v.signatures.length,
+    });
+    out.dataset.state = v.valid ? 'ok' : 'error';
+  } catch (e) {
+    out.textContent = '';
+    out.dataset.state = 'error';
+    throw e;
+  }
+}
+
 async function allowSite() {
   const r = await agent.requestAccess();
   if (r && r.allowed) agent.originAllowed = true;
@@ -355,6 +405,7 @@ async function main() {
   applyStaticStrings();
   $('login-button').addEventListener('click', () => withBusy(login));
   $('sign-button').addEventListener('click', () => withBusy(sign));
+  $('sign-pdf-button').addEventListener('click', () => withBusy(signPdf));
   $('access-button').addEventListener('click', () => withBusy(allowSite));
   try {
     const res = await fetch('/config.json', { cache: 'no-store' });
