@@ -90,6 +90,9 @@ pub enum Error {
     /// A PDF that cannot be signed as asked.
     #[error("{0}")]
     Pdf(#[from] crate::documents::pdf::PdfError),
+    /// An ASiC-E container that cannot be made or read.
+    #[error("{0}")]
+    Asic(#[from] crate::documents::asic::AsicError),
 }
 
 impl Error {
@@ -116,7 +119,7 @@ impl Error {
             Error::Card(_) | Error::Token(_) => "TOKEN_ERROR",
             Error::AlreadyRunning(_) | Error::Internal(_) => "INTERNAL",
             Error::Timestamp(_) => "TIMESTAMP_FAILED",
-            Error::Pdf(_) => "BAD_DOCUMENT",
+            Error::Pdf(_) | Error::Asic(_) => "BAD_DOCUMENT",
         }
     }
 

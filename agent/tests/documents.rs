@@ -565,3 +565,106 @@ fn mohur_verify_reports_the_time_stamp_of_a_p7s_and_refuses_one_for_another_sign
     assert_eq!(out.status.code(), Some(INVALID), "{}{}", stdout(&out), stderr(&out));
     assert!(json(&out)["reason"].as_str().unwrap().contains("imprint"), "{}", stdout(&out));
 }
+
+/// Python's zipfile, an independent ZIP reader and writer: `script` runs with
+/// `sys.argv[1:] = args`.
+fn python(script: &str, args: &[&str]) -> Output {
+    let o = Command::new("python3").arg("-c").arg(script).args(args).output().expect("run python3");
+    assert!(o.status.success(), "python: {}", text(&o));
+    o
+}
+
+#[test]
+fn several_files_go_in_one_asic_e_container_that_openssl_checks_and_mohur_verifies() {
+    let dir = temp_dir("asice");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start(&dir.join("tsa"), Behaviour::Grant);
+    let chain = pki().chain_pem.to_str().unwrap();
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let root = pki().root_cert_pem.to_str().unwrap();
+    let a = dir.join("letter.txt");
+    let b = dir.join("ərizə.pdf");
+    std::fs::write(&a, b"Salam.\n").unwrap();
+    std::fs::write(&b, mohur_tests::pdf::document(1, "x", false)).unwrap();
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let args = ["sign", "--format", "asice", a.to_str().unwrap(), b.to_str().unwrap(), "--json", "--reader", &reader];
+    let out = mohur(&dir, &[&args[..], &["--ca-bundle", chain, "--tsa", &tsa.url]].concat(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    let container = dir.join("letter.asice");
+    assert_eq!(
+        (v["signature"].as_str(), v["format"].as_str(), v["level"].as_str()),
+        (container.to_str(), Some("asice"), Some("B-T")),
+        "{v}"
+    );
+    // One dialog listing both files.
+    let log = std::fs::read_to_string(dir.join("pinentry.log")).unwrap();
+    assert!(log.contains("letter.txt") && log.contains("ərizə.pdf") && log.matches("GETPIN").count() == 1, "{log}");
+
+    // Python's zipfile: mimetype first and stored, then the files and META-INF.
+    let x = dir.join("x");
+    let o = python(
+        "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\ni = z.infolist()\n\
+         print(i[0].filename, i[0].compress_type == zipfile.ZIP_STORED, z.read('mimetype').decode())\n\
+         print(' '.join(sorted(n.filename for n in i)))\nz.extractall(sys.argv[2])",
+        &[container.to_str().unwrap(), x.to_str().unwrap()],
+    );
+    let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(listing.starts_with("mimetype True application/vnd.etsi.asic-e+zip\n"), "{listing}");
+    assert!(
+        listing.contains("META-INF/ASiCManifest.xml META-INF/signature001.p7s letter.txt mimetype ərizə.pdf"),
+        "{listing}"
+    );
+    // OpenSSL checks the CAdES signature over the manifest; the manifest names each file
+    // with its SHA-256.
+    let manifest = x.join("META-INF/ASiCManifest.xml");
+    let o = openssl(&[
+        "cms",
+        "-verify",
+        "-cades",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        x.join("META-INF/signature001.p7s").to_str().unwrap(),
+        "-content",
+        manifest.to_str().unwrap(),
+        "-CAfile",
+        root,
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
+    ]);
+    assert!(o.status.success(), "openssl cms: {}", text(&o));
+    let manifest_text = std::fs::read_to_string(&manifest).unwrap();
+    for f in [&a, &b] {
+        use base64::Engine;
+        let sha = base64::engine::general_purpose::STANDARD.encode(openssl::sha::sha256(&std::fs::read(f).unwrap()));
+        assert!(manifest_text.contains(&sha), "{manifest_text}");
+    }
+    assert!(manifest_text.contains("URI=\"%C9%99riz%C9%99.pdf\""), "{manifest_text}");
+
+    let out = mohur(&dir, &["verify", container.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["signatures"][0]["level"], "B-T", "{v}");
+    assert_eq!(v["documents"].as_array().unwrap().iter().filter(|d| d["signed"] == true).count(), 2, "{v}");
+
+    // A document swapped in the container, or one added unsigned: not valid.
+    let rewrite = "import sys, zipfile\nsrc = zipfile.ZipFile(sys.argv[1])\n\
+        dst = zipfile.ZipFile(sys.argv[2], 'w')\n\
+        for i in src.infolist():\n    data = src.read(i.filename)\n    if i.filename == sys.argv[3]: data = sys.argv[4].encode()\n    dst.writestr(i, data)\n\
+        if sys.argv[5]: dst.writestr(sys.argv[5], b'unsigned')\ndst.close()";
+    for (name, swap, extra, why) in [
+        ("swapped.asice", "letter.txt", "", "digest differs"),
+        ("extra.asice", "", "added.txt", "no signature covers it"),
+    ] {
+        let forged = dir.join(name);
+        python(rewrite, &[container.to_str().unwrap(), forged.to_str().unwrap(), swap, "Salam, 1000 AZN.\n", extra]);
+        let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+        assert_eq!(out.status.code(), Some(INVALID), "{name}: {}", stdout(&out));
+        assert!(stdout(&out).contains(why), "{name}: {}", stdout(&out));
+    }
+}

@@ -117,6 +117,7 @@ impl From<Error> for Failure {
             Error::NoPrompter(why) => (exit::FAILURE, tr!("cli-error-no-prompter", what = why.as_str())),
             Error::Timestamp(why) => (exit::TIMESTAMP, tr!("cli-error-timestamp", what = why.to_string())),
             Error::Pdf(why) => (exit::FAILURE, tr!("cli-error-document", what = why.to_string())),
+            Error::Asic(why) => (exit::FAILURE, tr!("cli-error-container", what = why.to_string())),
             other => (exit::FAILURE, tr!("cli-error-other", what = other.to_string())),
         };
         let code = match &e {

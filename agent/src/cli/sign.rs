@@ -21,7 +21,7 @@
 //! "file", "sha256", "detached", "signer", "token", "reader", "embeddedCertificates"}`.
 
 use super::{exit, finish, hex_lower, installed_ca_dir, load_ca_bundle, scan, Failure, Outcome, TokenOpts};
-use crate::documents::{pdf, timestamp, Level};
+use crate::documents::{asic, pdf, timestamp, Level};
 use crate::pin_policy::{self, Ctx, PromptGate};
 use crate::signing::cms;
 use crate::{tr, Cancel};
@@ -41,13 +41,16 @@ pub enum Format {
     Cades,
     /// The PDF signed in itself (ETSI EN 319 142).
     Pades,
+    /// An ASiC-E container of one or more files (ETSI EN 319 162-1, CAdES).
+    Asice,
 }
 
 /// Arguments of `mohur sign`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The file to sign.
-    pub file: PathBuf,
+    /// The file to sign (several with --format asice, which signs them together).
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Where to write the signature (default: FILE.p7s).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -60,7 +63,7 @@ pub struct Args {
     /// PEM file or directory of CA certificates to embed the signer's chain from.
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// PAdES for PDFs, CAdES otherwise (auto), or either.
+    /// PAdES for PDFs, CAdES otherwise (auto), either, or an ASiC-E container.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     /// B (B-B) or T (B-T: with a time-stamp from the configured tsa_urls). Default: T
@@ -87,13 +90,101 @@ pub fn run(args: Args) -> ExitCode {
     finish(args.json, sign(&args))
 }
 
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::usage(tr!("cli-error-read", name = path.display().to_string(), what = e.to_string())))
+}
+
+/// The name a file is shown by in the dialog (no control characters).
+fn shown_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+/// What every kind of signature needs: the token, its certificate and chain, the
+/// level and time-stamping authority, the dialogs.
+struct Signer {
+    slot: std::sync::Arc<crate::tokens::manager::TokenSlot>,
+    cert: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    level: Level,
+    tsa: Option<timestamp::Tsa>,
+    prompter: Box<dyn crate::dialogs::Prompter>,
+}
+
+impl Signer {
+    fn new(args: &Args) -> Result<Signer, Failure> {
+        if let Some(url) = args.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            return Err(Failure::usage(tr!("cli-sign-bad-tsa", url = url.as_str())));
+        }
+        let scan = scan(&args.tokens)?;
+        let tsa = if args.tsa_urls.is_empty() {
+            scan.config.tsa()
+        } else {
+            let mut config = scan.config.clone();
+            config.tsa_urls.clone_from(&args.tsa_urls);
+            config.tsa()
+        };
+        let level = args.level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
+        if level == Level::T && tsa.is_none() {
+            return Err(crate::Error::from(timestamp::TimestampError::NotConfigured).into());
+        }
+        let slot = scan.one(KeyPurpose::Signing)?;
+        let cert = slot.with(|t| t.certificate(KeyPurpose::Signing))?;
+        let pool = match (&args.ca_bundle, &scan.config.intermediates) {
+            (Some(p), _) | (None, Some(p)) => load_ca_bundle(p)?,
+            // The installed bundle is a convenience: without it the signature is still valid.
+            (None, None) => installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default(),
+        };
+        let chain = crate::agent::chain_for(&pool, &cert);
+        let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
+        Ok(Signer { slot, cert, chain, level, tsa, prompter })
+    }
+
+    /// A CAdES signature made after one PIN entry in a dialog showing `context`,
+    /// time-stamped at B-T.
+    fn cades(&self, context: String, req: &cms::SignRequest) -> Result<Vec<u8>, Failure> {
+        let der = self.with_pin(context, |sign| cms::sign_cades(req, sign))?;
+        self.stamp(der)
+    }
+
+    /// Runs `f` with the card's signing callback after one PIN entry.
+    fn with_pin<T>(
+        &self,
+        context: String,
+        f: impl FnOnce(&mut cms::SignFn<'_>) -> crate::Result<T>,
+    ) -> Result<T, Failure> {
+        let cancel = Cancel::new();
+        let gate = PromptGate::default();
+        let ctx = Ctx { prompter: self.prompter.as_ref(), cancel: &cancel, gate: &gate };
+        let occasion = crate::dialogs::texts::Occasion::signing(context);
+        Ok(pin_policy::with_pin(&ctx, &self.slot, KeyPurpose::Signing, &occasion, f)?)
+    }
+
+    /// The signature time-stamp at B-T; nothing at B-B.
+    fn stamp(&self, der: Vec<u8>) -> Result<Vec<u8>, Failure> {
+        match (self.level, &self.tsa) {
+            (Level::T, Some(tsa)) => Ok(timestamp::stamp(&der, tsa).map_err(crate::Error::from)?),
+            _ => Ok(der),
+        }
+    }
+}
+
 fn sign(args: &Args) -> Result<Outcome, Failure> {
-    let data = std::fs::read(&args.file).map_err(|e| {
-        Failure::usage(tr!("cli-error-read", name = args.file.display().to_string(), what = e.to_string()))
-    })?;
+    if args.format == Format::Asice {
+        return sign_container(args);
+    }
+    let [file] = args.files.as_slice() else {
+        return Err(Failure::usage(tr!("cli-sign-one-file")));
+    };
+    let data = read(file)?;
     let pades = match args.format {
         Format::Pades => true,
-        Format::Cades => false,
+        Format::Cades | Format::Asice => false,
         // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
         Format::Auto => data.windows(5).take(1024).any(|w| w == b"%PDF-"),
     };
@@ -103,50 +194,20 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let pdf_info = if pades { Some(pdf::info(&data).map_err(crate::Error::from)?) } else { None };
     let out = match &args.out {
         Some(out) => out.clone(),
-        None if pades => free_name(&args.file, "signed.pdf"),
+        None if pades => free_name(file, "signed.pdf"),
         None => {
-            let mut name = args.file.clone().into_os_string();
+            let mut name = file.clone().into_os_string();
             name.push(".p7s");
             PathBuf::from(name)
         }
     };
-    if same_file(&out, &args.file) {
+    if same_file(&out, file) {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
     }
-    if let Some(url) = args.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
-        return Err(Failure::usage(tr!("cli-sign-bad-tsa", url = url.as_str())));
-    }
-    let scan = scan(&args.tokens)?;
-    let tsa = if args.tsa_urls.is_empty() {
-        scan.config.tsa()
-    } else {
-        let mut config = scan.config.clone();
-        config.tsa_urls.clone_from(&args.tsa_urls);
-        config.tsa()
-    };
-    let level = args.level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
-    let tsa = match (level, tsa) {
-        (Level::T, None) => return Err(crate::Error::from(timestamp::TimestampError::NotConfigured).into()),
-        (_, tsa) => tsa,
-    };
-    let slot = scan.one(KeyPurpose::Signing)?;
-    let cert = slot.with(|t| t.certificate(KeyPurpose::Signing))?;
-    let pool = match (&args.ca_bundle, &scan.config.intermediates) {
-        (Some(p), _) | (None, Some(p)) => load_ca_bundle(p)?,
-        // The installed bundle is a convenience: without it the signature is still valid.
-        (None, None) => installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default(),
-    };
-    let chain = crate::agent::chain_for(&pool, &cert);
+    let signer = Signer::new(args)?;
+    let (level, cert, chain) = (signer.level, &signer.cert, &signer.chain);
     let sha256 = hex_lower(&super::sha256(&data));
-    let shown_name: String = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    let mut context = format!("{}\n  {shown_name} ({})", tr!("cli-sign-context"), size_text(data.len()));
+    let mut context = format!("{}\n  {} ({})", tr!("cli-sign-context"), shown_name(file), size_text(data.len()));
     if let Some(info) = &pdf_info {
         context.push_str(&format!("\n    {}", tr!("cli-sign-pdf-pages", pages = info.pages)));
         if let Some(title) = info.title.as_deref().map(|t| t.chars().filter(|c| !c.is_control()).collect::<String>()) {
@@ -155,39 +216,24 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     }
     context.push_str(&format!("\n    SHA-256 {sha256}"));
 
-    let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
-    let cancel = Cancel::new();
-    let gate = PromptGate::default();
-    let ctx = Ctx { prompter: prompter.as_ref(), cancel: &cancel, gate: &gate };
-    let holder = slot.info().holder;
-    let occasion = crate::dialogs::texts::Occasion::signing(context);
+    let holder = signer.slot.info().holder;
     let now = SystemTime::now();
     let signed = if pades {
-        let reserve = crate::documents::pades_reserve(&cert, &chain, level);
+        let reserve = crate::documents::pades_reserve(cert, chain, level);
         let options =
             pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: args.reason.as_deref(), reserve };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
-        let mut der = pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| {
-            crate::documents::pades_cms(&prepared, &cert, &chain, sign)
-        })?;
-        if let (Level::T, Some(tsa)) = (level, &tsa) {
-            der = timestamp::stamp(&der, tsa).map_err(crate::Error::from)?;
-        }
-        prepared.finish(&der).map_err(crate::Error::from)?
+        let der = signer.with_pin(context, |sign| crate::documents::pades_cms(&prepared, cert, chain, sign))?;
+        prepared.finish(&signer.stamp(der)?).map_err(crate::Error::from)?
     } else {
         let req = cms::SignRequest {
-            certificate: &cert,
-            chain: &chain,
+            certificate: cert,
+            chain,
             content: cms::Content::Data(&data),
             detached: args.detached,
             signing_time: Some(now),
         };
-        let mut der =
-            pin_policy::with_pin(&ctx, &slot, KeyPurpose::Signing, &occasion, |sign| cms::sign_cades(&req, sign))?;
-        if let (Level::T, Some(tsa)) = (level, &tsa) {
-            der = timestamp::stamp(&der, tsa).map_err(crate::Error::from)?;
-        }
-        der
+        signer.cades(context, &req)?
     };
     crate::documents::write_atomically(&out, &signed)
         .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
@@ -196,13 +242,74 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
             "signature": out.display().to_string(),
             "format": if pades { "pades" } else { "cades" },
             "level": level.name(),
-            "file": args.file.display().to_string(),
+            "file": file.display().to_string(),
             "sha256": sha256,
             "detached": args.detached,
             "signer": holder,
-            "token": slot.id,
-            "reader": slot.reader,
+            "token": signer.slot.id,
+            "reader": signer.slot.reader,
             "embeddedCertificates": chain.len() + 1,
+        }),
+        text: tr!("cli-signed", name = out.display().to_string(), holder = holder.as_str()),
+        exit: exit::OK,
+    })
+}
+
+/// `mohur sign --format asice FILE…`: one ASiC-E container of the files, signed together
+/// after one PIN entry whose dialog lists each (name, size, SHA-256).
+fn sign_container(args: &Args) -> Result<Outcome, Failure> {
+    let mut documents = Vec::with_capacity(args.files.len());
+    for f in &args.files {
+        documents.push(asic::Document { name: shown_name(f), data: read(f)? });
+    }
+    let manifest = asic::manifest(&documents).map_err(crate::Error::from)?;
+    let first = &args.files[0];
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            let stem = first.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            (1..)
+                .map(|n| {
+                    first.with_file_name(if n == 1 { format!("{stem}.asice") } else { format!("{stem}-{n}.asice") })
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| first.with_extension("asice"))
+        }
+    };
+    if let Some(f) = args.files.iter().find(|f| same_file(&out, f)) {
+        return Err(Failure::usage(tr!("cli-sign-not-over-original", name = f.display().to_string())));
+    }
+    let signer = Signer::new(args)?;
+    let mut context = tr!("cli-sign-context");
+    let mut listed = Vec::new();
+    for d in &documents {
+        let sha256 = hex_lower(&super::sha256(&d.data));
+        context.push_str(&format!("\n  {} ({})\n    SHA-256 {sha256}", d.name, size_text(d.data.len())));
+        listed.push(json!({"name": d.name, "sha256": sha256}));
+    }
+    // EN 319 162-1 §4.4.3: the CAdES signature is detached, over the manifest's bytes.
+    let req = cms::SignRequest {
+        certificate: &signer.cert,
+        chain: &signer.chain,
+        content: cms::Content::Data(&manifest),
+        detached: true,
+        signing_time: Some(SystemTime::now()),
+    };
+    let signature = signer.cades(context, &req)?;
+    let container = asic::build(&documents, &manifest, &signature).map_err(crate::Error::from)?;
+    crate::documents::write_atomically(&out, &container)
+        .map_err(|e| Failure::other(tr!("cli-error-write", name = out.display().to_string(), what = e.to_string())))?;
+    let holder = signer.slot.info().holder;
+    Ok(Outcome {
+        json: json!({
+            "signature": out.display().to_string(),
+            "format": "asice",
+            "level": signer.level.name(),
+            "files": listed,
+            "signer": holder,
+            "token": signer.slot.id,
+            "reader": signer.slot.reader,
+            "embeddedCertificates": signer.chain.len() + 1,
         }),
         text: tr!("cli-signed", name = out.display().to_string(), holder = holder.as_str()),
         exit: exit::OK,

@@ -5,7 +5,9 @@
 //!   content's digest, the signer's certificate path to a trusted root, the
 //!   signing-certificate binding, the signing time and a signature time-stamp (B-T);
 //! - a PDF (PAdES, [`crate::documents::validation`]): each of its signatures so, over its
-//!   byte range, and whether the file was changed after it other than by signing.
+//!   byte range, and whether the file was changed after it other than by signing;
+//! - an ASiC-E container (CAdES): each signature over its manifest, each document's
+//!   digest, and that no document in it is unsigned.
 //!
 //! Trust: `--ca-bundle` (a PEM file or a directory: the self-signed root and the CAs
 //! below it), else the CA bundle mohur installs ([`super::installed_ca_dir`]). A
@@ -90,6 +92,10 @@ mod imp {
         // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
         if der.windows(5).take(1024).any(|w| w == b"%PDF-") {
             return verify_pdf(&der, &trust);
+        }
+        // A ZIP (local file header, APPNOTE §4.3.7): an ASiC container.
+        if der.starts_with(b"PK\x03\x04") {
+            return verify_container(&der, &trust);
         }
         // A detached signature (no eContent, RFC 5652 §5.2) needs the signed file.
         let detached = ContentInfo::from_der(&der)
@@ -232,6 +238,54 @@ mod imp {
         }
         Ok(Outcome {
             json: json!({"valid": valid, "format": "pades", "signatures": list}),
+            text,
+            exit: if valid { exit::OK } else { exit::INVALID },
+        })
+    }
+
+    /// An ASiC-E container: each signature over its manifest, each document's digest,
+    /// no document unsigned.
+    fn verify_container(bytes: &[u8], trust: &TrustStore) -> Result<Outcome, Failure> {
+        let check = validation::check_container(bytes, trust).map_err(Error::from)?;
+        let valid = check.valid();
+        let mut text = format!("{}\n", if valid { tr!("cli-verify-valid") } else { tr!("cli-verify-invalid") });
+        let mut signatures = Vec::new();
+        for (file, outcome) in &check.signatures {
+            match outcome {
+                Ok(v) => {
+                    let level = if v.timestamp.is_some() { Level::T } else { Level::B };
+                    text.push_str(&format!(
+                        "  {file}: {}: {} ({}: {})\n",
+                        tr!("cli-label-signer"),
+                        v.signer_cn,
+                        tr!("cli-label-level"),
+                        level.name()
+                    ));
+                    signatures.push(json!({
+                        "file": file, "valid": true, "signer": v.signer_cn, "level": level.name(),
+                        "signingTime": time_text(v.signing_time),
+                        "timestamp": v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})),
+                    }));
+                }
+                Err(reason) => {
+                    text.push_str(&format!("  {file}: {reason}\n"));
+                    signatures.push(json!({"file": file, "valid": false, "reason": reason}));
+                }
+            }
+        }
+        if check.signatures.is_empty() {
+            text.push_str(&format!("  {}\n", tr!("cli-verify-no-signature")));
+        }
+        let mut documents = Vec::new();
+        for (name, problem) in &check.documents {
+            match problem {
+                None => text.push_str(&format!("  ✓ {name}\n")),
+                Some(p) => text.push_str(&format!("  ✗ {name}: {p}\n")),
+            }
+            documents.push(json!({"name": name, "signed": problem.is_none(), "problem": problem}));
+        }
+        Ok(Outcome {
+            json: json!({"valid": valid, "format": "asice", "signatures": signatures, "documents": documents}),
             text,
             exit: if valid { exit::OK } else { exit::INVALID },
         })

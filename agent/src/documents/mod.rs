@@ -5,10 +5,13 @@
 //!   the CAdES/PAdES signature time-stamp (level B-T) built on them.
 //! - [`pdf`]: PAdES — the incremental update that carries a signature in a PDF, and the
 //!   signatures found in one.
-//! - [`validation`]: checking each signature of a PDF, and what changed after it.
+//! - [`asic`]: ASiC-E containers (CAdES): several files signed together.
+//! - [`validation`]: checking each signature of a PDF or a container, and what changed
+//!   after it.
 //!
 //! The signature itself is [`crate::signing::cms`]'s CAdES; this module packs it.
 
+pub mod asic;
 pub mod pdf;
 pub mod timestamp;
 pub mod validation;

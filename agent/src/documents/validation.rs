@@ -177,3 +177,59 @@ fn appended_widgets(after: &Document, old: &[Object], new: &[Object]) -> Option<
     }
     None
 }
+
+/// The verdict on an ASiC-E container (CAdES, EN 319 162-1 §4.4.3).
+#[derive(Debug, Clone)]
+pub struct ContainerCheck {
+    /// Per signature: its file, and what the CMS check over its manifest found.
+    pub signatures: Vec<(String, Result<crate::signing::verify::VerifiedSignature, String>)>,
+    /// Per document: its name and what is wrong with it (`None`: a manifest of a valid
+    /// signature names it with the right digest).
+    pub documents: Vec<(String, Option<String>)>,
+}
+
+impl ContainerCheck {
+    /// At least one signature, every signature valid, every document signed as it is.
+    pub fn valid(&self) -> bool {
+        !self.signatures.is_empty()
+            && self.signatures.iter().all(|(_, s)| s.is_ok())
+            && self.documents.iter().all(|(_, problem)| problem.is_none())
+    }
+}
+
+/// Checks an ASiC-E container: each `META-INF/ASiCManifest*.xml` with the CAdES
+/// signature it names (detached, over the manifest's bytes), each document's digest
+/// against the manifests, and that no document is in the container unsigned.
+pub fn check_container(bytes: &[u8], trust: &TrustStore) -> Result<ContainerCheck, super::asic::AsicError> {
+    use super::asic;
+    let opened = asic::open(bytes)?;
+    let mut signatures = Vec::new();
+    // Document name → the digest problems found, or None once a valid signature covers it.
+    let mut covered: std::collections::BTreeMap<&str, Option<String>> =
+        opened.documents.keys().map(|n| (n.as_str(), Some("no signature covers it".to_owned()))).collect();
+    for (name, manifest_bytes, manifest) in &opened.manifests {
+        let sig_name = manifest.signature.trim_start_matches("./");
+        let outcome = match opened.meta.get(sig_name) {
+            None => Err(format!("{name} names {sig_name}, which is not in the container")),
+            Some(sig) => crate::signing::verify::verify_cms(sig, Some(manifest_bytes), trust).map_err(|e| match e {
+                crate::Error::BadRequest(m) => m,
+                other => other.to_string(),
+            }),
+        };
+        if outcome.is_ok() {
+            for (doc, alg, digest) in &manifest.objects {
+                let Some(state) = covered.get_mut(doc.as_str()) else {
+                    signatures.push((sig_name.to_owned(), Err(format!("{doc:?} is signed but not in the container"))));
+                    continue;
+                };
+                *state = match asic::digest_for(alg, &opened.documents[doc]) {
+                    Some(d) if d == *digest => None,
+                    Some(_) => Some("changed after signing: its digest differs".to_owned()),
+                    None => Some(format!("its digest method {alg} is not accepted")),
+                };
+            }
+        }
+        signatures.push((sig_name.to_owned(), outcome));
+    }
+    Ok(ContainerCheck { signatures, documents: covered.into_iter().map(|(n, p)| (n.to_owned(), p)).collect() })
+}
