@@ -668,3 +668,67 @@ fn several_files_go_in_one_asic_e_container_that_openssl_checks_and_mohur_verifi
         assert!(stdout(&out).contains(why), "{name}: {}", stdout(&out));
     }
 }
+
+#[tokio::test]
+async fn a_portal_gets_files_signed_together_in_an_asic_e_container() {
+    use base64::Engine;
+    use common::{call, code, AgentProc};
+    use serde_json::json;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = temp_dir("portal-asice");
+    let agent = AgentProc::demo(&dir, &[]);
+    let origin = format!("http://localhost:{}", agent.portal_port.unwrap());
+    let mut ws = agent.connect(&origin).await;
+    let docs = [("contract.txt", b"I agree.".as_slice()), ("annex.txt", b"Details.".as_slice())];
+    let documents: Vec<_> = docs.iter().map(|(n, d)| json!({"name": n, "document": b64.encode(d)})).collect();
+    // A name that would escape the container: refused before any dialog.
+    let r = call(
+        &mut ws,
+        1,
+        "sign-document",
+        json!({"format": "asice", "name": "../evil.txt", "document": b64.encode(b"x")}),
+    )
+    .await;
+    assert_eq!(code(&r), "BAD_DOCUMENT", "{r}");
+    assert!(!agent.pinentry_log().contains("GETPIN"));
+
+    agent.queue(&["pin 12345"]);
+    let params = json!({"format": "asice", "documents": documents, "containerName": "agreement.asice"});
+    let r = call(&mut ws, 2, "sign-document", params).await;
+    let sig = &r["result"]["signatures"][0];
+    assert_eq!((sig["name"].as_str(), sig["level"].as_str()), (Some("agreement.asice"), Some("B-B")), "{r}");
+    let log = agent.pinentry_log();
+    assert!(log.matches("GETPIN").count() == 1 && log.contains("contract.txt") && log.contains("annex.txt"), "{log}");
+    let container = dir.join("agreement.asice");
+    std::fs::write(&container, b64.decode(sig["asice"].as_str().unwrap()).unwrap()).unwrap();
+    // The demo's own root is the trust anchor; mohur verify and OpenSSL agree.
+    let root = common::pki(&agent.dir).join("root-ca.pem");
+    let out =
+        mohur(&dir, &["verify", container.to_str().unwrap(), "--json", "--ca-bundle", root.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let x = dir.join("x");
+    python(
+        "import sys, zipfile\nzipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+        &[container.to_str().unwrap(), x.to_str().unwrap()],
+    );
+    assert_eq!(std::fs::read(x.join("contract.txt")).unwrap(), b"I agree.");
+    let o = openssl(&[
+        "cms",
+        "-verify",
+        "-cades",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        x.join("META-INF/signature001.p7s").to_str().unwrap(),
+        "-content",
+        x.join("META-INF/ASiCManifest.xml").to_str().unwrap(),
+        "-CAfile",
+        root.to_str().unwrap(),
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
+    ]);
+    assert!(o.status.success(), "openssl cms: {}", text(&o));
+}

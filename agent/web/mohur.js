@@ -381,21 +381,26 @@ export class MohurClient {
    * as computed by the site.
    *
    * With `format: 'pades'` each document is a PDF and comes back signed in itself
-   * (`pdf`, base64): the whole file is sent, never only its hash.
+   * (`pdf`, base64); with `format: 'asice'` all of them come back in one ASiC-E
+   * container (`asice`, base64; `containerName` names it). Either way the whole files
+   * are sent, never only their hashes.
    * `level` is 'B' or 'T' (with a time-stamp from the agent's configured TSA); the
    * agent's default is 'T' when it has a TSA.
    * @param {DocumentInput[]} documents at most 64
-   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades', level?: 'B'|'T'}} [opts]
+   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades'|'asice', level?: 'B'|'T', containerName?: string}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)
-   * @returns {Promise<{signatures: {name: string, cms?: string, pdf?: string, level: string}[]}>}
+   * @returns {Promise<{signatures: {name: string, cms?: string, pdf?: string, asice?: string, level: string}[]}>}
    */
   async signDocuments(documents, opts = {}) {
     if (!Array.isArray(documents) || documents.length === 0) {
       throw new MohurError('BAD_REQUEST', 'documents must be a non-empty array');
     }
     const format = opts.format === undefined ? 'cms' : opts.format;
-    if (format !== 'cms' && format !== 'pades') throw new MohurError('BAD_REQUEST', "format must be 'cms' or 'pades'");
-    const pades = format === 'pades';
+    if (!['cms', 'pades', 'asice'].includes(format)) {
+      throw new MohurError('BAD_REQUEST', "format must be 'cms', 'pades' or 'asice'");
+    }
+    // PAdES and ASiC-E carry the documents themselves: never only a hash, never detached.
+    const pades = format !== 'cms';
     const detached = pades ? false : opts.detached === undefined ? true : !!opts.detached;
     const threshold = opts.largeDocumentBytes === undefined ? LARGE_DOCUMENT_BYTES : opts.largeDocumentBytes;
     const subtle = globalThis.crypto && globalThis.crypto.subtle;
@@ -421,6 +426,7 @@ export class MohurClient {
     }
     const params = pades ? { documents: docs, format } : { documents: docs, format, detached };
     if (opts.level !== undefined) params.level = opts.level;
+    if (format === 'asice' && opts.containerName !== undefined) params.containerName = opts.containerName;
     if (opts.tokenId) params.tokenId = opts.tokenId;
     return this.request('sign-document', params, opts);
   }

@@ -259,15 +259,22 @@ test('large documents are hashed in the page and only their SHA-256 is sent', as
   c.close();
 });
 
-test('PDFs for PAdES are sent whole, whatever their size, without detached', async () => {
+test('PDFs for PAdES and files for ASiC-E are sent whole, whatever their size, without detached', async () => {
   const c = await connect({ url: stub.url });
   const big = new Uint8Array(3000).map((_, i) => i % 251);
   await c.signDocuments([{ name: 'big.pdf', data: big }], { format: 'pades', level: 'T', largeDocumentBytes: 1000 });
   const m = stub.received.at(-1).msg;
   assert.deepEqual(m.params, { documents: [{ name: 'big.pdf', document: bytesToBase64(big) }], format: 'pades', level: 'T' });
+  await c.signDocuments([{ name: 'a.txt', data: big }, { name: 'b.txt', data: 'b' }], { format: 'asice', containerName: 'ab.asice', largeDocumentBytes: 1000 });
+  assert.deepEqual(stub.received.at(-1).msg.params, {
+    documents: [{ name: 'a.txt', document: bytesToBase64(big) }, { name: 'b.txt', document: 'Yg==' }],
+    format: 'asice',
+    containerName: 'ab.asice',
+  });
   const before = stub.received.length;
   await assert.rejects(c.signDocuments([{ name: 'x.pdf', digest: new Uint8Array(32) }], { format: 'pades' }), { code: 'BAD_REQUEST' });
   await assert.rejects(c.signDocuments([{ name: 'x.pdf', data: big }], { format: 'xades' }), { code: 'BAD_REQUEST' });
+  await assert.rejects(c.signDocuments([{ name: 'x.txt', digest: new Uint8Array(32) }], { format: 'asice' }), { code: 'BAD_REQUEST' });
   assert.equal(stub.received.length, before);
   c.close();
 });

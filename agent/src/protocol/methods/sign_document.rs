@@ -8,7 +8,7 @@ use super::super::MAX_DOCUMENTS;
 use crate::agent::Agent;
 use crate::dialogs::texts;
 use crate::documents::timestamp::{self, TimestampError};
-use crate::documents::{pdf, Level};
+use crate::documents::{asic, pdf, Level};
 use crate::pin_policy::{self, Ctx};
 use crate::signing::{cms, key_policy};
 use crate::{Error, Result};
@@ -48,13 +48,16 @@ enum Format {
     Cms,
     /// The PDF signed in itself (ETSI EN 319 142-1).
     Pades,
+    /// All the documents in one ASiC-E container (ETSI EN 319 162-1, CAdES).
+    Asice,
 }
 
 pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<String, Value>) -> Result<Value> {
     let format = match str_param(p, "format")? {
         None | Some("cms") => Format::Cms,
         Some("pades") => Format::Pades,
-        Some(_) => return Err(Error::BadRequest("`format` must be \"cms\" or \"pades\"".into())),
+        Some("asice") => Format::Asice,
+        Some(_) => return Err(Error::BadRequest("`format` must be \"cms\", \"pades\" or \"asice\"".into())),
     };
     let level = match str_param(p, "level")? {
         None => None,
@@ -65,8 +68,8 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(Error::BadRequest("`detached` must be a boolean".into())),
     };
-    if format == Format::Pades && detached {
-        return Err(Error::BadRequest("a PAdES signature is inside the PDF: `detached` is for \"cms\"".into()));
+    if format != Format::Cms && detached {
+        return Err(Error::BadRequest("`detached` is for \"cms\": PAdES and ASiC-E carry their documents".into()));
     }
     let mut docs: Vec<Doc> = match p.get("documents") {
         Some(Value::Array(items)) => {
@@ -84,8 +87,14 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         Some(_) => return Err(Error::BadRequest("`documents` must be an array".into())),
         None => vec![parse_doc(p)?],
     };
-    if format == Format::Pades && docs.iter().any(|d| d.data.is_none()) {
-        return Err(Error::BadRequest("\"pades\" signs the PDF itself: each document needs `document`".into()));
+    if format != Format::Cms && docs.iter().any(|d| d.data.is_none()) {
+        return Err(Error::BadRequest("\"pades\" and \"asice\" carry the documents: each needs `document`".into()));
+    }
+    if format == Format::Asice {
+        // Checked before the dialog: names a container cannot hold are refused at once.
+        let as_documents: Vec<asic::Document> =
+            docs.iter().map(|d| asic::Document { name: d.name.clone(), data: Vec::new() }).collect();
+        asic::manifest(&as_documents)?;
     }
     let purpose = purpose_param(p, KeyPurpose::Signing)?;
     key_policy::check_document_key(purpose)?;
@@ -135,6 +144,31 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         docs.iter().map(|_| None).collect()
     };
     let occasion = texts::sign_documents(origin, &listing);
+    if format == Format::Asice {
+        let documents: Vec<asic::Document> = docs
+            .iter_mut()
+            .map(|d| asic::Document { name: d.name.clone(), data: d.data.take().unwrap_or_default() })
+            .collect();
+        let manifest = asic::manifest(&documents)?;
+        let req = cms::SignRequest {
+            certificate: &cert,
+            chain: &chain,
+            content: cms::Content::Data(&manifest),
+            detached: true,
+            signing_time: Some(now),
+        };
+        let mut der = pin_policy::with_pin(ctx, &slot, purpose, &occasion, |sign| cms::sign_cades(&req, sign))?;
+        ctx.cancel.check()?;
+        if let (Level::T, Some(tsa)) = (level, &tsa) {
+            der = timestamp::stamp(&der, tsa)?;
+        }
+        let container = asic::build(&documents, &manifest, &der)?;
+        let name = match str_param(p, "containerName")? {
+            Some(n) => clean_name(n),
+            None => "documents.asice".to_owned(),
+        };
+        return Ok(json!({"signatures": [{"name": name, "asice": B64.encode(container), "level": level.name()}]}));
+    }
     let signatures = pin_policy::with_pin(ctx, &slot, purpose, &occasion, |sign| {
         let mut out = Vec::with_capacity(docs.len());
         for (d, prepared) in docs.iter().zip(&prepared) {
