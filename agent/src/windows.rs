@@ -10,6 +10,7 @@
 //!   `Local\` namespace);
 //! - [`user_locale`]: the user's language (`GetUserDefaultLocaleName`), for the texts;
 //! - [`notify`]: a notification (a balloon, shown by Windows 10/11 as a toast);
+//! - [`open_file`]: the common Open dialog, for the tray's document signing;
 //! - [`is_wine`]: whether this Windows is wine (the tests' Windows).
 
 use std::io;
@@ -24,6 +25,10 @@ use windows_sys::Win32::Security::{GetLengthSid, GetTokenInformation, TokenUser,
 use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
 use windows_sys::Win32::System::Threading::{
     CreateMutexW, GetCurrentProcess, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
+};
+use windows_sys::Win32::UI::Controls::Dialogs::{
+    CommDlgExtendedError, GetOpenFileNameW, OFN_EXPLORER, OFN_FILEMUSTEXIST, OFN_NOCHANGEDIR, OFN_PATHMUSTEXIST,
+    OPENFILENAMEW,
 };
 use windows_sys::Win32::UI::Shell::{
     Shell_NotifyIconW, NIF_ICON, NIF_INFO, NIF_TIP, NIIF_INFO, NIIF_WARNING, NIM_ADD, NIM_DELETE, NOTIFYICONDATAW,
@@ -208,6 +213,32 @@ pub fn notify(title: &str, body: &str, warning: bool, visible: std::time::Durati
         }
     })?;
     rx.recv().unwrap_or_else(|_| Err(io::Error::other("the notification thread ended")))
+}
+
+/// The common Open dialog titled `title`: the chosen file, `None` if it was closed.
+pub fn open_file(title: &str) -> io::Result<Option<std::path::PathBuf>> {
+    use std::os::windows::ffi::OsStringExt;
+    let title: Vec<u16> = title.encode_utf16().chain([0]).collect();
+    // Long paths: 32 767 UTF-16 units is the longest a Windows path can be.
+    let mut file = vec![0u16; 32_768];
+    let mut ofn = OPENFILENAMEW {
+        lStructSize: std::mem::size_of::<OPENFILENAMEW>() as u32,
+        lpstrFile: file.as_mut_ptr(),
+        nMaxFile: file.len() as u32,
+        lpstrTitle: title.as_ptr(),
+        Flags: OFN_EXPLORER | OFN_FILEMUSTEXIST | OFN_PATHMUSTEXIST | OFN_NOCHANGEDIR,
+        ..Default::default()
+    };
+    // SAFETY: `ofn` is sized and zeroed but for the fields set above; `file` and `title`
+    // outlive the call, `file` is writable for `nMaxFile` units and starts empty.
+    let chosen = unsafe { GetOpenFileNameW(&mut ofn) } != 0;
+    if !chosen {
+        // SAFETY: no arguments; reads this thread's last dialog error.
+        let code = unsafe { CommDlgExtendedError() };
+        return if code == 0 { Ok(None) } else { Err(io::Error::other(format!("the Open dialog failed ({code:#x})"))) };
+    }
+    let len = file.iter().position(|&c| c == 0).unwrap_or(file.len());
+    Ok(Some(std::ffi::OsString::from_wide(&file[..len]).into()))
 }
 
 /// The user's locale name, e.g. `az-Latn-AZ`, `hy-AM`, `en-US`.

@@ -40,6 +40,8 @@ struct Fixture {
     hooks: Hooks,
     dir: std::path::PathBuf,
     calls: Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+    /// What the stand-in file chooser answers next.
+    chosen: Arc<std::sync::Mutex<Option<std::path::PathBuf>>>,
 }
 
 fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixture {
@@ -59,6 +61,8 @@ fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixtur
     let slot = agent.manager.add(Box::new(CardToken::new(opened, "simulated")), None).unwrap();
     let calls: Arc<std::sync::Mutex<Vec<Vec<String>>>> = Arc::default();
     let record = calls.clone();
+    let chosen: Arc<std::sync::Mutex<Option<std::path::PathBuf>>> = Arc::default();
+    let choice = chosen.clone();
     let hooks = Hooks {
         diagnostics: Box::new(|| "everything checked".to_owned()),
         autostart: Some(StartAtLogin::Xdg(Autostart::under(
@@ -78,8 +82,12 @@ fn fixture(profile: Profile, opts: impl FnOnce(&mut ProvisionOptions)) -> Fixtur
                 Ok("2 change(s)".to_owned())
             }
         }),
+        // A stand-in for the platform's chooser (tray::file_chooser runs zenity,
+        // kdialog or the Windows Open dialog): the file the test put there.
+        choose_file: Box::new(move |_title: &str| Ok(choice.lock().unwrap().take())),
+        ca_bundle: Some(mohur_tests::pki().bundle_pem.clone()),
     };
-    Fixture { agent, prompter, token: slot.id.clone(), hooks, dir, calls }
+    Fixture { agent, prompter, token: slot.id.clone(), hooks, dir, calls, chosen }
 }
 
 impl Fixture {
@@ -269,4 +277,62 @@ fn the_watcher_shows_the_menu_and_notifies() {
     let notes = notes.0.lock().unwrap();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert_eq!(notes[0].body, "The certificate of ALIYEVA LEYLA was read: the card is ready.");
+}
+
+#[test]
+fn a_document_chosen_in_the_tray_is_signed_and_a_signature_chosen_is_checked() {
+    let f = fixture(Profile::Azedit, |_| {});
+    let sign = f.offered(&Action::SignDocument);
+    let check = f.offered(&Action::CheckSignature);
+    let pdf = f.dir.join("müqavilə.pdf");
+    std::fs::write(&pdf, mohur_tests::pdf::document(3, "Contract", false)).unwrap();
+
+    // Closing the chooser does nothing at all.
+    assert!(!actions::run(&f.agent, &f.hooks, &sign));
+    assert!(f.prompter.shown().is_empty());
+
+    *f.chosen.lock().unwrap() = Some(pdf.clone());
+    f.answer(&["12345", "ack"]);
+    assert!(!actions::run(&f.agent, &f.hooks, &sign));
+    let signed = f.dir.join("müqavilə.signed.pdf");
+    assert!(signed.is_file(), "{:?}", f.messages());
+    // The PIN dialog named the file and its pages; the result names the signed file.
+    let shown = format!("{:?}", f.prompter.shown());
+    assert!(shown.contains("müqavilə.pdf") && shown.contains("pages: 3"), "{shown}");
+    assert!(f.messages().last().unwrap().contains("müqavilə.signed.pdf"), "{:?}", f.messages());
+    // pyHanko, with the chain the simulated card's agent does not embed.
+    let report = std::process::Command::new(mohur_tests::pyhanko())
+        .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
+        .arg(&mohur_tests::pki().root_cert_pem)
+        .arg("--other-certs")
+        .arg(&mohur_tests::pki().chain_pem)
+        .arg(&signed)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success() && text.contains(":INTACT:TRUSTED"), "{text}");
+
+    // Check a signature: the report in a message, valid; a changed copy, not valid.
+    *f.chosen.lock().unwrap() = Some(signed.clone());
+    f.answer(&["ack"]);
+    actions::run(&f.agent, &f.hooks, &check);
+    let report = f.messages().last().unwrap().clone();
+    assert!(report.contains("The signature is VALID.") && report.contains("ALIYEVA LEYLA"), "{report}");
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let at = bytes.windows(9).position(|w| w == b"Page 1 of").unwrap() + 5;
+    bytes[at] = b'9';
+    let forged = f.dir.join("forged.pdf");
+    std::fs::write(&forged, bytes).unwrap();
+    *f.chosen.lock().unwrap() = Some(forged);
+    f.answer(&["ack"]);
+    actions::run(&f.agent, &f.hooks, &check);
+    let report = f.messages().last().unwrap().clone();
+    assert!(report.contains("NOT valid"), "{report}");
+
+    // A wrong PIN: said, one try spent, nothing written.
+    *f.chosen.lock().unwrap() = Some(pdf.clone());
+    f.answer(&["54321", "ack"]);
+    actions::run(&f.agent, &f.hooks, &sign);
+    assert!(f.messages().last().unwrap().contains("Wrong PIN"), "{:?}", f.messages());
+    assert!(!f.dir.join("müqavilə.signed-2.pdf").exists());
 }

@@ -46,7 +46,7 @@ fn menu_and_notifications_in_every_language() {
             t.push(n.title);
             t.push(n.body);
         }
-        assert_eq!(t.len(), 20, "{lang:?}: {t:?}");
+        assert_eq!(t.len(), 22, "{lang:?}: {t:?}");
         for line in &t {
             assert!(!line.contains("tray-") && !line.trim().is_empty(), "{lang:?}: {line:?}");
         }

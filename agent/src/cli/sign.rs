@@ -105,19 +105,37 @@ fn shown_name(path: &Path) -> String {
         .collect()
 }
 
+/// The dialogs a [`Signer`] asks in: the CLI's own, or the running agent's (shared with
+/// its WebSocket requests, one dialog at a time).
+enum Prompts<'a> {
+    Own(Box<dyn crate::dialogs::Prompter>, PromptGate),
+    Agent(&'a dyn crate::dialogs::Prompter, &'a PromptGate),
+}
+
 /// What every kind of signature needs: the token, its certificate and chain, the
 /// level and time-stamping authority, the dialogs.
-struct Signer {
+pub struct Signer<'a> {
     slot: std::sync::Arc<crate::tokens::manager::TokenSlot>,
     cert: Vec<u8>,
     chain: Vec<Vec<u8>>,
     level: Level,
     tsa: Option<timestamp::Tsa>,
-    prompter: Box<dyn crate::dialogs::Prompter>,
+    prompts: Prompts<'a>,
 }
 
-impl Signer {
-    fn new(args: &Args) -> Result<Signer, Failure> {
+impl<'a> Signer<'a> {
+    /// The running agent's signing key (the first token that has one), its chain, the
+    /// level its TSA configuration gives, and its dialogs: what the tray signs with.
+    pub fn for_agent(agent: &'a crate::agent::Agent) -> crate::Result<Signer<'a>> {
+        let slot = agent.manager.find(None, Some(KeyPurpose::Signing))?;
+        let cert = slot.with(|t| t.certificate(KeyPurpose::Signing))?;
+        let chain = agent.chain_for(&cert);
+        let tsa = agent.config.tsa();
+        let level = if tsa.is_some() { Level::T } else { Level::B };
+        Ok(Signer { slot, cert, chain, level, tsa, prompts: Prompts::Agent(&*agent.prompter, &agent.gate) })
+    }
+
+    fn new(args: &Args) -> Result<Signer<'a>, Failure> {
         if let Some(url) = args.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return Err(Failure::usage(tr!("cli-sign-bad-tsa", url = url.as_str())));
         }
@@ -142,7 +160,7 @@ impl Signer {
         };
         let chain = crate::agent::chain_for(&pool, &cert);
         let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
-        Ok(Signer { slot, cert, chain, level, tsa, prompter })
+        Ok(Signer { slot, cert, chain, level, tsa, prompts: Prompts::Own(prompter, PromptGate::default()) })
     }
 
     /// A CAdES signature made after one PIN entry in a dialog showing `context`,
@@ -159,8 +177,11 @@ impl Signer {
         f: impl FnOnce(&mut cms::SignFn<'_>) -> crate::Result<T>,
     ) -> Result<T, Failure> {
         let cancel = Cancel::new();
-        let gate = PromptGate::default();
-        let ctx = Ctx { prompter: self.prompter.as_ref(), cancel: &cancel, gate: &gate };
+        let (prompter, gate) = match &self.prompts {
+            Prompts::Own(p, g) => (p.as_ref(), g),
+            Prompts::Agent(p, g) => (*p, *g),
+        };
+        let ctx = Ctx { prompter, cancel: &cancel, gate };
         let occasion = crate::dialogs::texts::Occasion::signing(context);
         Ok(pin_policy::with_pin(&ctx, &self.slot, KeyPurpose::Signing, &occasion, f)?)
     }
@@ -181,22 +202,49 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let [file] = args.files.as_slice() else {
         return Err(Failure::usage(tr!("cli-sign-one-file")));
     };
+    let signer = Signer::new(args)?;
+    let options = FileOptions {
+        format: args.format,
+        detached: args.detached,
+        out: args.out.as_deref(),
+        reason: args.reason.as_deref(),
+    };
+    sign_file(&signer, file, &options)
+}
+
+/// How [`sign_file`] signs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileOptions<'a> {
+    /// PAdES, CAdES, or by the file's kind.
+    pub format: Format,
+    /// A CAdES signature without the file in it.
+    pub detached: bool,
+    /// Where to write (default: `NAME.signed.pdf` or `FILE.p7s` next to it).
+    pub out: Option<&'a Path>,
+    /// A PDF signature's `/Reason`.
+    pub reason: Option<&'a str>,
+}
+
+/// Signs one file as `mohur sign FILE` does (PAdES for a PDF, CAdES otherwise), with
+/// `signer`'s key after one PIN entry in a dialog naming the file; writes the result
+/// next to it, atomically, never over the original.
+pub fn sign_file(signer: &Signer, file: &Path, options: &FileOptions) -> Result<Outcome, Failure> {
     let data = read(file)?;
-    let pades = match args.format {
+    let pades = match options.format {
         Format::Pades => true,
         Format::Cades | Format::Asice => false,
         // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
         Format::Auto => data.windows(5).take(1024).any(|w| w == b"%PDF-"),
     };
-    if pades && args.detached {
+    if pades && options.detached {
         return Err(Failure::usage(tr!("cli-sign-pdf-detached")));
     }
     let pdf_info = if pades { Some(pdf::info(&data).map_err(crate::Error::from)?) } else { None };
-    let out = match &args.out {
-        Some(out) => out.clone(),
+    let out = match options.out {
+        Some(out) => out.to_path_buf(),
         None if pades => free_name(file, "signed.pdf"),
         None => {
-            let mut name = file.clone().into_os_string();
+            let mut name = file.as_os_str().to_os_string();
             name.push(".p7s");
             PathBuf::from(name)
         }
@@ -204,7 +252,6 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     if same_file(&out, file) {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
     }
-    let signer = Signer::new(args)?;
     let (level, cert, chain) = (signer.level, &signer.cert, &signer.chain);
     let sha256 = hex_lower(&super::sha256(&data));
     let mut context = format!("{}\n  {} ({})", tr!("cli-sign-context"), shown_name(file), size_text(data.len()));
@@ -220,8 +267,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let now = SystemTime::now();
     let signed = if pades {
         let reserve = crate::documents::pades_reserve(cert, chain, level);
-        let options =
-            pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: args.reason.as_deref(), reserve };
+        let options = pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: options.reason, reserve };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
         let der = signer.with_pin(context, |sign| crate::documents::pades_cms(&prepared, cert, chain, sign))?;
         prepared.finish(&signer.stamp(der)?).map_err(crate::Error::from)?
@@ -230,7 +276,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
             certificate: cert,
             chain,
             content: cms::Content::Data(&data),
-            detached: args.detached,
+            detached: options.detached,
             signing_time: Some(now),
         };
         signer.cades(context, &req)?
@@ -244,7 +290,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
             "level": level.name(),
             "file": file.display().to_string(),
             "sha256": sha256,
-            "detached": args.detached,
+            "detached": options.detached,
             "signer": holder,
             "token": signer.slot.id,
             "reader": signer.slot.reader,

@@ -48,6 +48,13 @@ pub fn run(args: Args) -> ExitCode {
     super::finish(args.json, imp::verify(&args))
 }
 
+/// What `mohur verify FILE` finds, against `ca_bundle` or the installed CAs: the tray's
+/// "Check a signature…" shows its text.
+pub fn check(file: &std::path::Path, ca_bundle: Option<&std::path::Path>) -> Result<Outcome, Failure> {
+    let args = Args { file: file.to_path_buf(), content: None, ca_bundle: ca_bundle.map(Into::into), json: false };
+    imp::verify(&args)
+}
+
 mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};

@@ -21,7 +21,16 @@ pub struct Hooks {
     pub autostart: Option<StartAtLogin>,
     /// `mohur-install` (the CAs of a card).
     pub installer: Installer,
+    /// The platform's file chooser, titled so: the chosen file, `None` if the citizen
+    /// closed it, or why there is none.
+    pub choose_file: FileChooser,
+    /// The CA certificates a signature check trusts (`None`: the bundle mohur installs,
+    /// as `mohur verify` without `--ca-bundle`).
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
+
+/// A file chooser: see [`Hooks::choose_file`].
+pub type FileChooser = Box<dyn Fn(&str) -> std::result::Result<Option<std::path::PathBuf>, String> + Send + Sync>;
 
 impl Hooks {
     /// The running agent's: `mohur doctor`, the user's autostart entry, the
@@ -31,6 +40,8 @@ impl Hooks {
             diagnostics: Box::new(diagnostics_report),
             autostart: StartAtLogin::for_user(),
             installer: Box::new(run_installer),
+            choose_file: Box::new(super::file_chooser::choose),
+            ca_bundle: None,
         }
     }
 }
@@ -154,6 +165,25 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
             agent.origins.revoke(origin)?;
             Ok(Outcome::Done(tr!("tray-site-revoked", origin = origin.clone())))
         }
+        Action::SignDocument => {
+            let Some(file) = (hooks.choose_file)(&tr!("tray-choose-to-sign")).map_err(Error::NoPrompter)? else {
+                return Ok(Outcome::Quiet);
+            };
+            let signer = crate::cli::sign::Signer::for_agent(agent)?;
+            match crate::cli::sign::sign_file(&signer, &file, &crate::cli::sign::FileOptions::default()) {
+                Ok(done) => Ok(Outcome::Done(done.text)),
+                Err(f) => failure(f),
+            }
+        }
+        Action::CheckSignature => {
+            let Some(file) = (hooks.choose_file)(&tr!("tray-choose-to-check")).map_err(Error::NoPrompter)? else {
+                return Ok(Outcome::Quiet);
+            };
+            match crate::cli::verify::check(&file, hooks.ca_bundle.as_deref()) {
+                Ok(report) => Ok(Outcome::Done(report.text)),
+                Err(f) => failure(f),
+            }
+        }
         Action::Diagnostics => {
             let report = (hooks.diagnostics)();
             let _gate = agent.gate.enter()?;
@@ -166,6 +196,17 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
             Ok(Outcome::Quiet)
         }
         Action::Quit => Ok(Outcome::Quit),
+    }
+}
+
+/// A CLI failure as the tray reports it: the citizen's cancel and a blocked PIN (which
+/// the PIN policy has explained) show nothing more; anything else shows the CLI's own
+/// message, translated, which says what happened and that nothing was written.
+fn failure(f: crate::cli::Failure) -> Result<Outcome> {
+    match f.code {
+        "USER_CANCELLED" => Err(Error::UserCancelled),
+        "PIN_BLOCKED" => Err(Error::PinBlocked),
+        _ => Ok(Outcome::Done(f.message)),
     }
 }
 

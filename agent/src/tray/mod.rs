@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod autostart;
+pub mod file_chooser;
 pub mod icons;
 pub mod model;
 pub mod notify;

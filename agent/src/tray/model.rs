@@ -101,6 +101,11 @@ pub enum Action {
     },
     /// `Origins::revoke`.
     RevokeSite(String),
+    /// Choose a file and sign it as `mohur sign FILE` does (PAdES for a PDF, CAdES
+    /// otherwise), with the first token that has a signing key.
+    SignDocument,
+    /// Choose a signed file (PDF, `.p7s`, `.asice`) and show what `mohur verify` finds.
+    CheckSignature,
     /// The `mohur doctor` report.
     Diagnostics,
     /// Start at login on or off.
@@ -332,6 +337,13 @@ pub fn menu(s: &Snapshot) -> Menu {
         sites.push(Item::Label(tr!("tray-no-sites")));
     }
     items.push(Item::Submenu { text: tr!("tray-allowed-sites"), items: sites });
+    items.push(Item::Separator);
+    items.push(Item::Button {
+        text: tr!("tray-sign-document"),
+        enabled: !s.tokens.is_empty(),
+        action: Action::SignDocument,
+    });
+    items.push(Item::Button { text: tr!("tray-check-signature"), enabled: true, action: Action::CheckSignature });
     items.push(Item::Button { text: tr!("tray-diagnostics"), enabled: true, action: Action::Diagnostics });
     if let Some(on) = s.autostart {
         items.push(Item::Check { text: tr!("tray-autostart"), checked: on, action: Action::ToggleAutostart });
@@ -475,7 +487,13 @@ mod tests {
         assert_eq!(m.tooltip, "mohur: insert your ID card");
         // Nothing to do with PINs without a token; the rest is always there.
         assert!(!actions(&m.items).iter().any(|a| matches!(a, Action::ChangePin { .. } | Action::UnblockPin { .. })));
-        assert_eq!(actions(&m.items), vec![&Action::Diagnostics, &Action::Quit]);
+        assert_eq!(
+            actions(&m.items),
+            vec![&Action::SignDocument, &Action::CheckSignature, &Action::Diagnostics, &Action::Quit]
+        );
+        // Signing needs a token; checking a signature does not.
+        assert_eq!(button(&m.items, &Action::SignDocument), ("Sign a document…", false));
+        assert_eq!(button(&m.items, &Action::CheckSignature), ("Check a signature…", true));
     }
 
     #[test]
