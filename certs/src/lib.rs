@@ -275,7 +275,7 @@ fn issue(
     key: &PrivateKey,
     issuer: Option<Issuer<'_>>,
     profile: Profile,
-    ca_issuers: Option<&str>,
+    urls: &Urls,
 ) -> Result<Certificate, Error> {
     const DAY: Duration = Duration::from_secs(86_400);
     let days = if matches!(profile, Profile::Ca(_)) { 3652 } else { 1826 };
@@ -335,12 +335,25 @@ fn issue(
     }
     // RFC 5280 §4.2.2.1 authorityInfoAccess, caIssuers: where the issuer's certificate
     // can be fetched (the installer's `--from-card` follows it).
-    if let Some(url) = ca_issuers {
+    if let Some(url) = &urls.ca_issuers {
         let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
             access_method: rfc5280::ID_AD_CA_ISSUERS,
             access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
         }]);
         extensions.push(extension(rfc5280::ID_PE_AUTHORITY_INFO_ACCESS, false, &aia)?);
+    }
+    // RFC 5280 §4.2.1.13: where the issuer's CRL is.
+    if let Some(url) = &urls.crl {
+        use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+        use x509_cert::ext::pkix::name::DistributionPointName;
+        let dp = x509_cert::ext::pkix::CrlDistributionPoints(vec![DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
+                Ia5String::new(url)?,
+            )])),
+            reasons: None,
+            crl_issuer: None,
+        }]);
+        extensions.push(extension(rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS, false, &dp)?);
     }
 
     let signer = issuer.as_ref().map_or(key, |i| i.key);
@@ -365,6 +378,59 @@ fn pem(cert: &Certificate) -> Result<String, Error> {
     Ok(cert.to_pem(LineEnding::LF)?)
 }
 
+/// Where a certificate says its issuer's certificate and CRL are (none for a root).
+#[derive(Default)]
+struct Urls {
+    ca_issuers: Option<String>,
+    crl: Option<String>,
+}
+
+/// A CRL (RFC 5280 §5) of `issuer`, signed with its `key`, revoking `revoked` (serial
+/// numbers) since an hour ago; valid for a week.
+fn crl(issuer: &Certificate, key: &PrivateKey, revoked: &[SerialNumber]) -> Result<Vec<u8>, Error> {
+    use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+    let now = SystemTime::now();
+    let hour = Duration::from_secs(3600);
+    let signature_algorithm = key.signature_algorithm()?;
+    let tbs_cert_list = TbsCertList {
+        version: Version::V2,
+        signature: signature_algorithm.clone(),
+        issuer: issuer.tbs_certificate.subject.clone(),
+        this_update: Time::try_from(now - hour)?,
+        next_update: Some(Time::try_from(now + hour * 24 * 7)?),
+        revoked_certificates: (!revoked.is_empty()).then(|| {
+            revoked
+                .iter()
+                .map(|serial| RevokedCert {
+                    serial_number: serial.clone(),
+                    revocation_date: Time::try_from(now - hour).expect("a time after 1950"),
+                    crl_entry_extensions: None,
+                })
+                .collect()
+        }),
+        crl_extensions: None,
+    };
+    let signature = key.sign(&tbs_cert_list.to_der()?)?;
+    Ok(CertificateList { tbs_cert_list, signature_algorithm, signature }.to_der()?)
+}
+
+/// A CRL of the CA `issuer_stem` (`root-ca`, `pca`, `ica`) of the test PKI in `dir`
+/// revoking the certificates `revoked` (DER): what a test serves to say a certificate was
+/// revoked.
+pub fn revocation_list(dir: &Path, issuer_stem: &str, revoked: &[&[u8]]) -> Result<Vec<u8>, Error> {
+    let read = |name: String| {
+        let path = dir.join(name);
+        fs::read(&path).map_err(|source| Error::Io { path, source })
+    };
+    let issuer = Certificate::from_der(&read(format!("{issuer_stem}.der"))?)?;
+    let key = PrivateKey::from_pkcs8_pem(&String::from_utf8_lossy(&read(format!("{issuer_stem}.key.pem"))?))?;
+    let serials = revoked
+        .iter()
+        .map(|der| Ok(Certificate::from_der(der)?.tbs_certificate.serial_number))
+        .collect::<Result<Vec<_>, Error>>()?;
+    crl(&issuer, &key, &serials)
+}
+
 /// What [`generate_with`] adds to the certificates.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -372,6 +438,10 @@ pub struct Options {
     /// names its issuer's DER certificate there in authorityInfoAccess caIssuers
     /// (`root-ca.der`, `pca.der`, `ica.der`), as national CAs publish theirs.
     pub ca_issuers_base: Option<String>,
+    /// A base URL: every certificate but the root then names its issuer's CRL there in
+    /// cRLDistributionPoints (`root-ca.crl`, `pca.crl`, `ica.crl`, written next to the
+    /// certificates whatever this is).
+    pub crl_base: Option<String>,
 }
 
 /// Small file writer that records what it wrote.
@@ -435,6 +505,9 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     let mut out = Out { dir: dir.to_path_buf(), files: Vec::new() };
     fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
     let at = |file: &str| opts.ca_issuers_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
+    let crl_at = |file: &str| opts.crl_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
+    // The URLs in a certificate issued by the CA `stem`.
+    let by = |stem: &str| Urls { ca_issuers: at(&format!("{stem}.der")), crl: crl_at(&format!("{stem}.crl")) };
 
     let ca_name =
         |cn| name(&[(rfc4519::COUNTRY_NAME, "AZ"), (rfc4519::ORGANIZATION_NAME, ORG), (rfc4519::COMMON_NAME, cn)]);
@@ -442,25 +515,14 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     // 2048 bits, because RustCrypto takes seconds to find 3072-bit primes, and tests
     // make many PKIs.
     let root_key = PrivateKey::rsa(2048)?;
-    let root = issue(&ca_name("mohur Test Root CA")?, &root_key, None, Profile::Ca(None), None)?;
+    let root = issue(&ca_name("mohur Test Root CA")?, &root_key, None, Profile::Ca(None), &Urls::default())?;
     let pca_key = PrivateKey::generate(KeyAlg::P384)?;
     let pca_name = ca_name("mohur Test Policy CA")?;
-    let pca = issue(
-        &pca_name,
-        &pca_key,
-        Some(Issuer { cert: &root, key: &root_key }),
-        Profile::Ca(Some(1)),
-        at("root-ca.der").as_deref(),
-    )?;
+    let pca =
+        issue(&pca_name, &pca_key, Some(Issuer { cert: &root, key: &root_key }), Profile::Ca(Some(1)), &by("root-ca"))?;
     let ica_key = PrivateKey::generate(KeyAlg::P384)?;
     let ica_name = ca_name("mohur Test E-Government CA")?;
-    let ica = issue(
-        &ica_name,
-        &ica_key,
-        Some(Issuer { cert: &pca, key: &pca_key }),
-        Profile::Ca(Some(0)),
-        at("pca.der").as_deref(),
-    )?;
+    let ica = issue(&ica_name, &ica_key, Some(Issuer { cert: &pca, key: &pca_key }), Profile::Ca(Some(0)), &by("pca"))?;
 
     let root_cert_pem = out.write_pair("root-ca", &root, &root_key)?;
     let pca_cert_pem = out.write_pair("pca", &pca, &pca_key)?;
@@ -500,8 +562,7 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         let d = spec.dir_name;
         for (stem, alg, profile) in [("auth", spec.auth_alg, Profile::Auth), ("sign", spec.sign_alg, Profile::Sign)] {
             let key = PrivateKey::generate(alg)?;
-            let cert =
-                issue(&subject, &key, Some(Issuer { cert: &ica, key: &ica_key }), profile, at("ica.der").as_deref())?;
+            let cert = issue(&subject, &key, Some(Issuer { cert: &ica, key: &ica_key }), profile, &by("ica"))?;
             out.write_pair(&format!("{d}/{stem}"), &cert, &key)?;
         }
         out.write(&format!("{d}/holder.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;
@@ -514,9 +575,13 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         &tsa_key,
         Some(Issuer { cert: &ica, key: &ica_key }),
         Profile::Tsa,
-        at("ica.der").as_deref(),
+        &by("ica"),
     )?;
     let tsa_cert_pem = out.write_pair("tsa", &tsa, &tsa_key)?;
+    // Each CA's CRL, nothing revoked: what a relying party fetches to find that so.
+    for (stem, cert, key) in [("root-ca", &root, &root_key), ("pca", &pca, &pca_key), ("ica", &ica, &ica_key)] {
+        out.write(&format!("{stem}.crl"), &crl(cert, key, &[])?)?;
+    }
 
     Ok(TestPki {
         dir: dir.to_path_buf(),

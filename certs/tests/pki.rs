@@ -120,7 +120,8 @@ fn private_keys_are_owner_only_and_the_bundle_pins_the_cas() {
 #[test]
 fn ca_issuers_urls_name_each_issuer() {
     let dir = std::env::temp_dir().join(format!("mohur-certs-aia-{}", std::process::id()));
-    let opts = mohur_certs::Options { ca_issuers_base: Some("http://127.0.0.1:8080/pki/".into()) };
+    let opts =
+        mohur_certs::Options { ca_issuers_base: Some("http://127.0.0.1:8080/pki/".into()), ..Default::default() };
     let pki = mohur_certs::generate_with(&dir, &opts).unwrap();
     let aia = |cert: &Path| ext_value(&x509_text(cert), "Authority Information Access").to_owned();
     assert!(aia(&pki.holder_dirs[0].join("auth.pem")).contains("CA Issuers - URI:http://127.0.0.1:8080/pki/ica.der"));
@@ -253,4 +254,53 @@ fn the_tsa_certificate_is_for_time_stamping_only() {
         let mode = std::fs::metadata(pki.0.dir.join("tsa.key.pem")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+#[test]
+fn crls_say_nothing_is_revoked_until_a_test_revokes_a_certificate() {
+    let dir = std::env::temp_dir().join(format!("mohur-pki-crl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = mohur_certs::Options { crl_base: Some("http://127.0.0.1:8080/crl".into()), ..Default::default() };
+    let pki = mohur_certs::generate_with(&dir, &opts).unwrap();
+    let sign = pki.holder_dirs[0].join("sign.pem");
+    let text = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&sign).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("X509v3 CRL Distribution Points") && text.contains("URI:http://127.0.0.1:8080/crl/ica.crl"),
+        "{text}"
+    );
+    // openssl checks every CRL of the chain (their signatures, their issuers).
+    let crl_pem = |stem: &str| {
+        let out = Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-in"])
+            .arg(dir.join(format!("{stem}.crl")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{stem}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let crls = dir.join("crls.pem");
+    std::fs::write(&crls, [crl_pem("root-ca"), crl_pem("pca"), crl_pem("ica")].concat()).unwrap();
+    let verify = || {
+        Command::new("openssl")
+            .args(["verify", "-crl_check_all", "-CRLfile"])
+            .arg(&crls)
+            .arg("-CAfile")
+            .arg(&pki.root_cert_pem)
+            .arg("-untrusted")
+            .arg(&pki.chain_pem)
+            .arg(&sign)
+            .output()
+            .unwrap()
+    };
+    let out = verify();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // The holder's signing certificate revoked by the E-Government CA.
+    let der = std::fs::read(pki.holder_dirs[0].join("sign.der")).unwrap();
+    std::fs::write(dir.join("ica.crl"), mohur_certs::revocation_list(&dir, "ica", &[&der]).unwrap()).unwrap();
+    std::fs::write(&crls, [crl_pem("root-ca"), crl_pem("pca"), crl_pem("ica")].concat()).unwrap();
+    let out = verify();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && said.contains("certificate revoked"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -76,7 +76,7 @@ struct Setup {
 impl Setup {
     fn new(name: &str, base: &str) -> Setup {
         let dir = scratch(name);
-        let opts = mohur_certs::Options { ca_issuers_base: Some(base.to_owned()) };
+        let opts = mohur_certs::Options { ca_issuers_base: Some(base.to_owned()), ..Default::default() };
         let pki = mohur_certs::generate_with(&dir.join("pki"), &opts).unwrap();
         let empty = dir.join("empty-bundle");
         fs::create_dir_all(&empty).unwrap();
