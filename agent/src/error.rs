@@ -90,6 +90,10 @@ pub enum Error {
     /// A PDF that cannot be signed as asked.
     #[error("{0}")]
     Pdf(#[from] crate::documents::pdf::PdfError),
+    /// The validation data of a B-LT signature could not be gathered (a CRL that cannot
+    /// be had, a revoked certificate).
+    #[error("{0}")]
+    Ltv(#[from] crate::documents::ltv::LtvError),
     /// An ASiC-E container that cannot be made or read.
     #[error("{0}")]
     Asic(#[from] crate::documents::asic::AsicError),
@@ -120,6 +124,7 @@ impl Error {
             Error::AlreadyRunning(_) | Error::Internal(_) => "INTERNAL",
             Error::Timestamp(_) => "TIMESTAMP_FAILED",
             Error::Pdf(_) | Error::Asic(_) => "BAD_DOCUMENT",
+            Error::Ltv(_) => "VALIDATION_DATA_FAILED",
         }
     }
 

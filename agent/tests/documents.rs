@@ -732,3 +732,106 @@ async fn a_portal_gets_files_signed_together_in_an_asic_e_container() {
     ]);
     assert!(o.status.success(), "openssl cms: {}", text(&o));
 }
+
+/// pyHanko's validation of every signature in `pdf` with only what the document's DSS
+/// carries (`DocumentSecurityStore.read_dss(...).as_validation_context`): trusting
+/// `root`, nothing fetched, revocation checked hard (a certificate without revocation
+/// data fails), for the signer and the time-stamp alike. One line per signature:
+/// `field intact trusted bottom_line`.
+fn pyhanko_ltv(pdf: &Path, root: &Path) -> Output {
+    const SCRIPT: &str = "import sys\n\
+        from pyhanko.keys import load_cert_from_pemder\n\
+        from pyhanko.pdf_utils.reader import PdfFileReader\n\
+        from pyhanko.sign.validation import validate_pdf_signature\n\
+        from pyhanko.sign.validation.dss import DocumentSecurityStore\n\
+        root = load_cert_from_pemder(sys.argv[2])\n\
+        with open(sys.argv[1], 'rb') as f:\n\
+        \x20   r = PdfFileReader(f)\n\
+        \x20   kw = {'trust_roots': [root], 'allow_fetching': False, 'revocation_mode': 'hard-fail'}\n\
+        \x20   try:\n\
+        \x20       vc = lambda: DocumentSecurityStore.read_dss(r).as_validation_context(kw)\n\
+        \x20       vc()\n\
+        \x20   except Exception as e:\n\
+        \x20       print('no DSS:', e)\n\
+        \x20       from pyhanko_certvalidator import ValidationContext\n\
+        \x20       vc = lambda: ValidationContext(**kw)\n\
+        \x20   for sig in r.embedded_signatures:\n\
+        \x20       s = validate_pdf_signature(sig, signer_validation_context=vc(), ts_validation_context=vc())\n\
+        \x20       print(sig.field_name, s.intact, s.trusted, s.bottom_line)\n";
+    let python = mohur_tests::pyhanko().with_file_name("python");
+    Command::new(python).arg("-c").arg(SCRIPT).arg(pdf).arg(root).output().expect("run pyhanko's python")
+}
+
+#[test]
+fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_off_line() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = temp_dir("pades-lt");
+    let pki_dir = dir.join("pki");
+    // The CAs' CRL distribution point: each CRL made fresh when asked, revoking what the
+    // test puts in `revoked`; 404 while `online` is false.
+    let revoked: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let online = Arc::new(AtomicBool::new(true));
+    let (dp_dir, dp_revoked, dp_online) = (pki_dir.clone(), revoked.clone(), online.clone());
+    let crl_server = mohur_tests::http::HttpServer::start(move |req| {
+        if !dp_online.load(Ordering::SeqCst) {
+            return None;
+        }
+        let stem = req.path.strip_prefix("/crl/")?.strip_suffix(".crl")?;
+        let list = dp_revoked.lock().unwrap().clone();
+        let refs: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+        let crl = mohur_certs::revocation_list(&dp_dir, stem, if stem == "ica" { &refs } else { &[] }).ok()?;
+        Some(("application/pkix-crl".to_owned(), crl))
+    });
+    let opts = mohur_certs::Options { crl_base: Some(format!("{}/crl", crl_server.url)), ..Default::default() };
+    let pki = mohur_certs::generate_with(&pki_dir, &opts).unwrap();
+    let azedit = pki.holder_dirs.iter().find(|d| d.ends_with("azedit")).unwrap();
+    let state = mohur_card_sim::provision(azedit, &mohur_card_sim::ProvisionOptions::new(Profile::Azedit)).unwrap();
+    let card = PluggedCard::new(state);
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start_for(&pki, &dir.join("tsa"), Behaviour::Grant);
+    let bundle = pki.bundle_pem.to_str().unwrap().to_owned();
+    let doc = dir.join("contract.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "Contract", false)).unwrap();
+    let sign = |level: &str| {
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        let args = ["sign", doc.to_str().unwrap(), "--json", "--level", level, "--reader", &reader];
+        mohur(&dir, &[&args[..], &["--ca-bundle", &bundle, "--tsa", &tsa.url]].concat(), &[])
+    };
+
+    let out = sign("LT");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["level"], "B-LT");
+    assert!(crl_server.requests() >= 3, "the CRLs of the ICA, the PCA and the root were fetched");
+    // The CAs go off-line: everything a verifier needs is in the file.
+    online.store(false, Ordering::SeqCst);
+    let signed = dir.join("contract.signed.pdf");
+    let report = pyhanko_ltv(&signed, &pki.root_cert_pem);
+    let said = text(&report);
+    assert!(report.status.success() && said.contains("Signature1 True True True"), "pyHanko LTV: {said}");
+    let out = mohur(&dir, &["verify", signed.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["signatures"][0]["level"], "B-LT", "{}", stdout(&out));
+
+    // A B-T file fails pyHanko's B-LT validation: the check above is not a formality.
+    let out = sign("T");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let report = pyhanko_ltv(&dir.join("contract.signed-2.pdf"), &pki.root_cert_pem);
+    assert!(!text(&report).contains("Signature1 True True True"), "{}", text(&report));
+
+    // The CRLs not to be had, or the signer's certificate revoked: exit 11, no file.
+    let sign_cert = std::fs::read(azedit.join("sign.der")).unwrap();
+    for (up, revoke, why) in [(false, false, "could be had"), (true, true, "is revoked")] {
+        online.store(up, Ordering::SeqCst);
+        if revoke {
+            revoked.lock().unwrap().push(sign_cert.clone());
+        }
+        let before: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let out = sign("LT");
+        assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(json(&out)["error"]["code"], "VALIDATION_DATA_FAILED");
+        assert!(json(&out)["error"]["message"].as_str().unwrap().contains(why), "{}", stdout(&out));
+        let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(before, after);
+    }
+}

@@ -382,7 +382,13 @@ pub fn verify_issued_by(cert_der: &[u8], issuer_der: &[u8]) -> Result<(), String
 fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
     let tbs = cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
     let sig = cert.signature.as_bytes().ok_or("signature BIT STRING has unused bits")?;
-    let (scheme, hash) = match cert.signature_algorithm.oid {
+    verify_signed(&tbs, cert.signature_algorithm.oid, sig, issuer)
+}
+
+/// Verifies a signature `sig` by `issuer`'s key over the DER `tbs` of a certificate or a
+/// CRL (RFC 5280 §4.1.1.2, §5.1.1.2), made with the signature algorithm `algorithm`.
+pub fn verify_signed(tbs: &[u8], algorithm: ObjectIdentifier, sig: &[u8], issuer: &Certificate) -> Result<(), String> {
+    let (scheme, hash) = match algorithm {
         RSA_SHA256 => (Scheme::RsaPkcs1, HashAlg::Sha256),
         RSA_SHA384 => (Scheme::RsaPkcs1, HashAlg::Sha384),
         RSA_SHA512 => (Scheme::RsaPkcs1, HashAlg::Sha512),
@@ -391,7 +397,7 @@ fn verify_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), Stri
         ECDSA_SHA512 => (Scheme::Ecdsa, HashAlg::Sha512),
         other => return Err(format!("unsupported signature algorithm {other}")),
     };
-    verify_digest(&issuer.tbs_certificate.subject_public_key_info, scheme, hash, &hash.digest(&tbs), sig)
+    verify_digest(&issuer.tbs_certificate.subject_public_key_info, scheme, hash, &hash.digest(tbs), sig)
 }
 
 /// The hash a signature was made over.

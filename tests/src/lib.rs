@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod http;
 pub mod pdf;
 pub mod tsa;
 

@@ -1,5 +1,5 @@
-//! A local RFC 3161 time-stamping authority on 127.0.0.1: a small HTTP server (RFC 3161
-//! §3.4, "Time-Stamp Protocol via HTTP") whose answers `openssl ts -reply` makes with the
+//! A local RFC 3161 time-stamping authority on 127.0.0.1: [`crate::http::HttpServer`]
+//! (RFC 3161 §3.4, "Time-Stamp Protocol via HTTP") whose answers `openssl ts -reply` makes with the
 //! test PKI's TSA certificate, so that the tokens mohur embeds come from an independent
 //! implementation, as from a national TSA.
 //!
@@ -7,12 +7,10 @@
 //! request, answer garbage, or replay the first token it issued (an old token for
 //! another signature, which a client must not accept).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// How the TSA answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,51 +29,38 @@ pub enum Behaviour {
 pub struct LocalTsa {
     /// `http://127.0.0.1:PORT/tsa`.
     pub url: String,
-    requests: Arc<AtomicUsize>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    port: u16,
+    server: crate::http::HttpServer,
 }
 
 impl LocalTsa {
-    /// Starts a TSA of the test PKI's `tsa.pem` under `dir` (its config, serial and
-    /// scratch files go there).
+    /// Starts a TSA of the shared test PKI's `tsa.pem` under `dir` (its config, serial
+    /// and scratch files go there).
     pub fn start(dir: &Path, behaviour: Behaviour) -> LocalTsa {
-        let pki = crate::pki();
+        LocalTsa::start_for(crate::pki(), dir, behaviour)
+    }
+
+    /// Starts a TSA of `pki`'s `tsa.pem`.
+    pub fn start_for(pki: &mohur_certs::TestPki, dir: &Path, behaviour: Behaviour) -> LocalTsa {
         std::fs::create_dir_all(dir).expect("TSA dir");
         let conf = dir.join("tsa.cnf");
         std::fs::write(&conf, config(dir, &pki.tsa_cert_pem, &pki.dir.join("tsa.key.pem"), &pki.chain_pem))
             .expect("TSA config");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the TSA");
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let first: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
-        let (n, s, dir) = (requests.clone(), stop.clone(), dir.to_path_buf());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let k = n.fetch_add(1, Ordering::SeqCst);
-                let (dir, conf, first) = (dir.clone(), conf.clone(), first.clone());
-                std::thread::spawn(move || serve(stream, &dir, &conf, k, behaviour, &first));
+        let first: Mutex<Option<Vec<u8>>> = Mutex::default();
+        let n = AtomicUsize::new(0);
+        let dir = dir.to_path_buf();
+        let server = crate::http::HttpServer::start(move |req| {
+            if req.method != "POST" {
+                return None;
             }
+            let k = n.fetch_add(1, Ordering::SeqCst);
+            Some(("application/timestamp-reply".to_owned(), answer(&dir, &conf, k, behaviour, &first, &req.body)))
         });
-        LocalTsa { url: format!("http://127.0.0.1:{port}/tsa"), requests, stop, port }
+        LocalTsa { url: format!("{}/tsa", server.url), server }
     }
 
     /// How many connections it accepted so far.
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for LocalTsa {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        self.server.requests()
     }
 }
 
@@ -95,63 +80,31 @@ fn config(dir: &Path, cert: &Path, key: &Path, chain: &Path) -> String {
     )
 }
 
-/// One HTTP exchange: reads a POST with a Content-Length body, answers it.
-fn serve(
-    mut stream: TcpStream,
+/// The answer to one time-stamp query, as `behaviour` has it.
+fn answer(
     dir: &Path,
     conf: &Path,
     k: usize,
     behaviour: Behaviour,
     first: &Mutex<Option<Vec<u8>>>,
-) {
-    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-    let Some(query) = read_request(&mut stream) else { return };
-    let body = match behaviour {
+    query: &[u8],
+) -> Vec<u8> {
+    match behaviour {
         Behaviour::Garbage => b"<html>not a time-stamp</html>".to_vec(),
         Behaviour::Reject => rejection(),
-        Behaviour::Grant => reply(dir, conf, k, &query),
+        Behaviour::Grant => reply(dir, conf, k, query),
         Behaviour::Replay => {
             let mut f = first.lock().unwrap_or_else(|e| e.into_inner());
             match &*f {
                 Some(old) => old.clone(),
                 None => {
-                    let r = reply(dir, conf, k, &query);
+                    let r = reply(dir, conf, k, query);
                     *f = Some(r.clone());
                     r
                 }
             }
         }
-    };
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = l.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok()?;
-            }
-        }
     }
-    let mut body = vec![0; length.min(1 << 20)];
-    reader.read_exact(&mut body).ok()?;
-    Some(body)
 }
 
 /// `openssl ts -reply` for `query`.

@@ -55,6 +55,8 @@ pub mod exit {
     pub const NO_SERVICE: u8 = 9;
     /// The time-stamp authority did not answer, or answered with something unusable.
     pub const TIMESTAMP: u8 = 10;
+    /// The validation data for B-LT (CRLs) could not be had, or a certificate is revoked.
+    pub const VALIDATION_DATA: u8 = 11;
 }
 
 /// Options of every command that uses a card or token.
@@ -117,6 +119,7 @@ impl From<Error> for Failure {
             Error::NoPrompter(why) => (exit::FAILURE, tr!("cli-error-no-prompter", what = why.as_str())),
             Error::Timestamp(why) => (exit::TIMESTAMP, tr!("cli-error-timestamp", what = why.to_string())),
             Error::Pdf(why) => (exit::FAILURE, tr!("cli-error-document", what = why.to_string())),
+            Error::Ltv(why) => (exit::VALIDATION_DATA, tr!("cli-error-ltv", what = why.to_string())),
             Error::Asic(why) => (exit::FAILURE, tr!("cli-error-container", what = why.to_string())),
             other => (exit::FAILURE, tr!("cli-error-other", what = other.to_string())),
         };

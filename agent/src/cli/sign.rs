@@ -66,8 +66,9 @@ pub struct Args {
     /// PAdES for PDFs, CAdES otherwise (auto), either, or an ASiC-E container.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// B (B-B) or T (B-T: with a time-stamp from the configured tsa_urls). Default: T
-    /// when a time-stamping authority is configured, else B.
+    /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls) or LT (B-LT,
+    /// PDFs: and the certificates and CRLs in the PDF's DSS). Default: T when a
+    /// time-stamping authority is configured, else B.
     #[arg(long)]
     pub level: Option<Level>,
     /// Time-stamping authority (RFC 3161 over http:// or https://) for --level T, instead
@@ -120,6 +121,9 @@ pub struct Signer<'a> {
     chain: Vec<Vec<u8>>,
     level: Level,
     tsa: Option<timestamp::Tsa>,
+    /// CA certificates known here (the bundle, the configured intermediates): where B-LT
+    /// finds the issuers, up to the root, of the certificates it needs CRLs for.
+    cas: Vec<Vec<u8>>,
     prompts: Prompts<'a>,
 }
 
@@ -132,7 +136,9 @@ impl<'a> Signer<'a> {
         let chain = agent.chain_for(&cert);
         let tsa = agent.config.tsa();
         let level = if tsa.is_some() { Level::T } else { Level::B };
-        Ok(Signer { slot, cert, chain, level, tsa, prompts: Prompts::Agent(&*agent.prompter, &agent.gate) })
+        let mut cas = agent.intermediates.clone();
+        cas.extend(installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default());
+        Ok(Signer { slot, cert, chain, level, tsa, cas, prompts: Prompts::Agent(&*agent.prompter, &agent.gate) })
     }
 
     fn new(args: &Args) -> Result<Signer<'a>, Failure> {
@@ -148,7 +154,7 @@ impl<'a> Signer<'a> {
             config.tsa()
         };
         let level = args.level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
-        if level == Level::T && tsa.is_none() {
+        if level >= Level::T && tsa.is_none() {
             return Err(crate::Error::from(timestamp::TimestampError::NotConfigured).into());
         }
         let slot = scan.one(KeyPurpose::Signing)?;
@@ -160,7 +166,7 @@ impl<'a> Signer<'a> {
         };
         let chain = crate::agent::chain_for(&pool, &cert);
         let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
-        Ok(Signer { slot, cert, chain, level, tsa, prompts: Prompts::Own(prompter, PromptGate::default()) })
+        Ok(Signer { slot, cert, chain, level, tsa, cas: pool, prompts: Prompts::Own(prompter, PromptGate::default()) })
     }
 
     /// A CAdES signature made after one PIN entry in a dialog showing `context`,
@@ -186,10 +192,19 @@ impl<'a> Signer<'a> {
         Ok(pin_policy::with_pin(&ctx, &self.slot, KeyPurpose::Signing, &occasion, f)?)
     }
 
+    /// B-LT: the certificates of the signature and its time-stamp, and a CRL for each,
+    /// fetched now (after the time-stamp), added to the PDF's DSS.
+    fn add_validation_data(&self, pdf: Vec<u8>, cms_der: &[u8]) -> Result<Vec<u8>, Failure> {
+        let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);
+        let certs = [crate::documents::ltv::certificates_of(cms_der), self.chain.clone(), self.cas.clone()].concat();
+        let data = crate::documents::ltv::gather(&certs, timeout).map_err(crate::Error::from)?;
+        Ok(pdf::add_dss(pdf, &data.certificates, &data.crls).map_err(crate::Error::from)?)
+    }
+
     /// The signature time-stamp at B-T; nothing at B-B.
     fn stamp(&self, der: Vec<u8>) -> Result<Vec<u8>, Failure> {
         match (self.level, &self.tsa) {
-            (Level::T, Some(tsa)) => Ok(timestamp::stamp(&der, tsa).map_err(crate::Error::from)?),
+            (Level::T | Level::LT, Some(tsa)) => Ok(timestamp::stamp(&der, tsa).map_err(crate::Error::from)?),
             _ => Ok(der),
         }
     }
@@ -202,14 +217,13 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
     let [file] = args.files.as_slice() else {
         return Err(Failure::usage(tr!("cli-sign-one-file")));
     };
-    let signer = Signer::new(args)?;
     let options = FileOptions {
         format: args.format,
         detached: args.detached,
         out: args.out.as_deref(),
         reason: args.reason.as_deref(),
     };
-    sign_file(&signer, file, &options)
+    sign_file(|| Signer::new(args), file, &options)
 }
 
 /// How [`sign_file`] signs.
@@ -225,10 +239,15 @@ pub struct FileOptions<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// Signs one file as `mohur sign FILE` does (PAdES for a PDF, CAdES otherwise), with
-/// `signer`'s key after one PIN entry in a dialog naming the file; writes the result
-/// next to it, atomically, never over the original.
-pub fn sign_file(signer: &Signer, file: &Path, options: &FileOptions) -> Result<Outcome, Failure> {
+/// Signs one file as `mohur sign FILE` does (PAdES for a PDF, CAdES otherwise), with the
+/// key of the signer `signer` makes after one PIN entry in a dialog naming the file;
+/// writes the result next to it, atomically, never over the original. The file is read
+/// and checked first: one that cannot be signed never reaches the card.
+pub fn sign_file<'s>(
+    signer: impl FnOnce() -> Result<Signer<'s>, Failure>,
+    file: &Path,
+    options: &FileOptions,
+) -> Result<Outcome, Failure> {
     let data = read(file)?;
     let pades = match options.format {
         Format::Pades => true,
@@ -252,6 +271,10 @@ pub fn sign_file(signer: &Signer, file: &Path, options: &FileOptions) -> Result<
     if same_file(&out, file) {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
     }
+    let signer = signer()?;
+    if !pades && signer.level == Level::LT {
+        return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
+    }
     let (level, cert, chain) = (signer.level, &signer.cert, &signer.chain);
     let sha256 = hex_lower(&super::sha256(&data));
     let mut context = format!("{}\n  {} ({})", tr!("cli-sign-context"), shown_name(file), size_text(data.len()));
@@ -270,7 +293,13 @@ pub fn sign_file(signer: &Signer, file: &Path, options: &FileOptions) -> Result<
         let options = pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: options.reason, reserve };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
         let der = signer.with_pin(context, |sign| crate::documents::pades_cms(&prepared, cert, chain, sign))?;
-        prepared.finish(&signer.stamp(der)?).map_err(crate::Error::from)?
+        let der = signer.stamp(der)?;
+        let signed = prepared.finish(&der).map_err(crate::Error::from)?;
+        if level == Level::LT {
+            signer.add_validation_data(signed, &der)?
+        } else {
+            signed
+        }
     } else {
         let req = cms::SignRequest {
             certificate: cert,
@@ -326,6 +355,9 @@ fn sign_container(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = f.display().to_string())));
     }
     let signer = Signer::new(args)?;
+    if signer.level == Level::LT {
+        return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
+    }
     let mut context = tr!("cli-sign-context");
     let mut listed = Vec::new();
     for d in &documents {

@@ -12,6 +12,7 @@
 //! The signature itself is [`crate::signing::cms`]'s CAdES; this module packs it.
 
 pub mod asic;
+pub mod ltv;
 pub mod pdf;
 pub mod timestamp;
 pub mod validation;
@@ -24,6 +25,9 @@ pub enum Level {
     B,
     /// B-T: B-B and a trusted time, an RFC 3161 time-stamp over the signature value.
     T,
+    /// B-LT: B-T and the validation data (certificates, CRLs) in the document's DSS
+    /// (PAdES, EN 319 142-1 §5.4).
+    LT,
 }
 
 impl Level {
@@ -32,6 +36,7 @@ impl Level {
         match self {
             Level::B => "B-B",
             Level::T => "B-T",
+            Level::LT => "B-LT",
         }
     }
 }
@@ -42,7 +47,8 @@ impl std::str::FromStr for Level {
         match s.to_ascii_uppercase().as_str() {
             "B" | "B-B" | "BES" => Ok(Level::B),
             "T" | "B-T" => Ok(Level::T),
-            other => Err(format!("unknown level {other:?}: B (B-B) or T (B-T)")),
+            "LT" | "B-LT" => Ok(Level::LT),
+            other => Err(format!("unknown level {other:?}: B (B-B), T (B-T) or LT (B-LT, PDFs)")),
         }
     }
 }
@@ -53,7 +59,7 @@ impl std::str::FromStr for Level {
 /// own certificates. Generous, as a signature that does not fit is lost.
 pub fn pades_reserve(certificate: &[u8], chain: &[Vec<u8>], level: Level) -> usize {
     let certs: usize = certificate.len() + chain.iter().map(Vec::len).sum::<usize>();
-    2 * certs + 4096 + if level == Level::T { 16 * 1024 } else { 0 }
+    2 * certs + 4096 + if level >= Level::T { 16 * 1024 } else { 0 }
 }
 
 /// The CAdES signature of a prepared PDF (ETSI EN 319 142-1 §5.1, `ETSI.CAdES.detached`):

@@ -226,6 +226,23 @@ fn signature_fields(doc: &Document) -> Vec<&Dictionary> {
     out
 }
 
+/// Whether the document has a DSS with revocation data (`/CRLs` or `/OCSPs` not empty),
+/// and then the end of the revision that added its catalogue's `/DSS` (approximately:
+/// the file's end; what matters is that it comes after a signature).
+pub fn dss_revision_end(pdf: &[u8]) -> Result<Option<usize>, PdfError> {
+    let doc = load(pdf)?;
+    let Ok(catalog) = doc.catalog() else { return Ok(None) };
+    let Some(dss) = deref_dict(&doc, catalog.get(b"DSS").ok()) else { return Ok(None) };
+    let non_empty = |k: &[u8]| {
+        dss.get(k)
+            .ok()
+            .and_then(|o| doc.dereference(o).ok())
+            .and_then(|(_, o)| o.as_array().ok())
+            .is_some_and(|a| !a.is_empty())
+    };
+    Ok((non_empty(b"CRLs") || non_empty(b"OCSPs")).then_some(pdf.len()))
+}
+
 /// Loads `pdf` whole (streams too), as it reads at `end`: the revision that ended there.
 pub(crate) fn load_revision(pdf: &[u8], end: usize) -> Result<Document, PdfError> {
     let doc = Document::load_mem(&pdf[..end.min(pdf.len())]).map_err(PdfError::Unreadable)?;
@@ -385,7 +402,7 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         );
     let sig_id: ObjectId = (size, 0);
     let widget_id: ObjectId = (size + 1, 0);
-    let mut next = size + 2;
+    let next = size + 2;
 
     // Rewritten objects, by id: what points to the new field.
     let mut rewritten: BTreeMap<ObjectId, Object> = BTreeMap::new();
@@ -480,10 +497,7 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
 
     let xref_is_stream = pdf.get(doc.xref_start..).is_some_and(|rest| !rest.starts_with(b"xref"));
     let prev = doc.xref_start;
-    let trailer_entries: Vec<(&[u8], Object)> = [b"Root".as_slice(), b"Info", b"ID"]
-        .into_iter()
-        .filter_map(|k| doc.trailer.get(k).ok().map(|v| (k, v.clone())))
-        .collect();
+    let trailer_entries = carried_trailer(&doc);
     drop(doc);
 
     // Appending starts on a line of its own.
@@ -520,9 +534,33 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         pdf.extend_from_slice(format!("{} {} obj\n{}\nendobj\n", id.0, id.1, serialize(&object)).as_bytes());
     }
 
+    append_xref(&mut pdf, &mut offsets, next, xref_is_stream, prev, &trailer_entries);
+
+    // /ByteRange: everything but the hex string of /Contents with its angle brackets.
+    let byte_range = [0, contents.start - 1, contents.end + 1, pdf.len() - contents.end - 1];
+    let text = format!("{} {} {}", byte_range[1], byte_range[2], byte_range[3]);
+    if text.len() > 3 * 11 - 1 {
+        return Err(PdfError::structure("the file is too large for a signature's byte range"));
+    }
+    pdf[range_at..range_at + text.len()].copy_from_slice(text.as_bytes());
+    Ok(Prepared { bytes: pdf, contents, byte_range, field })
+}
+
+/// Ends an incremental update: a cross-reference section for `offsets` (object number →
+/// generation and offset) of the same kind as the file's last one (`xref_is_stream`: a
+/// stream, §7.5.8; else a table, §7.5.4), the trailer entries carried over, `/Prev`,
+/// and `startxref`. `next` is the first object number not in use.
+fn append_xref(
+    pdf: &mut Vec<u8>,
+    offsets: &mut BTreeMap<u32, (u16, usize)>,
+    mut next: u32,
+    xref_is_stream: bool,
+    prev: usize,
+    trailer_entries: &[(&[u8], Object)],
+) {
     let xref_at = pdf.len();
     let mut trailer = String::new();
-    for (k, v) in &trailer_entries {
+    for (k, v) in trailer_entries {
         write_name(&mut trailer, k);
         trailer.push(' ');
         trailer.push_str(&serialize(v));
@@ -536,7 +574,7 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         let width = if xref_at <= u32::MAX as usize { 4 } else { 8 };
         let mut data = Vec::new();
         let mut index = String::new();
-        for (n, (generation, offset)) in &offsets {
+        for (n, (generation, offset)) in offsets.iter() {
             let _ = write!(index, "{n} 1 ");
             data.push(1u8);
             data.extend_from_slice(&(*offset as u64).to_be_bytes()[8 - width..]);
@@ -570,15 +608,106 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         pdf.extend_from_slice(table.as_bytes());
     }
     pdf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+}
 
-    // /ByteRange: everything but the hex string of /Contents with its angle brackets.
-    let byte_range = [0, contents.start - 1, contents.end + 1, pdf.len() - contents.end - 1];
-    let text = format!("{} {} {}", byte_range[1], byte_range[2], byte_range[3]);
-    if text.len() > 3 * 11 - 1 {
-        return Err(PdfError::structure("the file is too large for a signature's byte range"));
+/// The trailer entries an update carries over (§7.5.5): `/Root`, `/Info`, `/ID`.
+fn carried_trailer(doc: &Document) -> Vec<(&'static [u8], Object)> {
+    [b"Root".as_slice(), b"Info", b"ID"]
+        .into_iter()
+        .filter_map(|k| doc.trailer.get(k).ok().map(|v| (k, v.clone())))
+        .collect()
+}
+
+/// Appends a Document Security Store (ETSI EN 319 142-1 §5.4.2, ISO 32000-2 §12.8.4.3)
+/// in an incremental update: each certificate and CRL as a stream, listed in the DSS's
+/// `/Certs` and `/CRLs` (added to a DSS already there, as a second signer's), and the
+/// catalogue pointing to it. The signatures before it stay valid: they cover the bytes
+/// before it, and a DSS is what a signature may be followed by.
+pub fn add_dss(mut pdf: Vec<u8>, certificates: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    let doc = load(&pdf)?;
+    let root_id =
+        doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| PdfError::structure("no /Root"))?;
+    let catalog = doc.get_object(root_id).and_then(Object::as_dict).map_err(|_| PdfError::structure("no catalogue"))?;
+    let size =
+        doc.reference_table.size.max(doc.max_id + 1).max(
+            doc.trailer.get(b"Size").and_then(Object::as_i64).ok().and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+        );
+    let mut next = size;
+    let (dss_id, mut dss) = match catalog.get(b"DSS") {
+        Ok(Object::Reference(id)) => (
+            *id,
+            doc.get_object(*id)
+                .and_then(Object::as_dict)
+                .map_err(|_| PdfError::structure("/DSS is not a dictionary"))?
+                .clone(),
+        ),
+        Ok(Object::Dictionary(d)) => {
+            next += 1;
+            ((next - 1, 0), d.clone())
+        }
+        Ok(_) => return Err(PdfError::structure("/DSS is not a dictionary")),
+        Err(_) => {
+            next += 1;
+            let mut d = Dictionary::new();
+            d.set("Type", Object::Name(b"DSS".to_vec()));
+            ((next - 1, 0), d)
+        }
+    };
+    let existing = |key: &[u8]| -> Result<Vec<Object>, PdfError> {
+        match dss.get(key) {
+            Ok(Object::Array(a)) => Ok(a.clone()),
+            Ok(Object::Reference(id)) => Ok(doc
+                .get_object(*id)
+                .and_then(Object::as_array)
+                .map_err(|_| PdfError::structure("a /DSS list is not an array"))?
+                .clone()),
+            Ok(_) => Err(PdfError::structure("a /DSS list is not an array")),
+            Err(_) => Ok(Vec::new()),
+        }
+    };
+    let (mut cert_refs, mut crl_refs) = (existing(b"Certs")?, existing(b"CRLs")?);
+    let catalog_needs_rewrite = !matches!(catalog.get(b"DSS"), Ok(Object::Reference(_)));
+    let mut catalog = catalog.clone();
+    let xref_is_stream = pdf.get(doc.xref_start..).is_some_and(|rest| !rest.starts_with(b"xref"));
+    let prev = doc.xref_start;
+    let trailer_entries = carried_trailer(&doc);
+    drop(doc);
+
+    if !matches!(pdf.last(), Some(b'\n' | b'\r')) {
+        pdf.push(b'\n');
     }
-    pdf[range_at..range_at + text.len()].copy_from_slice(text.as_bytes());
-    Ok(Prepared { bytes: pdf, contents, byte_range, field })
+    let mut offsets: BTreeMap<u32, (u16, usize)> = BTreeMap::new();
+    let mut stream = |pdf: &mut Vec<u8>, data: &[u8], next: &mut u32| -> Object {
+        let id = *next;
+        *next += 1;
+        offsets.insert(id, (0, pdf.len()));
+        pdf.extend_from_slice(format!("{id} 0 obj\n<</Length {}>>\nstream\n", data.len()).as_bytes());
+        pdf.extend_from_slice(data);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n");
+        Object::Reference((id, 0))
+    };
+    for c in certificates {
+        cert_refs.push(stream(&mut pdf, c, &mut next));
+    }
+    for c in crls {
+        crl_refs.push(stream(&mut pdf, c, &mut next));
+    }
+    dss.set("Certs", cert_refs);
+    dss.set("CRLs", crl_refs);
+    offsets.insert(dss_id.0, (dss_id.1, pdf.len()));
+    pdf.extend_from_slice(
+        format!("{} {} obj\n{}\nendobj\n", dss_id.0, dss_id.1, serialize(&Object::Dictionary(dss))).as_bytes(),
+    );
+    if catalog_needs_rewrite {
+        catalog.set("DSS", Object::Reference(dss_id));
+        offsets.insert(root_id.0, (root_id.1, pdf.len()));
+        pdf.extend_from_slice(
+            format!("{} {} obj\n{}\nendobj\n", root_id.0, root_id.1, serialize(&Object::Dictionary(catalog)))
+                .as_bytes(),
+        );
+    }
+    append_xref(&mut pdf, &mut offsets, next, xref_is_stream, prev, &trailer_entries);
+    Ok(pdf)
 }
 
 /// A PDF date (ISO 32000-1 §7.9.4), in UTC.

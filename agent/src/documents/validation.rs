@@ -30,6 +30,9 @@ pub struct SignatureCheck {
     pub covers_whole_file: bool,
     /// What was changed after the signature other than by signing and form filling.
     pub changed_after: Option<String>,
+    /// The document carries validation data (a DSS with CRLs or OCSP responses) after
+    /// this signature.
+    pub validation_data: bool,
 }
 
 impl SignatureCheck {
@@ -38,10 +41,15 @@ impl SignatureCheck {
         self.outcome.is_ok() && self.changed_after.is_none()
     }
 
-    /// B-B or B-T, for a valid signature.
+    /// B-B, B-T, or B-LT (time-stamped, and the document has a DSS with revocation
+    /// data), for a valid signature.
     pub fn level(&self) -> Option<Level> {
         let v = self.outcome.as_ref().ok()?;
-        Some(if v.timestamp.is_some() { Level::T } else { Level::B })
+        Some(match (&v.timestamp, self.validation_data) {
+            (None, _) => Level::B,
+            (Some(_), false) => Level::T,
+            (Some(_), true) => Level::LT,
+        })
     }
 }
 
@@ -49,6 +57,7 @@ impl SignatureCheck {
 /// signature dictionaries are malformed, is a [`PdfError`].
 pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, PdfError> {
     let found = pdf::signatures(pdf)?;
+    let dss_at = pdf::dss_revision_end(pdf)?;
     let mut checks = Vec::with_capacity(found.len());
     for f in found {
         let outcome = match f.sub_filter.as_str() {
@@ -61,7 +70,14 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, 
         };
         let end = f.covers_until();
         let changed_after = if end == pdf.len() { None } else { changes_after(pdf, end)? };
-        checks.push(SignatureCheck { covers_whole_file: end == pdf.len(), found: f, outcome, changed_after });
+        let validation_data = dss_at.is_some_and(|at| at > end);
+        checks.push(SignatureCheck {
+            covers_whole_file: end == pdf.len(),
+            found: f,
+            outcome,
+            changed_after,
+            validation_data,
+        });
     }
     Ok(checks)
 }

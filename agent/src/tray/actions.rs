@@ -169,8 +169,8 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
             let Some(file) = (hooks.choose_file)(&tr!("tray-choose-to-sign")).map_err(Error::NoPrompter)? else {
                 return Ok(Outcome::Quiet);
             };
-            let signer = crate::cli::sign::Signer::for_agent(agent)?;
-            match crate::cli::sign::sign_file(&signer, &file, &crate::cli::sign::FileOptions::default()) {
+            let signer = || crate::cli::sign::Signer::for_agent(agent).map_err(crate::cli::Failure::from);
+            match crate::cli::sign::sign_file(signer, &file, &crate::cli::sign::FileOptions::default()) {
                 Ok(done) => Ok(Outcome::Done(done.text)),
                 Err(f) => failure(f),
             }

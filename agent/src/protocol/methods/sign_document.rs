@@ -8,7 +8,7 @@ use super::super::MAX_DOCUMENTS;
 use crate::agent::Agent;
 use crate::dialogs::texts;
 use crate::documents::timestamp::{self, TimestampError};
-use crate::documents::{asic, pdf, Level};
+use crate::documents::{asic, ltv, pdf, Level};
 use crate::pin_policy::{self, Ctx};
 use crate::signing::{cms, key_policy};
 use crate::{Error, Result};
@@ -102,8 +102,11 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     // request fails before any dialog.
     let tsa = agent.config.tsa();
     let level = level.unwrap_or(if tsa.is_some() { Level::T } else { Level::B });
-    if level == Level::T && tsa.is_none() {
+    if level >= Level::T && tsa.is_none() {
         return Err(TimestampError::NotConfigured.into());
+    }
+    if level == Level::LT && format != Format::Pades {
+        return Err(Error::BadRequest("level \"LT\" is made for \"pades\" (the PDF's DSS)".into()));
     }
     let slot = blocking_find(agent, p, purpose)?;
     let cert = slot.with(|t| t.certificate(purpose))?;
@@ -159,7 +162,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         };
         let mut der = pin_policy::with_pin(ctx, &slot, purpose, &occasion, |sign| cms::sign_cades(&req, sign))?;
         ctx.cancel.check()?;
-        if let (Level::T, Some(tsa)) = (level, &tsa) {
+        if let (Level::T | Level::LT, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa)?;
         }
         let container = asic::build(&documents, &manifest, &der)?;
@@ -197,11 +200,25 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     let mut results = Vec::with_capacity(docs.len());
     for ((d, prepared), mut der) in docs.iter().zip(prepared).zip(signatures) {
         ctx.cancel.check()?;
-        if let (Level::T, Some(tsa)) = (level, &tsa) {
+        if let (Level::T | Level::LT, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa)?;
         }
         results.push(match prepared {
-            Some(prepared) => json!({"name": d.name, "pdf": B64.encode(prepared.finish(&der)?), "level": level.name()}),
+            Some(prepared) => {
+                let mut signed = prepared.finish(&der)?;
+                if level == Level::LT {
+                    // B-LT: the certificates and their CRLs, fetched after the time-stamp.
+                    let timeout = tsa.as_ref().map_or(std::time::Duration::from_secs(15), |t| t.timeout);
+                    let mut certs = ltv::certificates_of(&der);
+                    certs.extend(chain.iter().cloned());
+                    certs.extend(agent.intermediates.iter().cloned());
+                    let installed = crate::cli::installed_ca_dir().and_then(|d| crate::cli::load_ca_bundle(&d).ok());
+                    certs.extend(installed.unwrap_or_default());
+                    let data = ltv::gather(&certs, timeout)?;
+                    signed = pdf::add_dss(signed, &data.certificates, &data.crls)?;
+                }
+                json!({"name": d.name, "pdf": B64.encode(signed), "level": level.name()})
+            }
             None => json!({"name": d.name, "cms": B64.encode(der), "level": level.name()}),
         });
     }

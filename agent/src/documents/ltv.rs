@@ -1,0 +1,202 @@
+//! Long-term validation data (level B-LT, ETSI EN 319 142-1 §5.4 for PAdES): every
+//! certificate a verifier needs to build the signer's and the TSA's paths, and the CRLs
+//! that say none of them was revoked, fetched right after the signature time-stamp so
+//! that they are fresher than it (the EU DSS advice). A verifier can then check the
+//! signature years later, with no network, after the CAs' services are gone.
+//!
+//! Revocation data come from each certificate's cRLDistributionPoints (RFC 5280
+//! §4.2.1.13), over http(s); each CRL must be issued by the certificate's issuer, signed
+//! by it, and not list the certificate. OCSP is not used yet.
+
+use std::time::Duration;
+
+use der::{Decode, Encode};
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::CrlDistributionPoints;
+use x509_cert::Certificate;
+
+/// A CRL larger than this is refused (national CAs' CRLs are far smaller).
+const MAX_CRL_BYTES: u64 = 16 << 20;
+
+/// Why the validation data could not be gathered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LtvError {
+    /// A certificate names no CRL distribution point, so nothing says it is not revoked.
+    #[error("the certificate of {0} names no CRL distribution point: B-LT cannot be made for it")]
+    NoRevocationSource(String),
+    /// No distribution point of a certificate gave a usable CRL.
+    #[error("no CRL for the certificate of {subject} could be had: {why}")]
+    Unavailable {
+        /// The certificate's subject.
+        subject: String,
+        /// What went wrong at the last URL tried.
+        why: String,
+    },
+    /// The CRL lists the certificate: it is revoked.
+    #[error("the certificate of {0} is revoked")]
+    Revoked(String),
+    /// A certificate that cannot be read.
+    #[error("a certificate cannot be read: {0}")]
+    Certificate(String),
+    /// The issuer of a certificate is not among those given.
+    #[error("the issuer of {0} is not in the signature's chain")]
+    NoIssuer(String),
+}
+
+/// The validation data of a signature: certificates and CRLs (DER).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidationData {
+    /// Every certificate given, each once.
+    pub certificates: Vec<Vec<u8>>,
+    /// One CRL for each certificate that is not self-signed.
+    pub crls: Vec<Vec<u8>>,
+}
+
+fn subject_of(cert: &Certificate) -> String {
+    crate::signing::verify::name_text(&cert.tbs_certificate.subject)
+}
+
+/// The http(s) URLs of `cert`'s CRL distribution points.
+fn crl_urls(cert: &Certificate) -> Vec<String> {
+    let Some(ext) = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS)
+    else {
+        return Vec::new();
+    };
+    let Ok(points) = CrlDistributionPoints::from_der(ext.extn_value.as_bytes()) else { return Vec::new() };
+    points
+        .0
+        .iter()
+        .filter_map(|p| match &p.distribution_point {
+            Some(DistributionPointName::FullName(names)) => Some(names),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|n| match n {
+            GeneralName::UniformResourceIdentifier(u) => Some(u.as_str().to_owned()),
+            _ => None,
+        })
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect()
+}
+
+/// The CRL at `url`, checked: issued and signed by `issuer`, not listing `cert`.
+fn fetch_crl(url: &str, cert: &Certificate, issuer: &Certificate, timeout: Duration) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).build().into();
+    let mut response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let der =
+        response.body_mut().with_config().limit(MAX_CRL_BYTES).read_to_vec().map_err(|e| format!("{url}: {e}"))?;
+    // A CRL may come PEM-armoured from some servers.
+    let der = match std::str::from_utf8(&der).ok().filter(|t| t.contains("-----BEGIN X509 CRL-----")) {
+        Some(text) => der::pem::decode_vec(text.trim().as_bytes()).map_err(|e| format!("{url}: {e}"))?.1,
+        None => der,
+    };
+    let crl = CertificateList::from_der(&der).map_err(|e| format!("{url}: not a CRL: {e}"))?;
+    if crl.tbs_cert_list.issuer != issuer.tbs_certificate.subject {
+        return Err(format!("{url}: a CRL of another CA"));
+    }
+    let tbs = crl.tbs_cert_list.to_der().map_err(|e| e.to_string())?;
+    let sig = crl.signature.as_bytes().ok_or("the CRL's signature has unused bits")?;
+    mohur_installer::ca::verify_signed(&tbs, crl.signature_algorithm.oid, sig, issuer)
+        .map_err(|e| format!("{url}: the CRL's signature does not verify: {e}"))?;
+    let serial = &cert.tbs_certificate.serial_number;
+    if crl.tbs_cert_list.revoked_certificates.iter().flatten().any(|r| &r.serial_number == serial) {
+        return Err("revoked".to_owned());
+    }
+    Ok(der)
+}
+
+/// Gathers the validation data for `certificates` (DER; the signer's, the TSA's and
+/// their CAs, in any order): a CRL for each that is not self-signed, from its
+/// distribution points, tried in turn. A revoked certificate, or one for which no CRL
+/// can be had, is an error: B-LT is then not made.
+pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationData, LtvError> {
+    let mut unique: Vec<Vec<u8>> = Vec::new();
+    for c in certificates {
+        if !unique.contains(c) {
+            unique.push(c.clone());
+        }
+    }
+    let parsed = unique
+        .iter()
+        .map(|d| Certificate::from_der(d).map_err(|e| LtvError::Certificate(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut crls: Vec<Vec<u8>> = Vec::new();
+    for cert in &parsed {
+        if cert.tbs_certificate.issuer == cert.tbs_certificate.subject {
+            continue;
+        }
+        let subject = subject_of(cert);
+        let issuer = parsed
+            .iter()
+            .find(|i| i.tbs_certificate.subject == cert.tbs_certificate.issuer)
+            .ok_or_else(|| LtvError::NoIssuer(subject.clone()))?;
+        let urls = crl_urls(cert);
+        if urls.is_empty() {
+            return Err(LtvError::NoRevocationSource(subject));
+        }
+        let mut last = String::new();
+        let mut got = None;
+        for url in &urls {
+            match fetch_crl(url, cert, issuer, timeout) {
+                Ok(der) => {
+                    got = Some(der);
+                    break;
+                }
+                Err(why) if why == "revoked" => return Err(LtvError::Revoked(subject)),
+                Err(why) => {
+                    tracing::warn!("B-LT: {why}");
+                    last = why;
+                }
+            }
+        }
+        let der = got.ok_or(LtvError::Unavailable { subject, why: last })?;
+        if !crls.contains(&der) {
+            crls.push(der);
+        }
+    }
+    Ok(ValidationData { certificates: unique, crls })
+}
+
+/// The certificates a CAdES signature and its time-stamp carry (the signer's, its chain,
+/// the TSA's and its chain): what [`gather`] needs.
+pub fn certificates_of(cms_der: &[u8]) -> Vec<Vec<u8>> {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    fn certs(sd: &SignedData) -> Vec<Vec<u8>> {
+        sd.certificates
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .filter_map(|c| match c {
+                cms::cert::CertificateChoices::Certificate(c) => c.to_der().ok(),
+                _ => None,
+            })
+            .collect()
+    }
+    let Some(sd) = ContentInfo::from_der(cms_der).ok().and_then(|ci| ci.content.decode_as::<SignedData>().ok()) else {
+        return Vec::new();
+    };
+    let mut out = certs(&sd);
+    for si in sd.signer_infos.0.iter() {
+        let tokens = si
+            .unsigned_attrs
+            .iter()
+            .flat_map(|a| a.iter())
+            .filter(|a| a.oid == super::timestamp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+            .flat_map(|a| a.values.iter());
+        for token in tokens {
+            if let Some(tsd) =
+                token.decode_as::<ContentInfo>().ok().and_then(|ci| ci.content.decode_as::<SignedData>().ok())
+            {
+                out.extend(certs(&tsd));
+            }
+        }
+    }
+    out
+}
