@@ -378,7 +378,7 @@ async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
     let bad = [
         json!({"format": "pades", "name": "x.pdf", "digest": b64.encode([0u8; 32]), "hashFunction": "SHA-256"}),
         json!({"format": "pades", "detached": true, "documents": documents}),
-        json!({"format": "pades", "level": "LTA", "documents": documents}),
+        json!({"format": "pades", "level": "LTV", "documents": documents}),
     ];
     for (i, params) in bad.into_iter().enumerate() {
         let r = call(&mut ws, 10 + i as u64, "sign-document", params).await;
@@ -742,7 +742,7 @@ fn pyhanko_ltv(pdf: &Path, root: &Path) -> Output {
     const SCRIPT: &str = "import sys\n\
         from pyhanko.keys import load_cert_from_pemder\n\
         from pyhanko.pdf_utils.reader import PdfFileReader\n\
-        from pyhanko.sign.validation import validate_pdf_signature\n\
+        from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp\n\
         from pyhanko.sign.validation.dss import DocumentSecurityStore\n\
         root = load_cert_from_pemder(sys.argv[2])\n\
         with open(sys.argv[1], 'rb') as f:\n\
@@ -756,8 +756,11 @@ fn pyhanko_ltv(pdf: &Path, root: &Path) -> Output {
         \x20       from pyhanko_certvalidator import ValidationContext\n\
         \x20       vc = lambda: ValidationContext(**kw)\n\
         \x20   for sig in r.embedded_signatures:\n\
-        \x20       s = validate_pdf_signature(sig, signer_validation_context=vc(), ts_validation_context=vc())\n\
-        \x20       print(sig.field_name, s.intact, s.trusted, s.bottom_line)\n";
+        \x20       if sig.sig_object_type == '/DocTimeStamp':\n\
+        \x20           s = validate_pdf_timestamp(sig, validation_context=vc())\n\
+        \x20       else:\n\
+        \x20           s = validate_pdf_signature(sig, signer_validation_context=vc(), ts_validation_context=vc())\n\
+        \x20       print(sig.field_name, s.intact, s.trusted, getattr(s, 'bottom_line', s.valid))\n";
     let python = mohur_tests::pyhanko().with_file_name("python");
     Command::new(python).arg("-c").arg(SCRIPT).arg(pdf).arg(root).output().expect("run pyhanko's python")
 }
@@ -813,10 +816,34 @@ fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_o
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(json(&out)["signatures"][0]["level"], "B-LT", "{}", stdout(&out));
 
+    // B-LTA: and a document time-stamp over all of it. pyHanko checks the signature and
+    // the document time-stamp with the DSS alone; mohur reports B-LTA.
+    online.store(true, Ordering::SeqCst);
+    let out = sign("LTA");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    online.store(false, Ordering::SeqCst);
+    let lta = dir.join("contract.signed-2.pdf");
+    let report = pyhanko_ltv(&lta, &pki.root_cert_pem);
+    let said = text(&report);
+    assert!(said.contains("Signature1 True True True") && said.contains("Signature2 True True True"), "{said}");
+    let out = mohur(&dir, &["verify", lta.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
+    assert_eq!(v["signatures"][1]["kind"], "documentTimestamp", "{v}");
+    // A byte of the document time-stamp's own range changed: it no longer verifies.
+    let mut bytes = std::fs::read(&lta).unwrap();
+    let at = bytes.windows(6).rposition(|w| w == b"/Certs").unwrap();
+    bytes[at + 1] = b'D';
+    let forged = dir.join("lta-forged.pdf");
+    std::fs::write(&forged, bytes).unwrap();
+    let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
+    assert_eq!(out.status.code(), Some(INVALID), "{}", stdout(&out));
+
     // A B-T file fails pyHanko's B-LT validation: the check above is not a formality.
     let out = sign("T");
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let report = pyhanko_ltv(&dir.join("contract.signed-2.pdf"), &pki.root_cert_pem);
+    let report = pyhanko_ltv(&dir.join("contract.signed-3.pdf"), &pki.root_cert_pem);
     assert!(!text(&report).contains("Signature1 True True True"), "{}", text(&report));
 
     // The CRLs not to be had, or the signer's certificate revoked: exit 11, no file.

@@ -63,6 +63,7 @@ cli-verify-pdf-signature = İmza { $n } ({ $field }):
 cli-verify-no-signature = Bu faylda imza yoxdur.
 cli-verify-by-tsa = verən: { $tsa }
 cli-verify-covers-whole = İmza bütün faylı əhatə edir.
+cli-verify-document-timestamp = Sənədin zaman möhürü: faylın və ondan əvvəlki yoxlama məlumatlarının həmin vaxt mövcud olduğunu sübut edir.
 cli-verify-later-signatures = Ondan sonra fayl yalnız imzalama və ya forma doldurma ilə dəyişib.
 cli-verify-changed-after = Ondan sonra fayl DƏYİŞDİRİLİB: { $what }
 cli-error-no-service = Smart kart xidməti (pcscd) işləmir, ona görə heç bir kart oxuna bilmir. Onu `sudo systemctl start pcscd.socket` ilə başladın (Windows-da: "Smart Card" xidməti) və yenidən cəhd edin.

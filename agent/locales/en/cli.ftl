@@ -63,6 +63,7 @@ cli-verify-pdf-signature = Signature { $n } ({ $field }):
 cli-verify-no-signature = This file carries no signature.
 cli-verify-by-tsa = by { $tsa }
 cli-verify-covers-whole = It covers the whole file.
+cli-verify-document-timestamp = A document time-stamp: it proves the file and the validation data before it existed at its time.
 cli-verify-later-signatures = After it the file was changed only by signing or form filling.
 cli-verify-changed-after = After it the file was CHANGED: { $what }
 cli-error-no-service = The smart card service (pcscd) is not running, so no card can be read. Start it with `sudo systemctl start pcscd.socket` (on Windows: the "Smart Card" service), then try again.

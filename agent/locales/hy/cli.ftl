@@ -63,6 +63,7 @@ cli-verify-pdf-signature = Ստորագրություն { $n } ({ $field }).
 cli-verify-no-signature = Այս ֆայլը ստորագրություն չունի։
 cli-verify-by-tsa = տվել է՝ { $tsa }
 cli-verify-covers-whole = Այն ընդգրկում է ամբողջ ֆայլը։
+cli-verify-document-timestamp = Փաստաթղթի ժամանակի դրոշմ. այն ապացուցում է, որ ֆայլը և դրանից առաջ եղած ստուգման տվյալները գոյություն են ունեցել այդ պահին։
 cli-verify-later-signatures = Դրանից հետո ֆայլը փոխվել է միայն ստորագրմամբ կամ ձևի լրացմամբ։
 cli-verify-changed-after = Դրանից հետո ֆայլը ՓՈԽՎԵԼ Է. { $what }
 cli-error-no-service = Սմարթ քարտերի ծառայությունը (pcscd) աշխատում չէ, ուստի ոչ մի քարտ հնարավոր չէ կարդալ։ Գործարկեք այն `sudo systemctl start pcscd.socket` հրամանով (Windows-ում՝ «Smart Card» ծառայությունը) և կրկին փորձեք։

@@ -66,9 +66,10 @@ pub struct Args {
     /// PAdES for PDFs, CAdES otherwise (auto), either, or an ASiC-E container.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls) or LT (B-LT,
-    /// PDFs: and the certificates and CRLs in the PDF's DSS). Default: T when a
-    /// time-stamping authority is configured, else B.
+    /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls), LT (B-LT,
+    /// PDFs: and the certificates and CRLs in the PDF's DSS) or LTA (B-LTA: and a
+    /// document time-stamp). Default: T when a time-stamping authority is configured,
+    /// else B.
     #[arg(long)]
     pub level: Option<Level>,
     /// Time-stamping authority (RFC 3161 over http:// or https://) for --level T, instead
@@ -204,7 +205,9 @@ impl<'a> Signer<'a> {
     /// The signature time-stamp at B-T; nothing at B-B.
     fn stamp(&self, der: Vec<u8>) -> Result<Vec<u8>, Failure> {
         match (self.level, &self.tsa) {
-            (Level::T | Level::LT, Some(tsa)) => Ok(timestamp::stamp(&der, tsa).map_err(crate::Error::from)?),
+            (Level::T | Level::LT | Level::LTA, Some(tsa)) => {
+                Ok(timestamp::stamp(&der, tsa).map_err(crate::Error::from)?)
+            }
             _ => Ok(der),
         }
     }
@@ -272,7 +275,7 @@ pub fn sign_file<'s>(
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
     }
     let signer = signer()?;
-    if !pades && signer.level == Level::LT {
+    if !pades && signer.level >= Level::LT {
         return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
     }
     let (level, cert, chain) = (signer.level, &signer.cert, &signer.chain);
@@ -290,15 +293,24 @@ pub fn sign_file<'s>(
     let now = SystemTime::now();
     let signed = if pades {
         let reserve = crate::documents::pades_reserve(cert, chain, level);
-        let options = pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: options.reason, reserve };
+        let options = pdf::SignatureOptions {
+            signing_time: now,
+            name: Some(&holder),
+            reason: options.reason,
+            reserve,
+            document_timestamp: false,
+        };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
         let der = signer.with_pin(context, |sign| crate::documents::pades_cms(&prepared, cert, chain, sign))?;
         let der = signer.stamp(der)?;
         let signed = prepared.finish(&der).map_err(crate::Error::from)?;
-        if level == Level::LT {
-            signer.add_validation_data(signed, &der)?
-        } else {
-            signed
+        match (level, &signer.tsa) {
+            (Level::LT, _) => signer.add_validation_data(signed, &der)?,
+            (Level::LTA, Some(tsa)) => {
+                let with_data = signer.add_validation_data(signed, &der)?;
+                crate::documents::add_document_timestamp(with_data, tsa)?
+            }
+            _ => signed,
         }
     } else {
         let req = cms::SignRequest {
@@ -355,7 +367,7 @@ fn sign_container(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = f.display().to_string())));
     }
     let signer = Signer::new(args)?;
-    if signer.level == Level::LT {
+    if signer.level >= Level::LT {
         return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
     }
     let mut context = tr!("cli-sign-context");

@@ -207,6 +207,7 @@ mod imp {
                 "reasonGiven": c.found.reason,
                 "coversWholeFile": c.covers_whole_file,
                 "changedAfter": c.changed_after,
+                "kind": if c.is_document_timestamp() { "documentTimestamp" } else { "signature" },
             });
             match &c.outcome {
                 Ok(v) => {
@@ -215,8 +216,12 @@ mod imp {
                     entry["level"] = json!(level);
                     entry["timestamp"] =
                         json!(v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})));
-                    text.push_str(&format!("  {}: {}\n", tr!("cli-label-signer"), v.signer_cn));
-                    text.push_str(&format!("  {}: {}\n", tr!("cli-label-level"), level.unwrap_or_default()));
+                    if c.is_document_timestamp() {
+                        text.push_str(&format!("  {}\n", tr!("cli-verify-document-timestamp")));
+                    } else {
+                        text.push_str(&format!("  {}: {}\n", tr!("cli-label-signer"), v.signer_cn));
+                        text.push_str(&format!("  {}: {}\n", tr!("cli-label-level"), level.unwrap_or_default()));
+                    }
                     if let Some(t) = &v.timestamp {
                         text.push_str(&format!(
                             "  {}: {} ({})\n",

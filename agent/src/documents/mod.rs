@@ -28,6 +28,9 @@ pub enum Level {
     /// B-LT: B-T and the validation data (certificates, CRLs) in the document's DSS
     /// (PAdES, EN 319 142-1 §5.4).
     LT,
+    /// B-LTA: B-LT and a document time-stamp over all of it (PAdES, EN 319 142-1 §5.5),
+    /// which keeps the evidence provable after the TSA's certificate expires.
+    LTA,
 }
 
 impl Level {
@@ -37,6 +40,7 @@ impl Level {
             Level::B => "B-B",
             Level::T => "B-T",
             Level::LT => "B-LT",
+            Level::LTA => "B-LTA",
         }
     }
 }
@@ -48,7 +52,8 @@ impl std::str::FromStr for Level {
             "B" | "B-B" | "BES" => Ok(Level::B),
             "T" | "B-T" => Ok(Level::T),
             "LT" | "B-LT" => Ok(Level::LT),
-            other => Err(format!("unknown level {other:?}: B (B-B), T (B-T) or LT (B-LT, PDFs)")),
+            "LTA" | "B-LTA" => Ok(Level::LTA),
+            other => Err(format!("unknown level {other:?}: B (B-B), T (B-T), LT (B-LT) or LTA (B-LTA, PDFs)")),
         }
     }
 }
@@ -83,6 +88,23 @@ pub fn pades_cms(
         signing_time: None,
     };
     cms::sign_cades(&req, sign)
+}
+
+/// B-LTA (ETSI EN 319 142-1 §5.5): a document time-stamp from `tsa` appended to `pdf` (a
+/// B-LT PDF), in an incremental update covering everything before it.
+pub fn add_document_timestamp(pdf: Vec<u8>, tsa: &timestamp::Tsa) -> crate::Result<Vec<u8>> {
+    let options = pdf::SignatureOptions {
+        signing_time: std::time::SystemTime::now(),
+        name: None,
+        reason: None,
+        // A token with the TSA's certificates is a few KiB.
+        reserve: 24 * 1024,
+        document_timestamp: true,
+    };
+    let prepared = pdf::prepare(pdf, &options)?;
+    let digest = prepared.digest(mohur_apdu::HashAlg::Sha256)?;
+    let token = timestamp::token_for_digest(tsa, mohur_apdu::HashAlg::Sha256, &digest)?;
+    Ok(prepared.finish(&token)?)
 }
 
 /// Writes `bytes` to `path` so that `path` is either the old file or the whole new one,

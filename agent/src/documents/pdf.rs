@@ -264,6 +264,10 @@ pub struct SignatureOptions<'a> {
     pub reason: Option<&'a str>,
     /// Bytes reserved for the DER CMS (written as hex: twice as many characters).
     pub reserve: usize,
+    /// A document time-stamp (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`, ETSI EN
+    /// 319 142-1 §5.4.3) rather than a signature: its `/Contents` is an RFC 3161 token
+    /// over the byte range, and `signing_time`, `name` and `reason` are not written.
+    pub document_timestamp: bool,
 }
 
 /// A PDF with its signature's incremental update in place and the space for the CMS still
@@ -508,16 +512,22 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
 
     // The signature dictionary, with fixed-width placeholders patched below.
     offsets.insert(sig_id.0, (0, pdf.len()));
-    let mut sig = format!("{} 0 obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached", sig_id.0);
-    sig.push_str("/M");
-    sig.push_str(&serialize(&Object::String(pdf_date(options.signing_time).into_bytes(), StringFormat::Literal)));
-    if let Some(name) = options.name {
-        sig.push_str("/Name");
-        sig.push_str(&serialize(&text_string(name)));
-    }
-    if let Some(reason) = options.reason {
-        sig.push_str("/Reason");
-        sig.push_str(&serialize(&text_string(reason)));
+    let mut sig = if options.document_timestamp {
+        format!("{} 0 obj\n<</Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161", sig_id.0)
+    } else {
+        format!("{} 0 obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached", sig_id.0)
+    };
+    if !options.document_timestamp {
+        sig.push_str("/M");
+        sig.push_str(&serialize(&Object::String(pdf_date(options.signing_time).into_bytes(), StringFormat::Literal)));
+        if let Some(name) = options.name {
+            sig.push_str("/Name");
+            sig.push_str(&serialize(&text_string(name)));
+        }
+        if let Some(reason) = options.reason {
+            sig.push_str("/Reason");
+            sig.push_str(&serialize(&text_string(reason)));
+        }
     }
     sig.push_str("/ByteRange[0 ");
     let range_at = pdf.len() + sig.len();
@@ -867,8 +877,13 @@ mod tests {
     #[cfg(unix)]
     pub(super) fn signed_sample() -> Vec<u8> {
         let pdf = mohur_tests::pdf::document(1, "t", false);
-        let options =
-            SignatureOptions { signing_time: SystemTime::UNIX_EPOCH, name: Some("Test"), reason: None, reserve: 64 };
+        let options = SignatureOptions {
+            signing_time: SystemTime::UNIX_EPOCH,
+            name: Some("Test"),
+            reason: None,
+            reserve: 64,
+            document_timestamp: false,
+        };
         prepare(pdf, &options).unwrap().finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap()
     }
 

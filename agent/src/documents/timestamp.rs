@@ -119,12 +119,39 @@ pub fn token_for(tsa: &Tsa, message: &[u8]) -> Result<Vec<u8>, TimestampError> {
 /// One request to one TSA (RFC 3161 §2.4.1, §3.4: `application/timestamp-query` by
 /// POST), checked as [`check_response`] does.
 pub fn request(url: &str, timeout: Duration, alg: HashAlg, message: &[u8]) -> Result<Vec<u8>, TimestampError> {
+    let digest = crate::signing::cms::hash(alg, message)
+        .map_err(|e| TimestampError::Invalid { url: url.to_owned(), reason: e.to_string() })?;
+    request_for_digest(url, timeout, alg, &digest)
+}
+
+/// A token from the first TSA of `tsa` that gives one, for a digest already computed
+/// (a PDF's byte range, hashed as a stream): a document time-stamp.
+pub fn token_for_digest(tsa: &Tsa, alg: HashAlg, digest: &[u8]) -> Result<Vec<u8>, TimestampError> {
+    let mut last = TimestampError::NotConfigured;
+    for url in &tsa.urls {
+        match request_for_digest(url, tsa.timeout, alg, digest) {
+            Ok(token) => return Ok(token),
+            Err(e) => {
+                tracing::warn!("time-stamp: {e}");
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+/// [`request`] for a digest already computed.
+pub fn request_for_digest(
+    url: &str,
+    timeout: Duration,
+    alg: HashAlg,
+    digest: &[u8],
+) -> Result<Vec<u8>, TimestampError> {
     let invalid = |reason: String| TimestampError::Invalid { url: url.to_owned(), reason };
     let oid = digest_oid(alg).ok_or_else(|| invalid(format!("{alg:?} is not used for time-stamps")))?;
     let imprint = MessageImprint {
         hash_algorithm: AlgorithmIdentifierOwned { oid, parameters: None },
-        hashed_message: OctetString::new(crate::signing::cms::hash(alg, message).map_err(|e| invalid(e.to_string()))?)
-            .map_err(|e| invalid(e.to_string()))?,
+        hashed_message: OctetString::new(digest).map_err(|e| invalid(e.to_string()))?,
     };
     // A fresh 64-bit nonce (§2.4.1) ties the answer to this request.
     let mut nonce = [0u8; 8];

@@ -33,6 +33,8 @@ pub struct SignatureCheck {
     /// The document carries validation data (a DSS with CRLs or OCSP responses) after
     /// this signature.
     pub validation_data: bool,
+    /// A valid document time-stamp covers this signature and that validation data.
+    pub archived: bool,
 }
 
 impl SignatureCheck {
@@ -41,14 +43,24 @@ impl SignatureCheck {
         self.outcome.is_ok() && self.changed_after.is_none()
     }
 
-    /// B-B, B-T, or B-LT (time-stamped, and the document has a DSS with revocation
-    /// data), for a valid signature.
+    /// A document time-stamp rather than a signature.
+    pub fn is_document_timestamp(&self) -> bool {
+        self.found.sub_filter == "ETSI.RFC3161"
+    }
+
+    /// B-B, B-T, B-LT (time-stamped, and the document has a DSS with revocation data) or
+    /// B-LTA (and a document time-stamp over them), for a valid signature; `None` for a
+    /// document time-stamp or an invalid signature.
     pub fn level(&self) -> Option<Level> {
         let v = self.outcome.as_ref().ok()?;
-        Some(match (&v.timestamp, self.validation_data) {
-            (None, _) => Level::B,
-            (Some(_), false) => Level::T,
-            (Some(_), true) => Level::LT,
+        if self.is_document_timestamp() {
+            return None;
+        }
+        Some(match (&v.timestamp, self.validation_data, self.archived) {
+            (None, _, _) => Level::B,
+            (Some(_), false, _) => Level::T,
+            (Some(_), true, false) => Level::LT,
+            (Some(_), true, true) => Level::LTA,
         })
     }
 }
@@ -66,6 +78,18 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, 
                     crate::Error::BadRequest(m) => m,
                     other => other.to_string(),
                 }),
+            // A document time-stamp: its TSA is its signer.
+            "ETSI.RFC3161" => crate::signing::verify::verify_document_timestamp(&f.cms, &f.signed_parts(pdf), trust)
+                .map(|t| VerifiedDetails {
+                    signer_cn: t.tsa_cn.clone(),
+                    signer_certificate: Vec::new(),
+                    signing_time: None,
+                    timestamp: Some(t),
+                })
+                .map_err(|e| match e {
+                    crate::Error::BadRequest(m) => m,
+                    other => other.to_string(),
+                }),
             other => Err(format!("signatures of the kind {other:?} are not checked by this version of mohur")),
         };
         let end = f.covers_until();
@@ -77,7 +101,15 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, 
             outcome,
             changed_after,
             validation_data,
+            archived: false,
         });
+    }
+    // B-LTA: a valid document time-stamp after a signature's validation data.
+    let archive_ends: Vec<usize> =
+        checks.iter().filter(|c| c.is_document_timestamp() && c.valid()).map(|c| c.found.covers_until()).collect();
+    for c in &mut checks {
+        let end = c.found.covers_until();
+        c.archived = c.validation_data && archive_ends.iter().any(|&a| a > end);
     }
     Ok(checks)
 }

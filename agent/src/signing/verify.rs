@@ -670,6 +670,24 @@ pub fn verify_timestamp(
     trust: &TrustStore,
     now: SystemTime,
 ) -> Result<VerifiedTimestamp> {
+    verify_token(token_der, &[signature_value], trust, now).map_err(|e| {
+        if e.to_string().contains("imprint differs") {
+            rejected("the time-stamp is for another signature (its imprint differs)")
+        } else {
+            e
+        }
+    })
+}
+
+/// Verifies a document time-stamp (ETSI EN 319 142-1 §5.4.3, `/SubFilter
+/// /ETSI.RFC3161`): an RFC 3161 token over the `parts` of the file its `/ByteRange`
+/// names, as [`verify_timestamp`] checks one over a signature value.
+pub fn verify_document_timestamp(token_der: &[u8], parts: &[&[u8]], trust: &TrustStore) -> Result<VerifiedTimestamp> {
+    verify_token(token_der, parts, trust, SystemTime::now())
+}
+
+/// A token whose message imprint is the digest of `parts`, hashed as one stream.
+fn verify_token(token_der: &[u8], parts: &[&[u8]], trust: &TrustStore, now: SystemTime) -> Result<VerifiedTimestamp> {
     let bad = |what: &'static str| move |e: der::Error| rejected(format!("the time-stamp token: {what}: {e}"));
     let (_, sd) = signed_data(token_der).map_err(|e| rejected(format!("the time-stamp token: {e}")))?;
     if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
@@ -679,8 +697,8 @@ pub fn verify_timestamp(
     let tst_der = econtent.decode_as::<OctetString>().map_err(bad("TSTInfo"))?.into_bytes();
     let info = x509_tsp::TstInfo::from_der(&tst_der).map_err(bad("TSTInfo"))?;
     let hash = digest_alg(info.message_imprint.hash_algorithm.oid)?;
-    if info.message_imprint.hashed_message.as_bytes() != hash.digest(signature_value) {
-        return Err(rejected("the time-stamp is for another signature (its imprint differs)"));
+    if info.message_imprint.hashed_message.as_bytes() != digest_parts(hash, parts) {
+        return Err(rejected("the time-stamp is for other data (its imprint differs)"));
     }
     let time = info.gen_time.to_system_time();
     if time > now + std::time::Duration::from_secs(300) {

@@ -105,7 +105,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     if level >= Level::T && tsa.is_none() {
         return Err(TimestampError::NotConfigured.into());
     }
-    if level == Level::LT && format != Format::Pades {
+    if level >= Level::LT && format != Format::Pades {
         return Err(Error::BadRequest("level \"LT\" is made for \"pades\" (the PDF's DSS)".into()));
     }
     let slot = blocking_find(agent, p, purpose)?;
@@ -139,7 +139,13 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     let prepared: Vec<Option<pdf::Prepared>> = if format == Format::Pades {
         let holder = slot.info().holder;
         let reserve = crate::documents::pades_reserve(&cert, &chain, level);
-        let options = pdf::SignatureOptions { signing_time: now, name: Some(&holder), reason: None, reserve };
+        let options = pdf::SignatureOptions {
+            signing_time: now,
+            name: Some(&holder),
+            reason: None,
+            reserve,
+            document_timestamp: false,
+        };
         docs.iter_mut()
             .map(|d| pdf::prepare(d.data.take().unwrap_or_default(), &options).map(Some).map_err(Error::from))
             .collect::<Result<_>>()?
@@ -162,7 +168,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         };
         let mut der = pin_policy::with_pin(ctx, &slot, purpose, &occasion, |sign| cms::sign_cades(&req, sign))?;
         ctx.cancel.check()?;
-        if let (Level::T | Level::LT, Some(tsa)) = (level, &tsa) {
+        if let (Level::T | Level::LT | Level::LTA, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa)?;
         }
         let container = asic::build(&documents, &manifest, &der)?;
@@ -200,13 +206,13 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     let mut results = Vec::with_capacity(docs.len());
     for ((d, prepared), mut der) in docs.iter().zip(prepared).zip(signatures) {
         ctx.cancel.check()?;
-        if let (Level::T | Level::LT, Some(tsa)) = (level, &tsa) {
+        if let (Level::T | Level::LT | Level::LTA, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa)?;
         }
         results.push(match prepared {
             Some(prepared) => {
                 let mut signed = prepared.finish(&der)?;
-                if level == Level::LT {
+                if level >= Level::LT {
                     // B-LT: the certificates and their CRLs, fetched after the time-stamp.
                     let timeout = tsa.as_ref().map_or(std::time::Duration::from_secs(15), |t| t.timeout);
                     let mut certs = ltv::certificates_of(&der);
@@ -216,6 +222,9 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                     certs.extend(installed.unwrap_or_default());
                     let data = ltv::gather(&certs, timeout)?;
                     signed = pdf::add_dss(signed, &data.certificates, &data.crls)?;
+                }
+                if let (Level::LTA, Some(tsa)) = (level, &tsa) {
+                    signed = crate::documents::add_document_timestamp(signed, tsa)?;
                 }
                 json!({"name": d.name, "pdf": B64.encode(signed), "level": level.name()})
             }
