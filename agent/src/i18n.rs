@@ -213,7 +213,7 @@ mod tests {
         let mut args = FluentArgs::new();
         for name in [
             "n", "holder", "origin", "context", "secret", "min", "max", "name", "hash", "count", "what", "software",
-            "module", "state", "note", "url", "pages", "field", "tsa",
+            "module", "state", "note", "url", "pages", "field", "tsa", "who",
         ] {
             args.set(name, "x");
         }

@@ -861,4 +861,25 @@ fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_o
         let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(before, after);
     }
+
+    // mohur verify and revocation, the signing certificate now revoked at the CA: the B-T
+    // file checked --online fetches the CRL and is refused; off-line its status is
+    // unknown (said, not hidden); the B-LT file's own CRLs, from before, say good.
+    let verify = |file: &str, online: bool| {
+        let f = dir.join(file);
+        let mut args = vec!["verify", f.to_str().unwrap(), "--json", "--ca-bundle", &bundle];
+        if online {
+            args.push("--online");
+        }
+        let out = mohur(&dir, &args, &[]);
+        (out.status.code(), json(&out))
+    };
+    let (code, v) = verify("contract.signed-3.pdf", true);
+    assert_eq!(code, Some(INVALID), "{v}");
+    assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
+    online.store(false, Ordering::SeqCst);
+    let (code, v) = verify("contract.signed-3.pdf", false);
+    assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("unknown")), "{v}");
+    let (code, v) = verify("contract.signed.pdf", false);
+    assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");
 }

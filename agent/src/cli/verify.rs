@@ -38,6 +38,11 @@ pub struct Args {
     /// Trusted CA certificates: a PEM file or a directory (default: the bundle mohur installs).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
+    /// Also fetch the CRLs the certificates name (plain GET requests to the CAs'
+    /// published addresses; the file itself is sent nowhere). Without it, only the
+    /// revocation data in the file are used.
+    #[arg(long)]
+    pub online: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -51,7 +56,13 @@ pub fn run(args: Args) -> ExitCode {
 /// What `mohur verify FILE` finds, against `ca_bundle` or the installed CAs: the tray's
 /// "Check a signature…" shows its text.
 pub fn check(file: &std::path::Path, ca_bundle: Option<&std::path::Path>) -> Result<Outcome, Failure> {
-    let args = Args { file: file.to_path_buf(), content: None, ca_bundle: ca_bundle.map(Into::into), json: false };
+    let args = Args {
+        file: file.to_path_buf(),
+        content: None,
+        ca_bundle: ca_bundle.map(Into::into),
+        online: false,
+        json: false,
+    };
     imp::verify(&args)
 }
 
@@ -98,7 +109,7 @@ mod imp {
         let trust = trust_store(&bundle)?;
         // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
         if der.windows(5).take(1024).any(|w| w == b"%PDF-") {
-            return verify_pdf(&der, &trust);
+            return verify_pdf(&der, &trust, args.online);
         }
         // A ZIP (local file header, APPNOTE §4.3.7): an ASiC container.
         if der.starts_with(b"PK\x03\x04") {
@@ -175,8 +186,9 @@ mod imp {
     }
 
     /// Every signature of a PDF, and whether the file changed after each.
-    fn verify_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Outcome, Failure> {
-        let checks = validation::check_pdf(pdf, trust).map_err(Error::from)?;
+    fn verify_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Outcome, Failure> {
+        use crate::documents::ltv::Revocation;
+        let checks = validation::check_pdf(pdf, trust, online).map_err(Error::from)?;
         if checks.is_empty() {
             let reason = tr!("cli-verify-no-signature");
             return Ok(Outcome {
@@ -235,6 +247,19 @@ mod imp {
                     entry["reason"] = json!(reason);
                     text.push_str(&format!("  {reason}\n"));
                 }
+            }
+            match &c.revocation {
+                Some(Revocation::Good) => {
+                    entry["revocation"] = json!("good");
+                    text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-good")));
+                }
+                Some(Revocation::Unknown(who)) => {
+                    entry["revocation"] = json!("unknown");
+                    entry["revocationUnknownFor"] = json!(who);
+                    text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-unknown", who = who.join("; "))));
+                }
+                Some(Revocation::Revoked(_)) => entry["revocation"] = json!("revoked"),
+                None => {}
             }
             if let Some(t) = &c.found.claimed_time {
                 text.push_str(&format!("  {}: {t}\n", tr!("cli-label-claimed-time")));

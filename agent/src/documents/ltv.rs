@@ -200,3 +200,96 @@ pub fn certificates_of(cms_der: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// What the CRLs at hand say of a signature's certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// A CRL of its issuer, correctly signed, covers every certificate (but roots), and
+    /// none lists it as revoked at or before the time asked.
+    Good,
+    /// No usable CRL for these certificates (subjects): their status is unknown.
+    Unknown(Vec<String>),
+    /// This certificate (subject) was revoked at or before the time asked.
+    Revoked(String),
+}
+
+/// Checks `certificates` (DER: the signer's or TSA's and their CAs; issuers are looked
+/// up among them) against `crls` (DER) as of `at`: a certificate listed with a revocation
+/// date after `at` (after the signature was time-stamped) does not invalidate it.
+pub fn check_revocation(certificates: &[Vec<u8>], crls: &[Vec<u8>], at: std::time::SystemTime) -> Revocation {
+    let parsed: Vec<Certificate> = certificates.iter().filter_map(|d| Certificate::from_der(d).ok()).collect();
+    let lists: Vec<CertificateList> = crls.iter().filter_map(|d| CertificateList::from_der(d).ok()).collect();
+    let mut unknown = Vec::new();
+    let mut seen = Vec::new();
+    for cert in &parsed {
+        let tbs = &cert.tbs_certificate;
+        if tbs.issuer == tbs.subject || seen.contains(&(&tbs.issuer, &tbs.serial_number)) {
+            continue;
+        }
+        seen.push((&tbs.issuer, &tbs.serial_number));
+        let issuer = parsed.iter().find(|i| i.tbs_certificate.subject == tbs.issuer);
+        // A CRL of this certificate's issuer whose signature that issuer made.
+        let crl = issuer.and_then(|issuer| {
+            lists.iter().find(|l| {
+                l.tbs_cert_list.issuer == tbs.issuer
+                    && l.tbs_cert_list.to_der().ok().zip(l.signature.as_bytes()).is_some_and(|(t, s)| {
+                        mohur_installer::ca::verify_signed(&t, l.signature_algorithm.oid, s, issuer).is_ok()
+                    })
+            })
+        });
+        let Some(crl) = crl else {
+            unknown.push(subject_of(cert));
+            continue;
+        };
+        let listed =
+            crl.tbs_cert_list.revoked_certificates.iter().flatten().find(|r| r.serial_number == tbs.serial_number);
+        if listed.is_some_and(|r| r.revocation_date.to_system_time() <= at) {
+            return Revocation::Revoked(subject_of(cert));
+        }
+    }
+    if unknown.is_empty() {
+        Revocation::Good
+    } else {
+        Revocation::Unknown(unknown)
+    }
+}
+
+/// The CRLs named by `certificates`' distribution points that can be fetched now (for
+/// `mohur verify --online`), each checked as [`gather`] checks them but for revocation,
+/// which [`check_revocation`] judges.
+pub fn fetch_crls(certificates: &[Vec<u8>], timeout: Duration) -> Vec<Vec<u8>> {
+    let parsed: Vec<Certificate> = certificates.iter().filter_map(|d| Certificate::from_der(d).ok()).collect();
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for cert in &parsed {
+        let tbs = &cert.tbs_certificate;
+        let Some(issuer) = parsed.iter().find(|i| i.tbs_certificate.subject == tbs.issuer) else { continue };
+        if tbs.issuer == tbs.subject {
+            continue;
+        }
+        for url in crl_urls(cert) {
+            // A revoked certificate's CRL is wanted here too: check_revocation reads it.
+            match fetch_crl(&url, cert, issuer, timeout) {
+                Ok(der) => {
+                    if !out.contains(&der) {
+                        out.push(der);
+                    }
+                    break;
+                }
+                Err(why) if why == "revoked" => {
+                    if let Ok(der) = fetch_raw(&url, timeout) {
+                        out.push(der);
+                    }
+                    break;
+                }
+                Err(why) => tracing::info!("verify --online: {why}"),
+            }
+        }
+    }
+    out
+}
+
+fn fetch_raw(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).build().into();
+    let mut response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
+    response.body_mut().with_config().limit(MAX_CRL_BYTES).read_to_vec().map_err(|e| format!("{url}: {e}"))
+}

@@ -243,6 +243,28 @@ pub fn dss_revision_end(pdf: &[u8]) -> Result<Option<usize>, PdfError> {
     Ok((non_empty(b"CRLs") || non_empty(b"OCSPs")).then_some(pdf.len()))
 }
 
+/// The certificates and CRLs (DER) in the document's DSS (none without one).
+pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> {
+    if dss_revision_end(pdf)?.is_none() && !pdf.windows(4).any(|w| w == b"/DSS") {
+        return Ok(Default::default());
+    }
+    let doc = load_revision(pdf, pdf.len())?;
+    let Ok(catalog) = doc.catalog() else { return Ok(Default::default()) };
+    let Some(dss) = deref_dict(&doc, catalog.get(b"DSS").ok()) else { return Ok(Default::default()) };
+    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
+        let Some(list) = dss.get(key).ok().and_then(|o| doc.dereference(o).ok()).and_then(|(_, o)| o.as_array().ok())
+        else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|o| doc.dereference(o).ok())
+            .filter_map(|(_, o)| o.as_stream().ok())
+            .map(|s| s.decompressed_content().unwrap_or_else(|_| s.content.clone()))
+            .collect()
+    };
+    Ok(super::ltv::ValidationData { certificates: streams(b"Certs"), crls: streams(b"CRLs") })
+}
+
 /// Loads `pdf` whole (streams too), as it reads at `end`: the revision that ended there.
 pub(crate) fn load_revision(pdf: &[u8], end: usize) -> Result<Document, PdfError> {
     let doc = Document::load_mem(&pdf[..end.min(pdf.len())]).map_err(PdfError::Unreadable)?;

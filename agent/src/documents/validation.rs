@@ -11,7 +11,11 @@
 //! annotation that is not a signature widget, an object removed) makes the earlier
 //! signature "changed after signing", as pyHanko and Adobe Reader report it.
 //!
-//! Not checked yet: revocation (OCSP, CRL), document time-stamps (`ETSI.RFC3161`), DocMDP
+//! Revocation is judged from the CRLs in the document's DSS (and, with `online`, those
+//! the certificates' distribution points give now), as of the signature's time-stamp:
+//! a certificate revoked before it makes the signature invalid; one no CRL covers is
+//! reported as unknown. Document time-stamps (`ETSI.RFC3161`) are checked like
+//! signature time-stamps, over their byte range. Not checked yet: OCSP responses, DocMDP
 //! permissions.
 
 use super::pdf::{self, FoundSignature, PdfError};
@@ -35,6 +39,9 @@ pub struct SignatureCheck {
     pub validation_data: bool,
     /// A valid document time-stamp covers this signature and that validation data.
     pub archived: bool,
+    /// What the CRLs in the document (and fetched, with `online`) say of its
+    /// certificates, for a signature whose CMS checked out.
+    pub revocation: Option<super::ltv::Revocation>,
 }
 
 impl SignatureCheck {
@@ -67,8 +74,10 @@ impl SignatureCheck {
 
 /// Checks every signature of `pdf` against `trust`. A PDF that cannot be read, or whose
 /// signature dictionaries are malformed, is a [`PdfError`].
-pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, PdfError> {
+pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<SignatureCheck>, PdfError> {
+    use super::ltv::{self, Revocation};
     let found = pdf::signatures(pdf)?;
+    let dss = pdf::dss_contents(pdf)?;
     let dss_at = pdf::dss_revision_end(pdf)?;
     let mut checks = Vec::with_capacity(found.len());
     for f in found {
@@ -92,6 +101,27 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, 
                 }),
             other => Err(format!("signatures of the kind {other:?} are not checked by this version of mohur")),
         };
+        // Revocation, as of the time-stamp (or now): CRLs from the DSS, and fetched from
+        // the certificates' distribution points when `online`.
+        let mut revocation = None;
+        let mut outcome = outcome;
+        if let Ok(v) = &outcome {
+            let mut certs = vec![v.signer_certificate.clone()];
+            certs.extend(ltv::certificates_of(&f.cms));
+            certs.extend(dss.certificates.iter().cloned());
+            certs.extend(trust.certificates());
+            certs.retain(|c| !c.is_empty());
+            let mut crls = dss.crls.clone();
+            if online {
+                crls.extend(ltv::fetch_crls(&certs, std::time::Duration::from_secs(15)));
+            }
+            let at = v.timestamp.as_ref().map_or_else(std::time::SystemTime::now, |t| t.time);
+            let r = ltv::check_revocation(&certs, &crls, at);
+            if let Revocation::Revoked(who) = &r {
+                outcome = Err(format!("the certificate of {who} was revoked"));
+            }
+            revocation = Some(r);
+        }
         let end = f.covers_until();
         let changed_after = if end == pdf.len() { None } else { changes_after(pdf, end)? };
         let validation_data = dss_at.is_some_and(|at| at > end);
@@ -102,6 +132,7 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore) -> Result<Vec<SignatureCheck>, 
             changed_after,
             validation_data,
             archived: false,
+            revocation,
         });
     }
     // B-LTA: a valid document time-stamp after a signature's validation data.

@@ -44,6 +44,11 @@ pub struct TrustStore {
 }
 
 impl TrustStore {
+    /// Every certificate of the store (anchors and intermediates), DER.
+    pub fn certificates(&self) -> Vec<Vec<u8>> {
+        self.roots.iter().chain(&self.intermediates).filter_map(|c| c.to_der().ok()).collect()
+    }
+
     /// Loads the trust anchor (`root-ca.pem`) and the intermediate CAs (`chain.pem`).
     pub fn from_pem_files(root: &std::path::Path, chain: &std::path::Path) -> Result<TrustStore> {
         TrustStore::from_pem(&std::fs::read(root)?, &std::fs::read(chain)?)
