@@ -8,6 +8,7 @@ use crate::pin_policy::PromptGate;
 use crate::tokens::manager::TokenManager;
 use crate::{Error, Result};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
@@ -35,6 +36,14 @@ pub struct Agent {
 impl Agent {
     /// An agent with `config`, an empty token set and `prompter`. Nothing is watched
     /// yet: see [`TokenManager::watch_pcsc`].
+    /// The CA certificates the agent knows: the configured intermediates and the bundle
+    /// mohur installs (where B-LT finds the issuers up to the root).
+    pub fn known_cas(&self) -> Vec<Vec<u8>> {
+        let mut cas = self.intermediates.clone();
+        cas.extend(installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default());
+        cas
+    }
+
     pub fn new(config: Config, prompter: Box<dyn Prompter>) -> Result<Arc<Agent>> {
         let origins = Origins::load(config.data_dir(), &config.allowed_origins)?;
         let intermediates = match &config.intermediates {
@@ -92,6 +101,56 @@ pub fn chain_for(pool: &[Vec<u8>], cert: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Every certificate of the PEM file `path`, as DER.
+/// Where the CA certificates mohur ships are installed: `<exe>/../share/mohur/ca`
+/// (a relocated install), else `/usr/share/mohur/ca` (the .deb); `<exe dir>\ca` on
+/// Windows (the .msi). The same places `mohur-install` looks.
+pub fn installed_ca_dir() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let candidates: Vec<PathBuf> = if cfg!(windows) {
+        exe_dir.map(|d| d.join("ca")).into_iter().collect()
+    } else {
+        let mut v: Vec<PathBuf> = exe_dir.map(|d| d.join("../share/mohur/ca")).into_iter().collect();
+        v.push(PathBuf::from("/usr/share/mohur/ca"));
+        v
+    };
+    candidates.into_iter().find(|p| p.is_dir())
+}
+
+/// Every certificate (DER) of a CA bundle: a PEM file (several certificates), or a
+/// directory of `*.pem`, `*.crt`, `*.cer` (PEM or DER) and `*.der` files; why not.
+pub fn load_ca_bundle(path: &std::path::Path) -> std::result::Result<Vec<Vec<u8>>, String> {
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(|e| e.to_string())?.flatten() {
+            let p = entry.path();
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            if ["pem", "crt", "cer", "der"].contains(&ext.as_str()) {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+    let mut certs = Vec::new();
+    for f in files {
+        let data = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if data.windows(11).any(|w| w == b"-----BEGIN ") {
+            let chain = Certificate::load_pem_chain(&data).map_err(|e| format!("{}: {e}", f.display()))?;
+            for c in chain {
+                certs.push(c.to_der().map_err(|e| e.to_string())?);
+            }
+        } else {
+            Certificate::from_der(&data).map_err(|e| format!("{}: {e}", f.display()))?;
+            certs.push(data);
+        }
+    }
+    if certs.is_empty() {
+        return Err("no certificate".into());
+    }
+    Ok(certs)
+}
+
 fn load_pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
     let bad = |e: &dyn std::fmt::Display| Error::Internal(format!("{}: {e}", path.display()));
     let pem = std::fs::read(path).map_err(|e| bad(&e))?;

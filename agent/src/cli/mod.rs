@@ -479,60 +479,13 @@ pub fn certificates(slot: &TokenSlot) -> Vec<(KeyPurpose, Vec<u8>)> {
     out
 }
 
-/// Where the CA certificates mohur ships are installed: `<exe>/../share/mohur/ca`
-/// (a relocated install), else `/usr/share/mohur/ca` (the .deb); `<exe dir>\ca` on
-/// Windows (the .msi). The same places `mohur-install` looks.
-pub fn installed_ca_dir() -> Option<PathBuf> {
-    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
-    let candidates: Vec<PathBuf> = if cfg!(windows) {
-        exe_dir.map(|d| d.join("ca")).into_iter().collect()
-    } else {
-        let mut v: Vec<PathBuf> = exe_dir.map(|d| d.join("../share/mohur/ca")).into_iter().collect();
-        v.push(PathBuf::from("/usr/share/mohur/ca"));
-        v
-    };
-    candidates.into_iter().find(|p| p.is_dir())
-}
+pub use crate::agent::installed_ca_dir;
 
-/// Every certificate (DER) of a CA bundle: a PEM file (several certificates), or a
-/// directory of `*.pem`, `*.crt`, `*.cer` (PEM or DER) and `*.der` files.
+/// Every certificate (DER) of a CA bundle ([`crate::agent::load_ca_bundle`]), or a
+/// usage failure that names the bundle.
 pub fn load_ca_bundle(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
-    use x509_cert::der::Decode;
-    use x509_cert::Certificate;
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Failure::usage(tr!("cli-error-ca-bundle", name = path.display().to_string(), what = e.to_string()))
-    };
-    let mut files = Vec::new();
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|e| unreadable(&e))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-            if ["pem", "crt", "cer", "der"].contains(&ext.as_str()) {
-                files.push(p);
-            }
-        }
-        files.sort();
-    } else {
-        files.push(path.to_path_buf());
-    }
-    let mut certs = Vec::new();
-    for f in files {
-        let data = std::fs::read(&f).map_err(|e| unreadable(&e))?;
-        if data.windows(11).any(|w| w == b"-----BEGIN ") {
-            for der in parse_pem_certificates(&data).map_err(|e| unreadable(&e))? {
-                Certificate::from_der(&der).map_err(|e| unreadable(&e))?;
-                certs.push(der);
-            }
-        } else {
-            Certificate::from_der(&data).map_err(|e| unreadable(&e))?;
-            certs.push(data);
-        }
-    }
-    if certs.is_empty() {
-        return Err(unreadable(&"no certificate"));
-    }
-    Ok(certs)
+    crate::agent::load_ca_bundle(path)
+        .map_err(|e| Failure::usage(tr!("cli-error-ca-bundle", name = path.display().to_string(), what = e)))
 }
 
 /// A file name part from a holder's name: letters and digits kept (any script), the

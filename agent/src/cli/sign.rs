@@ -137,8 +137,7 @@ impl<'a> Signer<'a> {
         let chain = agent.chain_for(&cert);
         let tsa = agent.config.tsa();
         let level = if tsa.is_some() { Level::T } else { Level::B };
-        let mut cas = agent.intermediates.clone();
-        cas.extend(installed_ca_dir().and_then(|d| load_ca_bundle(&d).ok()).unwrap_or_default());
+        let cas = agent.known_cas();
         Ok(Signer { slot, cert, chain, level, tsa, cas, prompts: Prompts::Agent(&*agent.prompter, &agent.gate) })
     }
 

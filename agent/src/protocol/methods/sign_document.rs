@@ -217,9 +217,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                     let timeout = tsa.as_ref().map_or(std::time::Duration::from_secs(15), |t| t.timeout);
                     let mut certs = ltv::certificates_of(&der);
                     certs.extend(chain.iter().cloned());
-                    certs.extend(agent.intermediates.iter().cloned());
-                    let installed = crate::cli::installed_ca_dir().and_then(|d| crate::cli::load_ca_bundle(&d).ok());
-                    certs.extend(installed.unwrap_or_default());
+                    certs.extend(agent.known_cas());
                     let data = ltv::gather(&certs, timeout)?;
                     signed = pdf::add_dss(signed, &data.certificates, &data.crls)?;
                 }
