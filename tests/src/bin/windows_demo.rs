@@ -142,14 +142,16 @@ fn dialog(paths: &Paths) -> Option<Vec<String>> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect())
 }
 
-/// Waits for a dialog to be shown.
+/// Waits for a dialog to be shown with its texts: the window is listed as soon as it
+/// exists, its controls (the description, the buttons) a moment later; on a busy machine
+/// a reading between the two gives the title alone, so it is read again until it has
+/// more, then once more after the window has had time to paint.
 fn wait_dialog(paths: &Paths, what: &str) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(d) = dialog(paths) {
-            // Drawn once it is listed; give the window a moment to paint.
+        if let Some(d) = dialog(paths).filter(|d| d.len() > 1) {
             std::thread::sleep(Duration::from_millis(400));
-            return d;
+            return dialog(paths).filter(|again| again.len() >= d.len()).unwrap_or(d);
         }
         check(Instant::now() < deadline, format!("no dialog for {what}"));
         std::thread::sleep(Duration::from_millis(300));
