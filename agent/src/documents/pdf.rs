@@ -117,7 +117,14 @@ impl FoundSignature {
 /// start at 0, overlaps, runs past the end, or leaves out anything but the `/Contents`
 /// hex string itself is [`PdfError::Structure`]: such a range could hide changes.
 pub fn signatures(pdf: &[u8]) -> Result<Vec<FoundSignature>, PdfError> {
+    Ok(read_signed(pdf)?.0)
+}
+
+/// [`signatures`], and whether the document has a DSS with revocation data (`/CRLs` or
+/// `/OCSPs` not empty), from one parse of the file.
+pub fn read_signed(pdf: &[u8]) -> Result<(Vec<FoundSignature>, bool), PdfError> {
     let doc = load(pdf)?;
+    let has_dss = has_revocation_data(&doc);
     let mut found = Vec::new();
     for field in signature_fields(&doc) {
         let Some(sig) = deref_dict(&doc, field.get(b"V").ok()) else { continue };
@@ -175,7 +182,7 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<FoundSignature>, PdfError> {
             reason: text(b"Reason"),
         });
     }
-    Ok(found)
+    Ok((found, has_dss))
 }
 
 /// The length of the DER value at the start of `bytes` (tag, length and contents), for
@@ -226,13 +233,11 @@ fn signature_fields(doc: &Document) -> Vec<&Dictionary> {
     out
 }
 
-/// Whether the document has a DSS with revocation data (`/CRLs` or `/OCSPs` not empty),
-/// and then the end of the revision that added its catalogue's `/DSS` (approximately:
-/// the file's end; what matters is that it comes after a signature).
-pub fn dss_revision_end(pdf: &[u8]) -> Result<Option<usize>, PdfError> {
-    let doc = load(pdf)?;
-    let Ok(catalog) = doc.catalog() else { return Ok(None) };
-    let Some(dss) = deref_dict(&doc, catalog.get(b"DSS").ok()) else { return Ok(None) };
+/// Whether the document's catalogue has a DSS with revocation data (`/CRLs` or
+/// `/OCSPs` not empty).
+fn has_revocation_data(doc: &Document) -> bool {
+    let Ok(catalog) = doc.catalog() else { return false };
+    let Some(dss) = deref_dict(doc, catalog.get(b"DSS").ok()) else { return false };
     let non_empty = |k: &[u8]| {
         dss.get(k)
             .ok()
@@ -240,14 +245,11 @@ pub fn dss_revision_end(pdf: &[u8]) -> Result<Option<usize>, PdfError> {
             .and_then(|(_, o)| o.as_array().ok())
             .is_some_and(|a| !a.is_empty())
     };
-    Ok((non_empty(b"CRLs") || non_empty(b"OCSPs")).then_some(pdf.len()))
+    non_empty(b"CRLs") || non_empty(b"OCSPs")
 }
 
 /// The certificates and CRLs (DER) in the document's DSS (none without one).
 pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> {
-    if dss_revision_end(pdf)?.is_none() && !pdf.windows(4).any(|w| w == b"/DSS") {
-        return Ok(Default::default());
-    }
     let doc = load_revision(pdf, pdf.len())?;
     let Ok(catalog) = doc.catalog() else { return Ok(Default::default()) };
     let Some(dss) = deref_dict(&doc, catalog.get(b"DSS").ok()) else { return Ok(Default::default()) };

@@ -76,9 +76,12 @@ impl SignatureCheck {
 /// signature dictionaries are malformed, is a [`PdfError`].
 pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<SignatureCheck>, PdfError> {
     use super::ltv::{self, Revocation};
-    let found = pdf::signatures(pdf)?;
-    let dss = pdf::dss_contents(pdf)?;
-    let dss_at = pdf::dss_revision_end(pdf)?;
+    let (found, has_dss) = pdf::read_signed(pdf)?;
+    // The DSS's streams need a second, full parse: only when there is one.
+    let dss = if has_dss { pdf::dss_contents(pdf)? } else { Default::default() };
+    // The DSS comes in an update after the signatures it serves (approximately: the
+    // file's end; what matters is that it is after a signature's revision).
+    let dss_at = has_dss.then_some(pdf.len());
     let mut checks = Vec::with_capacity(found.len());
     for f in found {
         let outcome = match f.sub_filter.as_str() {
