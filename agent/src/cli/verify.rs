@@ -96,6 +96,16 @@ mod imp {
         TrustStore::from_bundle(certs).map_err(|e| bad(&e))
     }
 
+    /// The report's line for a time-stamp: when, and by which TSA.
+    fn timestamp_line(t: &crate::signing::verify::VerifiedTimestamp) -> String {
+        format!(
+            "  {}: {} ({})\n",
+            tr!("cli-label-timestamp"),
+            time_text(t.time),
+            tr!("cli-verify-by-tsa", tsa = t.tsa_cn.as_str())
+        )
+    }
+
     fn time_text(t: std::time::SystemTime) -> String {
         x509_cert::der::DateTime::from_system_time(t).map(|t| t.to_string()).unwrap_or_default()
     }
@@ -147,12 +157,7 @@ mod imp {
                     tr!("cli-label-signing-time"),
                 );
                 if let Some(t) = &v.timestamp {
-                    text.push_str(&format!(
-                        "  {}: {} ({})\n",
-                        tr!("cli-label-timestamp"),
-                        time_text(t.time),
-                        tr!("cli-verify-by-tsa", tsa = t.tsa_cn.as_str())
-                    ));
+                    text.push_str(&timestamp_line(t));
                 }
                 text.push_str(&format!("  SHA-256: {}\n", hex_lower(&v.content_sha256)));
                 Ok(Outcome {
@@ -235,12 +240,7 @@ mod imp {
                         text.push_str(&format!("  {}: {}\n", tr!("cli-label-level"), level.unwrap_or_default()));
                     }
                     if let Some(t) = &v.timestamp {
-                        text.push_str(&format!(
-                            "  {}: {} ({})\n",
-                            tr!("cli-label-timestamp"),
-                            time_text(t.time),
-                            tr!("cli-verify-by-tsa", tsa = t.tsa_cn.as_str())
-                        ));
+                        text.push_str(&timestamp_line(t));
                     }
                 }
                 Err(reason) => {
