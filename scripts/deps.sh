@@ -17,6 +17,8 @@ PACKAGES=(
     yubico-piv-tool openssl
     # the agent's tests: the scripted pinentry, Chromium driven by Playwright
     python3 chromium
+    # scripts/python-deps.sh: pyHanko in a virtual environment (Debian splits venv out)
+    python3-venv
     # scripts/package.sh: .deb checks and dependencies, Windows cross-build and .msi
     ca-certificates curl lintian dpkg-dev gcc-mingw-w64-x86-64 wixl msitools
     # package.sh runs the Windows binaries under wine (wine64 only, no 32-bit wine: 11
