@@ -23,6 +23,7 @@ pub mod server;
 pub mod signing;
 pub mod tokens;
 pub mod tray;
+pub mod web_eid;
 #[cfg(windows)]
 #[allow(unsafe_code)]
 pub mod windows;

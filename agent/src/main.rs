@@ -51,6 +51,13 @@ enum Command {
     Verify(cli::verify::Args),
     /// Check everything mohur needs, and say how to fix what is wrong.
     Doctor(cli::doctor::Args),
+    /// Serve one Web eID request from a browser on stdin/stdout (what the browser runs as
+    /// the native messaging host `eu.webeid`).
+    WebEid {
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Show or revoke the web sites allowed to use the agent.
     Origins {
         #[command(subcommand)]
@@ -264,6 +271,13 @@ fn set_language(flag: Option<&str>) {
 }
 
 fn main() -> ExitCode {
+    // A browser starts the Web eID host as `mohur chrome-extension://ID/` (its manifest
+    // cannot add a subcommand): mohur_agent::web_eid::launched_by_browser.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if mohur_agent::web_eid::launched_by_browser(&args) {
+        init_logging("warn");
+        return mohur_agent::web_eid::main(None);
+    }
     let cli = Cli::parse();
     set_language(cli.lang.as_deref());
     let result = match cli.command {
@@ -281,6 +295,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => return cli::verify::run(args),
         Command::Doctor(args) => return cli::doctor::run(args),
         Command::Origins { action, config } => origins(action, config),
+        Command::WebEid { config } => {
+            init_logging("warn");
+            return mohur_agent::web_eid::main(config.as_deref());
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,3 +41,8 @@ pdf-pages = PDF, səhifə sayı: { $n }
 name-from-site = Saytın verdiyi ad: «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur artıq işləyir. Onun nişanı bildiriş sahəsində, saatın yanındadır.
+
+# The Web eID host (mohur web-eid).
+pin-wrong-try-again = PIN kodu səhvdir. Yenidən cəhd edin.
+webeid-insert-card-title = mohur: kartı taxın
+webeid-insert-card = { $origin } şəxsiyyət vəsiqənizi və ya USB tokeninizi istəyir. İndi onu taxın: kart tapılan kimi bu pəncərə özü bağlanacaq.

@@ -46,3 +46,8 @@ pdf-pages = PDF, pages: { $n }
 name-from-site = The site calls it: «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur is already running. Its icon is in the notification area, next to the clock.
+
+# The Web eID host (mohur web-eid).
+pin-wrong-try-again = Wrong PIN. Try again.
+webeid-insert-card-title = mohur: insert your card
+webeid-insert-card = { $origin } asks for your ID card or USB token. Insert it now: this window closes by itself when the card is found.

@@ -41,3 +41,8 @@ pdf-pages = PDF, էջեր՝ { $n }
 name-from-site = Կայքն այն անվանում է՝ «{ $name }»
 # A second agent started without a console (mohurw.exe: the Start menu, a second login).
 already-running = mohur-ն արդեն աշխատում է։ Նրա պատկերակը ծանուցումների տարածքում է՝ ժամացույցի կողքին։
+
+# The Web eID host (mohur web-eid).
+pin-wrong-try-again = PIN-ը սխալ է։ Փորձեք կրկին։
+webeid-insert-card-title = mohur: տեղադրեք քարտը
+webeid-insert-card = { $origin }-ը խնդրում է ձեր նույնականացման քարտը կամ USB տոկենը։ Տեղադրեք այն հիմա․ քարտը գտնելուն պես այս պատուհանը ինքն իրեն կփակվի։

@@ -91,6 +91,17 @@ pub fn from_environment(timeout: Duration) -> Box<dyn Prompter> {
     }
 }
 
+/// [`from_environment`] for a process whose stdin is not the citizen's (the Web eID
+/// host: stdin is the browser's pipe): never the terminal.
+pub fn from_environment_without_terminal(timeout: Duration) -> Box<dyn Prompter> {
+    match choose(&|key| std::env::var_os(key), false) {
+        Choice::Pinentry(program) => Box::new(PinentryPrompter::new(program).timeout(timeout)),
+        #[cfg(windows)]
+        Choice::Window => Box::new(WindowPrompter::new().timeout(timeout)),
+        _ => Box::new(Unavailable("no pinentry program")),
+    }
+}
+
 /// What [`from_environment`] picked.
 #[derive(Debug, PartialEq, Eq)]
 enum Choice {

@@ -18,6 +18,9 @@ use crate::{Error, Result};
 
 /// The `format` field this module writes and accepts.
 pub const FORMAT: &str = "web-eid:1.0";
+/// The `format` of a token that also carries the signing certificate (`unverifiedSigningCertificate`,
+/// `supportedSignatureAlgorithms`): [`signing_certificate_fits`].
+pub const FORMAT_1_1: &str = "web-eid:1.1";
 /// Prefix of the `appVersion` field: the URL of the agent's release.
 pub const APP_VERSION_URL_PREFIX: &str = "https://mohur.example/releases/";
 /// Shortest accepted challenge nonce (spec: at least 256 bits of entropy, base64 → 44 chars).
@@ -194,4 +197,38 @@ pub fn authenticate(
         )));
     }
     Ok(build_token(cert_der, key, &signature, &app_version_url(app_version)))
+}
+
+/// The `supportedSignatureAlgorithms` of a signing key (Web eID `get-signing-certificate`
+/// and `web-eid:1.1` tokens): the SHA-2 hashes `sign` takes, with PKCS#1 v1.5 for RSA and
+/// plain ECDSA for EC keys.
+pub fn supported_signature_algorithms(key: KeyAlgorithm) -> serde_json::Value {
+    let (crypto, padding) = if key.is_ec() { ("ECC", "NONE") } else { ("RSA", "PKCS1.5") };
+    ["SHA-224", "SHA-256", "SHA-384", "SHA-512"]
+        .iter()
+        .map(|h| serde_json::json!({"cryptoAlgorithm": crypto, "hashFunction": h, "paddingScheme": padding}))
+        .collect()
+}
+
+/// True when the signing certificate `sign_der` may go into a `web-eid:1.1` token next
+/// to the authentication certificate `auth_der`: what the Web eID validation libraries
+/// check of it (web-eid-authtoken-validation, `AuthTokenVersion11Validator`): the same
+/// subject, issued under the same authority key identifier (RFC 5280 §4.2.1.1), valid
+/// now, and with the nonRepudiation key usage (§4.2.1.3). Otherwise the token stays
+/// `web-eid:1.0`, which every validator takes.
+pub fn signing_certificate_fits(auth_der: &[u8], sign_der: &[u8], now: std::time::SystemTime) -> bool {
+    use x509_cert::der::Decode;
+    use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage};
+    let (Ok(auth), Ok(sign)) = (x509_cert::Certificate::from_der(auth_der), x509_cert::Certificate::from_der(sign_der))
+    else {
+        return false;
+    };
+    let (a, s) = (&auth.tbs_certificate, &sign.tbs_certificate);
+    let aki = |t: &x509_cert::TbsCertificate| {
+        t.get::<AuthorityKeyIdentifier>().ok().flatten().and_then(|(_, k)| k.key_identifier)
+    };
+    let now = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let valid = s.validity.not_before.to_unix_duration() <= now && now <= s.validity.not_after.to_unix_duration();
+    let non_repudiation = s.get::<KeyUsage>().ok().flatten().is_some_and(|(_, ku)| ku.non_repudiation());
+    a.subject == s.subject && aki(a).is_some() && aki(a) == aki(s) && valid && non_repudiation
 }
