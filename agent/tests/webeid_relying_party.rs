@@ -86,6 +86,8 @@ fn es256_and_ps256_verify() {
         signature: STANDARD.encode(s.sign_to_vec().unwrap()),
         format: "web-eid:1.0".into(),
         app_version: "https://other.example/1".into(),
+        unverified_signing_certificate: None,
+        supported_signature_algorithms: None,
     };
     verify_login(&t, ORIGIN, &nonce, &nonces, &trust).unwrap();
 }

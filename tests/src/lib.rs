@@ -426,6 +426,27 @@ pub fn pkcs11_tool_signs_and_openssl_verifies(
     assert!(ok && out.contains("Verified OK"), "openssl rejects the signature made through {tool_args:?}:\n{out}");
 }
 
+/// The Python of the virtual environment `scripts/python-deps.sh` makes (with
+/// pyca/cryptography).
+pub fn python() -> PathBuf {
+    let p = pyhanko().with_file_name("python");
+    assert!(p.is_file(), "{} is missing: run scripts/python-deps.sh (scripts/test.sh does)", p.display());
+    p
+}
+
+/// `tests/python/webeid_check.py ARGS` (an independent Web eID relying party, with
+/// pyca/cryptography): its verdict, `{"valid": bool, "errors": [...]}`.
+pub fn webeid_check(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = std::process::Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/webeid_check.py"))
+        .args(args)
+        .output()
+        .expect("run webeid_check.py");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("webeid_check.py: {e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
 /// The `pyhanko` command of the virtual environment `scripts/python-deps.sh` makes
 /// (`target/python`, or `$MOHUR_PYTHON_ENV`): the independent PAdES validator.
 pub fn pyhanko() -> PathBuf {

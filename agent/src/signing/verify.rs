@@ -25,7 +25,7 @@ use x509_cert::Certificate;
 use crate::signing::cms::{
     SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
 };
-use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT};
+use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT, FORMAT_1_1};
 use crate::{Error, Result};
 
 /// The longest path from an end entity to a root that is followed.
@@ -254,9 +254,36 @@ pub struct VerifiedLogin {
     pub certificate_der: Vec<u8>,
 }
 
+/// The `web-eid:1.1` part of a token: the signing certificate and its algorithms.
+fn check_signing_certificate(token: &AuthToken, auth_der: &[u8]) -> Result<()> {
+    let sign = token
+        .unverified_signing_certificate
+        .as_deref()
+        .ok_or_else(|| rejected("web-eid:1.1 token without unverifiedSigningCertificate"))?;
+    let sign = STANDARD.decode(sign).map_err(|e| rejected(format!("signing certificate is not base64: {e}")))?;
+    if !crate::signing::webeid::signing_certificate_fits(auth_der, &sign, SystemTime::now()) {
+        return Err(rejected(
+            "the signing certificate is not the same holder's, from the same issuer, valid, for non-repudiation",
+        ));
+    }
+    let algorithms = token.supported_signature_algorithms.as_ref().and_then(|a| a.as_array()).filter(|a| !a.is_empty());
+    let known = |a: &serde_json::Value| {
+        ["ECC", "RSA"].contains(&a["cryptoAlgorithm"].as_str().unwrap_or(""))
+            && ["SHA-224", "SHA-256", "SHA-384", "SHA-512"].contains(&a["hashFunction"].as_str().unwrap_or(""))
+            && ["NONE", "PKCS1.5", "PSS"].contains(&a["paddingScheme"].as_str().unwrap_or(""))
+    };
+    match algorithms {
+        Some(all) if all.iter().all(known) => Ok(()),
+        _ => Err(rejected("web-eid:1.1 token without supported signature algorithms it may have")),
+    }
+}
+
 /// Validates a Web eID authentication token (spec § "Authentication token validation"):
 ///
-/// 1. `format` is `web-eid:1.0`; `expected_origin` and `nonce` are well-formed;
+/// 1. `format` is `web-eid:1.0`, or `web-eid:1.1` with a signing certificate that has the
+///    same subject and issuer key, is valid now and has nonRepudiation, and its
+///    algorithms (as web-eid-authtoken-validation's `AuthTokenVersion11Validator`);
+///    `expected_origin` and `nonce` are well-formed;
 /// 2. the certificate is DER, valid now, chains to a trusted root and has the
 ///    digitalSignature key usage (RFC 5280 §4.2.1.3), i.e. is an authentication
 ///    certificate;
@@ -271,7 +298,7 @@ pub fn verify_auth_token(
     nonce: &str,
     trust: &TrustStore,
 ) -> Result<VerifiedLogin> {
-    if token.format != FORMAT {
+    if token.format != FORMAT && token.format != FORMAT_1_1 {
         return Err(rejected(format!("unsupported token format {:?}", token.format)));
     }
     let origin = validate_origin(expected_origin)?;
@@ -325,6 +352,9 @@ pub fn verify_auth_token(
     // A malformed signature is a failed verification, not an internal error.
     verify_digest(spki, scheme, hash, &hash.digest(&signed_value), &sig)
         .map_err(|_| rejected("token signature does not verify for this origin and nonce"))?;
+    if token.format == FORMAT_1_1 {
+        check_signing_certificate(token, &der)?;
+    }
 
     let subject = &cert.tbs_certificate.subject;
     Ok(VerifiedLogin {

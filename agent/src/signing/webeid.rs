@@ -44,6 +44,14 @@ pub struct AuthToken {
     pub format: String,
     /// URL identifying the application that made the token.
     pub app_version: String,
+    /// `web-eid:1.1`: the holder's signing certificate, base64 DER, from the same token
+    /// ([`signing_certificate_fits`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified_signing_certificate: Option<String>,
+    /// `web-eid:1.1`: what the signing key signs with
+    /// ([`supported_signature_algorithms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_signature_algorithms: Option<serde_json::Value>,
 }
 
 /// The token algorithm name and hash for a card key: RSA → `RS256`/SHA-256, P-256 →
@@ -169,6 +177,8 @@ pub fn build_token(cert_der: &[u8], key_alg: KeyAlgorithm, signature: &[u8], app
         signature: STANDARD.encode(signature),
         format: FORMAT.to_owned(),
         app_version: app_version.to_owned(),
+        unverified_signing_certificate: None,
+        supported_signature_algorithms: None,
     }
 }
 
