@@ -121,6 +121,8 @@ impl Machine {
             no_autostart: true,
             keyring_service: "mohur-test-unused".into(),
             trust_tls_servers: false,
+            web_eid: mohur_installer::web_eid::Registration::WhereFree,
+            web_eid_extensions: Vec::new(),
         };
         // The agent starts at login (the user's XDG entry; the installer's own is left
         // out here, with its systemd user unit).

@@ -131,6 +131,34 @@ pub enum Action {
         /// Value data (REG_SZ).
         value: String,
     },
+    /// The Web eID native messaging host manifest of a browser ([`crate::web_eid`]),
+    /// replacing `previous` (another program's) when the user asked for that.
+    NativeHost {
+        /// `Chromium`, `Chrome`, `Edge`, `Firefox`.
+        browser: String,
+        /// The manifest file.
+        path: PathBuf,
+        /// Its contents.
+        contents: String,
+        /// What was there before (another program's manifest), put back by `undo`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+    },
+    /// Windows: the registry key a browser reads for the Web eID host, its default value
+    /// naming the manifest file ([`crate::web_eid`]).
+    WinNativeHost {
+        /// `Chrome`, `Edge`, `Firefox`.
+        browser: String,
+        /// HKEY_LOCAL_MACHINE rather than HKEY_CURRENT_USER.
+        machine: bool,
+        /// The key under the hive.
+        key: String,
+        /// The manifest's path (the default value).
+        manifest: String,
+        /// The value that was there before (another program's), put back by `undo`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+    },
 }
 
 impl Action {
@@ -174,6 +202,16 @@ impl Action {
             Action::WinRegValue { machine, key, name, value } => {
                 format!("{}\\{key}\\{name} = {value}", if *machine { "HKLM" } else { "HKCU" })
             }
+            Action::NativeHost { browser, path, previous, .. } => format!(
+                "Web eID host for {browser}: {}{}",
+                path.display(),
+                if previous.is_some() { " (replacing another program's)" } else { "" }
+            ),
+            Action::WinNativeHost { browser, machine, key, previous, .. } => format!(
+                "Web eID host for {browser}: {}\\{key}{}",
+                if *machine { "HKLM" } else { "HKCU" },
+                if previous.is_some() { " (replacing another program's)" } else { "" }
+            ),
         }
     }
 
@@ -219,6 +257,10 @@ impl Action {
             }
             Action::WinRegValue { machine, key, name, value } => {
                 Ok(win_reg_get(*machine, key, name)?.as_deref() == Some(value.as_str()))
+            }
+            Action::NativeHost { path, contents, .. } => Ok(fs::read(path).is_ok_and(|c| c == contents.as_bytes())),
+            Action::WinNativeHost { machine, key, manifest, .. } => {
+                Ok(win_reg_get(*machine, key, "")?.as_deref() == Some(manifest.as_str()))
             }
         }
     }
@@ -305,6 +347,8 @@ impl Action {
                 win_cert_add(*machine, store, &unhex(der_hex), purposes, friendly_name)
             }
             Action::WinRegValue { machine, key, name, value } => win_reg_set(*machine, key, name, value),
+            Action::NativeHost { path, contents, .. } => write_file(path, contents.as_bytes()),
+            Action::WinNativeHost { machine, key, manifest, .. } => win_reg_set(*machine, key, "", manifest),
         }
     }
 
@@ -396,6 +440,32 @@ impl Action {
                 }
                 Ok(None)
             }
+            Action::NativeHost { path, contents, previous, .. } => match fs::read(path) {
+                Ok(c) if c == contents.as_bytes() => match previous {
+                    Some(text) => {
+                        write_file(path, text.as_bytes())?;
+                        Ok(Some(format!(
+                            "{} answers eu.webeid again",
+                            crate::web_eid::program_of(text).unwrap_or_default()
+                        )))
+                    }
+                    None => {
+                        fs::remove_file(path).map_err(Error::io(path))?;
+                        Ok(None)
+                    }
+                },
+                Ok(_) => Ok(Some(format!("{} was changed since: left as it is", path.display()))),
+                Err(_) => Ok(None),
+            },
+            Action::WinNativeHost { machine, key, manifest, previous, .. } => {
+                if win_reg_get(*machine, key, "")?.as_deref() == Some(manifest.as_str()) {
+                    match previous {
+                        Some(old) => win_reg_set(*machine, key, "", old)?,
+                        None => win_reg_delete(*machine, key, "")?,
+                    }
+                }
+                Ok(None)
+            }
         }
     }
 }
@@ -446,6 +516,17 @@ impl Action {
 
 /// Removes `path`'s directory if it is empty and one we name (`mohur`, `policies`,
 /// `modules`, `autostart`): never a directory the user had content in.
+/// Writes `path` whole or not at all (a temporary file renamed over it): a browser never
+/// reads half a host manifest.
+fn write_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    fs::write(&tmp, contents).map_err(Error::io(&tmp))?;
+    fs::rename(&tmp, path).map_err(Error::io(path))
+}
+
 fn remove_own_dir(path: &Path) {
     if let Some(dir) = path.parent() {
         if dir.file_name().is_some_and(|n| n == "mohur") {

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod pinned;
 pub mod plan;
 pub mod secrets;
+pub mod web_eid;
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod win;

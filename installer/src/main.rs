@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use clap::{Parser, Subcommand};
 use mohur_installer::loopback::{self, KeyInTransit, LoopbackCa, LoopbackError};
 use mohur_installer::secrets::OsKeyring;
+use mohur_installer::web_eid::{self, Registration};
 use mohur_installer::{ca, plan, Error, Options};
 
 /// Installs mohur's CA certificates, PKCS#11 module and agent autostart, or removes them.
@@ -80,6 +81,18 @@ struct Cli {
     /// `uninstall`: take away only that.
     #[arg(long, global = true)]
     loopback_tls: bool,
+    /// Make mohur the Web eID application (`eu.webeid`) even where another program is
+    /// registered; `uninstall` puts that program back. Without it mohur registers only
+    /// where no other program is.
+    #[arg(long, global = true, conflicts_with = "no_web_eid")]
+    web_eid: bool,
+    /// Do not register mohur as the Web eID application.
+    #[arg(long, global = true)]
+    no_web_eid: bool,
+    /// Also let this extension start mohur's Web eID host (`chrome-extension://ID/`, or
+    /// a Firefox add-on id). Repeatable.
+    #[arg(long = "web-eid-extension", global = true, value_name = "ID")]
+    web_eid_extensions: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +145,14 @@ fn options(cli: &Cli) -> Options {
         no_autostart: cli.no_autostart,
         keyring_service: mohur_installer::secrets::mohur_service(),
         trust_tls_servers: cli.trust_tls_server,
+        web_eid: if cli.no_web_eid {
+            Registration::Off
+        } else if cli.web_eid {
+            Registration::Replace
+        } else {
+            Registration::WhereFree
+        },
+        web_eid_extensions: cli.web_eid_extensions.clone(),
     }
 }
 
@@ -374,6 +395,15 @@ fn run(cli: &Cli) -> Result<bool, Error> {
             println!("{}install ({}):", if cli.dry_run { "dry run: " } else { "" }, scope(cli));
             let n = mohur_installer::install(&actions, &manifest, cli.dry_run, &mut out)?;
             println!("{n} change(s)");
+            if opts.web_eid == Registration::WhereFree {
+                for c in web_eid::conflicts(&opts) {
+                    println!(
+                        "  note: {} answers Web eID ({}); left as it is: --web-eid makes mohur answer there",
+                        c.program,
+                        c.place.describe()
+                    );
+                }
+            }
             Ok(true)
         }
         Cmd::Uninstall => {
@@ -409,6 +439,7 @@ fn run(cli: &Cli) -> Result<bool, Error> {
                 }
             }
             ok &= mohur_installer::verify(&actions, &mut out)?;
+            print_web_eid(&opts);
             let flags = mohur_installer::audit::audit(&opts, &bundle.manifest, &recorded)?;
             if !flags.is_empty() {
                 println!("in the trust stores:");
@@ -419,6 +450,27 @@ fn run(cli: &Cli) -> Result<bool, Error> {
             println!("{}", if ok { "all ✓" } else { "some pieces are missing (✗)" });
             Ok(ok)
         }
+    }
+}
+
+/// Which program answers `eu.webeid` for each browser.
+fn print_web_eid(opts: &Options) {
+    let host = web_eid::host_program(opts);
+    println!("Web eID (eu.webeid):");
+    let places = web_eid::places(opts);
+    if places.is_empty() {
+        println!("  no browser that has run here");
+    }
+    for place in places {
+        let who = match web_eid::registered(&place) {
+            None => "nobody".to_owned(),
+            Some(text) => match web_eid::program_of(&text) {
+                Some(p) if std::path::Path::new(&p) == host => format!("mohur ({p})"),
+                Some(p) => format!("another program: {p}"),
+                None => "an unreadable manifest".to_owned(),
+            },
+        };
+        println!("  {}: {who}", place.describe());
     }
 }
 

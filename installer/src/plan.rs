@@ -14,6 +14,8 @@
 //! NSS databases `~/.pki/nssdb` (Chromium) and every Firefox profile's, with certutil and
 //! modutil (the system store needs root).
 //!
+//! Everywhere: the Web eID native messaging host `eu.webeid` ([`crate::web_eid`]).
+//!
 //! Windows: CurrentUser or LocalMachine `ROOT` (the root) and `CA` (the intermediates)
 //! stores, the agent under `Software\Microsoft\Windows\CurrentVersion\Run`, and the
 //! module under Firefox's policy key `Software\Policies\Mozilla\Firefox\SecurityDevices`.
@@ -53,6 +55,12 @@ pub struct Options {
     /// Also trust the roots for TLS server authentication (web sites): off by default,
     /// `--trust-tls-server`. See [`Trust`].
     pub trust_tls_servers: bool,
+    /// Whether mohur registers as the Web eID host `eu.webeid` ([`crate::web_eid`]).
+    pub web_eid: crate::web_eid::Registration,
+    /// Extensions allowed to start the Web eID host besides the official Web eID
+    /// extension (`chrome-extension://ID/` for the Chromium family, an add-on id for
+    /// Firefox): a portal's own build, or a test's unpacked one.
+    pub web_eid_extensions: Vec<String>,
 }
 
 /// What the national roots are trusted for. Citizens need two things: chains for their
@@ -227,11 +235,9 @@ fn systemd_unit(agent: &Path) -> String {
 
 /// The actions for this machine, in the order they are applied.
 pub fn plan(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
-    if cfg!(windows) {
-        plan_windows(opts, certs)
-    } else {
-        plan_linux(opts, certs)
-    }
+    let mut actions = if cfg!(windows) { plan_windows(opts, certs) } else { plan_linux(opts, certs) };
+    actions.extend(crate::web_eid::plan(opts));
+    actions
 }
 
 fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {

@@ -487,9 +487,15 @@ fn dry_run_prints_actions_and_changes_nothing() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("would add p11-kit module") && out.contains("would add NSS sql:"), "{out}");
-    // p11-kit module, 2 databases x (3 CAs + module), Firefox policy, 3 autostart pieces:
-    // no system bundle with the default trust.
-    assert_eq!(out.matches("would add").count(), 1 + 2 * 4 + 1 + 3, "{out}");
+    // p11-kit module, 2 databases x (3 CAs + module), Firefox policy, 3 autostart pieces,
+    // the Web eID host for Chromium, Chrome, Edge and Firefox: no system bundle with the
+    // default trust.
+    assert_eq!(out.matches("would add").count(), 1 + 2 * 4 + 1 + 3 + 4, "{out}");
+    assert!(
+        out.contains("would add Web eID host for Firefox: ")
+            && out.contains("/usr/lib/mozilla/native-messaging-hosts/eu.webeid.json"),
+        "{out}"
+    );
     assert!(!s.root.exists());
     assert_eq!(before, snapshot(&[&s.nssdb, &s.profile, &s.home]));
 }

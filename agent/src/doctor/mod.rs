@@ -180,6 +180,8 @@ impl DoctorEnv {
             no_autostart: true,
             keyring_service: mohur_installer::secrets::mohur_service(),
             trust_tls_servers: false,
+            web_eid: mohur_installer::web_eid::Registration::WhereFree,
+            web_eid_extensions: Vec::new(),
         }
     }
 

@@ -223,6 +223,8 @@ pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> i
         no_autostart: true,
         keyring_service: service.to_owned(),
         trust_tls_servers: false,
+        web_eid: mohur_installer::web_eid::Registration::Off,
+        web_eid_extensions: Vec::new(),
     };
     let ca = LoopbackCa::create(std::time::SystemTime::now(), "tester").unwrap();
     let der = ca.cert_der().to_vec();
