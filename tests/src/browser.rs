@@ -51,6 +51,16 @@ pub fn driver_as(home: Option<&Path>, script: &str, args: &[&str]) -> Value {
     json(script, out)
 }
 
+/// [`driver_as`] with more environment for the browser (which passes it on to what it
+/// starts: the Web eID host).
+pub fn driver_with_env(home: &Path, env: &[(&str, &std::ffi::OsStr)], script: &str, args: &[&str]) -> Value {
+    let mut cmd = command(Some(home), script, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    json(script, cmd.output().expect("run node"))
+}
+
 /// A driver running in the background (while the test answers the dialogs it causes).
 pub struct Running {
     script: String,

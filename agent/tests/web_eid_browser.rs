@@ -1,0 +1,242 @@
+//! The official Web eID extension (tests/peers/web-eid-webextension, loaded unpacked into
+//! Debian's Chromium by `tests/browser/webeid.mjs`) on a local https page, with `mohur`
+//! registered by mohur-install's own planner as its native application `eu.webeid`: the
+//! page's `web-eid:*` messages reach a simulated AzeDIT card behind pcscd, or a SoftHSM
+//! token, and what comes back is checked by an independent relying party
+//! (`tests/python/webeid_check.py`) and the demo relying party.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::*;
+use mohur_card_sim::Profile;
+use mohur_tests::browser::{driver_with_env, repo};
+use mohur_tests::{card_state, pki, webeid_check, PluggedCard};
+use serde_json::{json, Value};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn extension_dir() -> PathBuf {
+    repo().join("tests/peers/web-eid-webextension/chrome")
+}
+
+/// A HOME whose Chromium profile (`~/.config/chromium`) has mohur registered as
+/// `eu.webeid` for the unpacked extension, by the installer's planner, and whose
+/// `~/.config/mohur/agent.toml` is `config`.
+fn home(name: &str, config: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(dir.join(".config/chromium")).unwrap();
+    std::fs::create_dir_all(dir.join(".config/mohur")).unwrap();
+    std::fs::write(dir.join(".config/mohur/agent.toml"), config).unwrap();
+    let id =
+        mohur_tests::browser::driver("webeid.mjs", &["--print-id", "--extension", extension_dir().to_str().unwrap()]);
+    let id = id["extensionId"].as_str().unwrap().to_owned();
+    let opts = mohur_installer::Options {
+        system: false,
+        root: "/".into(),
+        home: dir.clone(),
+        module: mohur_tests::mohur_pkcs11_path(),
+        agent: PathBuf::from(env!("CARGO_BIN_EXE_mohur")),
+        nssdbs: Some(Vec::new()),
+        firefox_profiles: None,
+        no_autostart: true,
+        keyring_service: "mohur-test-unused".into(),
+        trust_tls_servers: false,
+        web_eid: mohur_installer::web_eid::Registration::WhereFree,
+        web_eid_extensions: vec![format!("chrome-extension://{id}/")],
+    };
+    let actions = mohur_installer::web_eid::plan(&opts);
+    assert_eq!(actions.len(), 1, "Chromium's place: {actions:?}");
+    let mut log = Vec::new();
+    mohur_installer::install(&actions, &dir.join("install-manifest.json"), false, &mut log).unwrap();
+    assert!(dir.join(".config/chromium/NativeMessagingHosts/eu.webeid.json").is_file());
+    dir
+}
+
+/// A self-signed certificate for `localhost` (the page's https server).
+fn tls_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("tls.pem"), dir.join("tls.key"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert, key)
+}
+
+/// Runs the page's `requests` through the extension; the host's dialogs answer `answers`.
+fn run_page(dir: &Path, requests: &Value, answers: &[&str], env: &[(&str, &OsStr)]) -> Value {
+    std::fs::write(dir.join("queue"), answers.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let file = dir.join("requests.json");
+    std::fs::write(&file, requests.to_string()).unwrap();
+    let (cert, key) = tls_pair(dir);
+    let queue = dir.join("queue");
+    let log = dir.join("pinentry.log");
+    let pinentry = scripted_pinentry();
+    let mut all_env: Vec<(&str, &OsStr)> = vec![
+        ("MOHUR_PINENTRY", pinentry.as_os_str()),
+        ("SCRIPTED_PINENTRY_QUEUE", queue.as_os_str()),
+        ("SCRIPTED_PINENTRY_LOG", log.as_os_str()),
+        ("MOHUR_LANG", OsStr::new("en")),
+        ("MOHUR_LOG", OsStr::new("info")),
+        ("XDG_CONFIG_HOME", OsStr::new("")),
+        ("DBUS_SESSION_BUS_ADDRESS", OsStr::new("")),
+    ];
+    all_env.extend_from_slice(env);
+    let profile = dir.join(".config/chromium");
+    driver_with_env(
+        dir,
+        &all_env,
+        "webeid.mjs",
+        &[
+            "--extension",
+            extension_dir().to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--requests",
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
+fn nonce() -> String {
+    let mut b = [0u8; 32];
+    openssl::rand::rand_bytes(&mut b).unwrap();
+    B64.encode(b)
+}
+
+/// The last reply to request `i`.
+fn reply(r: &Value, i: usize) -> &Value {
+    let replies = r["results"][i]["replies"].as_array().unwrap_or_else(|| panic!("no replies to {i}: {r}"));
+    replies.last().unwrap()
+}
+
+fn check_token(dir: &Path, reply: &Value, origin: &str, nonce: &str) {
+    let mut token = reply.clone();
+    token.as_object_mut().unwrap().remove("action");
+    let file = dir.join("token.json");
+    std::fs::write(&file, token.to_string()).unwrap();
+    let p = pki();
+    let verdict = webeid_check(&[
+        OsStr::new("token"),
+        file.as_os_str(),
+        OsStr::new("--origin"),
+        OsStr::new(origin),
+        OsStr::new("--nonce"),
+        OsStr::new(nonce),
+        OsStr::new("--trust"),
+        p.root_cert_pem.as_os_str(),
+        OsStr::new("--ca"),
+        p.chain_pem.as_os_str(),
+    ]);
+    assert_eq!(verdict["valid"], true, "{verdict}\n{token}");
+    let parsed: mohur_agent::signing::webeid::AuthToken = serde_json::from_value(token).unwrap();
+    let trust = mohur_agent::demo::relying_party::TrustStore::from_pem_files(&p.root_cert_pem, &p.chain_pem).unwrap();
+    mohur_agent::demo::relying_party::verify_auth_token(&parsed, origin, nonce, &trust).unwrap();
+    assert!(
+        mohur_agent::demo::relying_party::verify_auth_token(&parsed, "https://elsewhere.test", nonce, &trust).is_err()
+    );
+}
+
+fn check_signature(certificate: &str, hash: &str, hash_function: &str, reply: &Value) {
+    let verdict = webeid_check(&[
+        OsStr::new("signature"),
+        OsStr::new("--cert"),
+        OsStr::new(certificate),
+        OsStr::new("--hash"),
+        OsStr::new(hash),
+        OsStr::new("--hash-function"),
+        OsStr::new(hash_function),
+        OsStr::new("--signature"),
+        OsStr::new(reply["signature"].as_str().unwrap_or("")),
+        OsStr::new("--algorithm"),
+        OsStr::new(&reply["signatureAlgorithm"].to_string()),
+    ]);
+    assert_eq!(verdict["valid"], true, "{verdict}\n{reply}");
+}
+
+#[test]
+fn the_web_eid_extension_logs_in_and_signs_with_an_azedit_card_through_mohur() {
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let config = format!("readers = [{:?}]\nprobe_well_known_modules = false\n", card.reader.name);
+    let dir = home("webeid-browser-card", &config);
+    let (n1, n2) = (nonce(), nonce());
+    let hash = B64.encode(openssl::sha::sha384(b"the portal's document"));
+    let requests = json!([
+        {"action": "web-eid:status"},
+        {"action": "web-eid:authenticate", "challengeNonce": n1, "options": {"lang": "en"}},
+        {"action": "web-eid:get-signing-certificate", "options": {"lang": "en"}},
+        {"action": "web-eid:sign", "certificate": "$certificate", "hash": hash, "hashFunction": "SHA-384", "options": {"lang": "en"}},
+        {"action": "web-eid:authenticate", "challengeNonce": n2, "options": {"lang": "en"}},
+        {"action": "web-eid:authenticate", "challengeNonce": nonce(), "options": {"lang": "en"}},
+    ]);
+    // The site is new: the consent dialog first (then remembered), the PIN; the signing
+    // PIN; a wrong PIN and the right one; a closed dialog.
+    let answers = ["ok", "pin 1234", "pin 12345", "pin 9999", "pin 1234", "cancel"];
+    let r = run_page(&dir, &requests, &answers, &[]);
+    let origin = r["origin"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
+
+    let status = reply(&r, 0);
+    assert_eq!(status["action"], "web-eid:status-success", "{r}");
+    assert!(status["nativeApp"].as_str().unwrap().starts_with("2.5.0+mohur."), "{status}");
+
+    let login = reply(&r, 1);
+    assert_eq!(login["action"], "web-eid:authenticate-success", "{r}");
+    assert_eq!(login["format"], "web-eid:1.1", "{login}");
+    check_token(&dir, login, &origin, &n1);
+
+    let cert = reply(&r, 2);
+    assert_eq!(cert["action"], "web-eid:get-signing-certificate-success", "{r}");
+    let signed = reply(&r, 3);
+    assert_eq!(signed["action"], "web-eid:sign-success", "{r}");
+    check_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-384", signed);
+
+    // A wrong PIN is not an answer to the page: the dialog came back and the login went on.
+    let retried = reply(&r, 4);
+    assert_eq!(retried["action"], "web-eid:authenticate-success", "{r}");
+    check_token(&dir, retried, &origin, &n2);
+    let shown = std::fs::read_to_string(dir.join("pinentry.log")).unwrap();
+    assert!(shown.contains("SETERROR Wrong PIN. Try again."), "{shown}");
+    // The dialogs named the page's origin, as the browser gave it to the extension.
+    assert!(shown.contains(&origin), "{shown}");
+
+    let cancelled = reply(&r, 5);
+    assert_eq!(cancelled["action"], "web-eid:authenticate-failure", "{r}");
+    assert_eq!(cancelled["error"]["code"], "ERR_WEBEID_USER_CANCELLED", "{r}");
+}
+
+#[test]
+fn the_web_eid_extension_logs_in_and_signs_with_a_softhsm_token_through_mohur() {
+    let scratch = temp_dir("webeid-browser-softhsm-token");
+    let conf = common::softhsm::make_token(&scratch, "webeid", &pki().dir.join("piv"), common::softhsm::Keys::Both);
+    let config =
+        format!("pcsc = false\nprobe_well_known_modules = false\npkcs11_modules = [{:?}]\n", common::softhsm::MODULE);
+    let dir = home("webeid-browser-softhsm", &config);
+    let n = nonce();
+    let hash = B64.encode(openssl::sha::sha256(b"signed with a USB token"));
+    let requests = json!([
+        {"action": "web-eid:authenticate", "challengeNonce": n},
+        {"action": "web-eid:get-signing-certificate"},
+        {"action": "web-eid:sign", "certificate": "$certificate", "hash": hash, "hashFunction": "SHA-256"},
+    ]);
+    let pin = format!("pin {}", common::softhsm::PIN);
+    let r = run_page(&dir, &requests, &["ok", &pin, &pin], &[("SOFTHSM2_CONF", conf.as_os_str())]);
+    let origin = r["origin"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
+    let login = reply(&r, 0);
+    assert_eq!(login["action"], "web-eid:authenticate-success", "{r}");
+    check_token(&dir, login, &origin, &n);
+    let cert = reply(&r, 1);
+    let signed = reply(&r, 2);
+    assert_eq!(signed["action"], "web-eid:sign-success", "{r}");
+    check_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-256", signed);
+}
