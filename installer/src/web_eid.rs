@@ -219,10 +219,11 @@ fn windows_manifest(opts: &Options, firefox: bool) -> PathBuf {
 
 /// The actions that register mohur as `eu.webeid` ([`Registration`]).
 pub fn plan(opts: &Options) -> Vec<Action> {
-    if opts.web_eid == Registration::Off {
+    let host = host_program(opts);
+    // A package built without the agent has no host to register.
+    if opts.web_eid == Registration::Off || !host.is_file() {
         return Vec::new();
     }
-    let host = host_program(opts);
     let mut actions = Vec::new();
     for place in places(opts) {
         let existing = registered(&place);
@@ -269,12 +270,15 @@ mod tests {
     use super::*;
 
     fn opts(home: &Path, web_eid: Registration) -> Options {
+        let host = home.join("bin/mohur");
+        std::fs::create_dir_all(home.join("bin")).unwrap();
+        std::fs::write(&host, "").unwrap();
         Options {
             system: false,
             root: "/".into(),
             home: home.to_path_buf(),
             module: "/usr/lib/libmohur_pkcs11.so".into(),
-            agent: "/usr/bin/mohur".into(),
+            agent: host,
             nssdbs: Some(Vec::new()),
             firefox_profiles: None,
             no_autostart: true,
@@ -307,6 +311,7 @@ mod tests {
     fn another_programs_host_is_left_alone_unless_asked_and_restored_on_uninstall() {
         let home = std::env::temp_dir().join(format!("mohur-webeid-plan-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(home.join(".config/chromium/NativeMessagingHosts")).unwrap();
         std::fs::create_dir_all(home.join(".mozilla")).unwrap();
         // Chrome never ran: not registered per user.
@@ -325,7 +330,7 @@ mod tests {
         let replace = opts(&home, Registration::Replace);
         let mut log = Vec::new();
         crate::install(&plan(&replace), &manifest, false, &mut log).unwrap();
-        assert!(is_ours(&std::fs::read_to_string(&theirs).unwrap(), Path::new("/usr/bin/mohur")));
+        assert!(is_ours(&std::fs::read_to_string(&theirs).unwrap(), &home.join("bin/mohur")));
         assert!(conflicts(&replace).is_empty());
         // Installing again changes nothing.
         assert_eq!(crate::install(&plan(&replace), &manifest, false, &mut log).unwrap(), 0);

@@ -35,6 +35,11 @@ impl Setup {
         let (nssdb, profiles) = (dir.join("nssdb"), dir.join("firefox"));
         let profile = profiles.join("abcd1234.default-esr");
         fs::create_dir_all(&home).unwrap();
+        // The agent binary mohur-install registers (autostart, the Web eID host): a
+        // stand-in file, so that the host is registered (a package without the agent
+        // registers none).
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::write(dir.join("bin/mohur"), "").unwrap();
         new_nssdb(&nssdb);
         new_nssdb(&profile);
         Setup { dir, pki, root, home, nssdb, profiles, profile }
@@ -54,10 +59,14 @@ impl Setup {
             .arg("--module")
             .arg(module())
             .arg("--agent")
-            .arg("/usr/bin/mohur")
+            .arg(self.agent())
             .env("HOME", &self.home)
             .env_remove("XDG_DATA_HOME");
         cmd.output().unwrap()
+    }
+
+    fn agent(&self) -> PathBuf {
+        self.dir.join("bin/mohur")
     }
 
     fn bundle(&self) -> PathBuf {
@@ -152,7 +161,7 @@ fn system_install_verify_reinstall_uninstall() {
     assert_eq!(json["policies"]["DisableTelemetry"], true);
     assert!(fs::read_to_string(s.root.join("etc/xdg/autostart/mohur.desktop"))
         .unwrap()
-        .contains("Exec=\"/usr/bin/mohur\" agent"));
+        .contains(&format!("Exec=\"{}\" agent", s.agent().display())));
     assert_eq!(
         fs::read_link(s.root.join("etc/systemd/user/default.target.wants/mohur.service")).unwrap(),
         Path::new("../mohur.service")
@@ -538,4 +547,39 @@ fn per_user_install_uses_home_and_creates_chromium_db() {
     }
     assert!(!module_file.exists() && !s.home.join(".config/autostart/mohur.desktop").exists());
     assert!(!s.home.join(".local/share/mohur").exists());
+}
+
+#[test]
+fn the_web_eid_host_is_registered_where_free_and_another_programs_only_when_asked() {
+    let s = Setup::new("webeid");
+    let chromium = s.home.join(".config/chromium/NativeMessagingHosts/eu.webeid.json");
+    let firefox = s.home.join(".mozilla/native-messaging-hosts/eu.webeid.json");
+    fs::create_dir_all(chromium.parent().unwrap()).unwrap();
+    fs::create_dir_all(s.home.join(".mozilla")).unwrap();
+    let theirs = "{\"name\":\"eu.webeid\",\"path\":\"/usr/bin/web-eid\",\"type\":\"stdio\",\
+                  \"allowed_origins\":[\"chrome-extension://ncibgoaomkmdpilpocfeponihegamlic/\"]}\n";
+    fs::write(&chromium, theirs).unwrap();
+
+    // Default: Firefox (free) gets mohur, Chromium keeps web-eid-app, and install says so.
+    let o = s.run(&["install", "--no-autostart"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert_eq!(fs::read_to_string(&chromium).unwrap(), theirs);
+    let ours: serde_json::Value = serde_json::from_str(&fs::read_to_string(&firefox).unwrap()).unwrap();
+    assert_eq!(ours["path"], s.agent().to_str().unwrap());
+    assert_eq!(ours["allowed_extensions"][0], "{e68418bc-f2b0-4459-a9ea-3e72b6751b07}");
+    assert!(out.contains("note: /usr/bin/web-eid answers Web eID (Chromium"), "{out}");
+    let v = text(&s.run(&["verify", "--no-autostart"]));
+    assert!(v.contains("another program: /usr/bin/web-eid") && v.contains("Firefox") && v.contains("mohur ("), "{v}");
+
+    // --web-eid: mohur everywhere; uninstall puts web-eid-app back and takes mohur's away.
+    let o = s.run(&["install", "--no-autostart", "--web-eid"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let replaced: serde_json::Value = serde_json::from_str(&fs::read_to_string(&chromium).unwrap()).unwrap();
+    assert_eq!(replaced["path"], s.agent().to_str().unwrap());
+    let o = s.run(&["uninstall"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("/usr/bin/web-eid answers eu.webeid again"), "{}", text(&o));
+    assert_eq!(fs::read_to_string(&chromium).unwrap(), theirs);
+    assert!(!firefox.exists());
 }
