@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Every check, in the order doctor runs them.
-const IDS: [&str; 14] = [
+const IDS: [&str; 15] = [
     "pcscd",
     "readers",
     "token",
@@ -34,6 +34,7 @@ const IDS: [&str; 14] = [
     "autostart",
     "pin",
     "loopback-tls",
+    "web-eid",
 ];
 
 /// What of mohur is installed on the throwaway machine.
@@ -69,6 +70,8 @@ impl Machine {
         let (nssdb, profiles) = (dir.join("nssdb"), dir.join("firefox"));
         // No vendor module that happens to be installed here may change the outcome.
         fs::create_dir_all(home.join(".config/mohur")).unwrap();
+        // Chromium has run: mohur-install registers the Web eID host for it.
+        fs::create_dir_all(home.join(".config/chromium")).unwrap();
         fs::write(home.join(".config/mohur/agent.toml"), "probe_well_known_modules = false\n").unwrap();
         let m = Machine { dir, home, root, nssdb, profiles };
         if installed == Installed::Nothing {
@@ -115,7 +118,7 @@ impl Machine {
             root: m.root.clone(),
             home: m.home.clone(),
             module: mohur_tests::mohur_pkcs11_path(),
-            agent: PathBuf::from("/usr/bin/mohur"),
+            agent: PathBuf::from(env!("CARGO_BIN_EXE_mohur")),
             nssdbs: Some(vec![m.nssdb.clone()]),
             firefox_profiles: Some(m.profiles.clone()),
             no_autostart: true,
@@ -217,6 +220,7 @@ fn everything_in_place_passes_every_check() {
         checks.iter().filter(|c| c["status"] != "pass" && c["id"] != "loopback-tls" && c["id"] != "ca-audit").collect();
     assert!(failing.is_empty(), "not every check passes: {failing:#?}");
     assert_eq!(status(&checks, "loopback-tls"), "skip");
+    assert!(message(&checks, "web-eid").contains("through mohur in: Chromium"), "{}", message(&checks, "web-eid"));
     assert_eq!(status(&checks, "ca-audit"), "warn");
     assert!(
         message(&checks, "ca-audit").contains("mohur Test Root CA")

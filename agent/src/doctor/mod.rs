@@ -82,7 +82,7 @@ impl Status {
 pub struct Check {
     /// Stable identifier (`pcscd`, `readers`, `token`, `driver`, `ca-bundle`,
     /// `ca-system`, `ca-nss`, `card-certs`, `pkcs11-registered`, `agent`, `pin`,
-    /// `loopback-tls`): the
+    /// `loopback-tls`, `web-eid`): the
     /// JSON output and the tray key on it, never on the translated text.
     pub id: &'static str,
     /// Outcome.
@@ -256,6 +256,7 @@ pub fn run_checks(env: &DoctorEnv) -> Vec<Check> {
     checks.push(check_autostart(env));
     checks.push(check_pin(&tokens));
     checks.push(check_loopback_tls(env, agent_up));
+    checks.push(check_web_eid(env));
     checks
 }
 
@@ -1302,6 +1303,45 @@ fn check_autostart(env: &DoctorEnv) -> Check {
             json!({ "enabled": false }),
         )
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Web eID: which program answers `eu.webeid` for each browser (mohur-installer's places).
+
+fn check_web_eid(env: &DoctorEnv) -> Check {
+    use mohur_installer::web_eid::{places, program_of, registered};
+    let (mut mohur, mut others, mut nobody) = (Vec::new(), Vec::new(), Vec::new());
+    let mut details = Vec::new();
+    for system in [false, true] {
+        for place in places(&env.installer_options(system)) {
+            let program = registered(&place).map(|text| program_of(&text).unwrap_or_default());
+            let ours = program.as_deref().map(Path::new).and_then(Path::file_stem).is_some_and(|n| n == "mohur");
+            match &program {
+                Some(_) if ours => mohur.push(place.browser),
+                Some(p) => others.push(format!("{} ({p})", place.browser)),
+                None => nobody.push(place.browser),
+            }
+            details.push(json!({"place": place.describe(), "program": program, "mohur": ours}));
+        }
+    }
+    mohur.dedup();
+    let details = json!({ "places": details });
+    if mohur.is_empty() && others.is_empty() {
+        return if nobody.is_empty() {
+            Check::new("web-eid", Status::Skip, tr!("doctor-not-on-this-system"), None, details)
+        } else {
+            Check::new("web-eid", Status::Warn, tr!("doctor-webeid-none"), Some(tr!("doctor-webeid-none-fix")), details)
+        };
+    }
+    let mut message = Vec::new();
+    if !mohur.is_empty() {
+        message.push(tr!("doctor-webeid-mohur", what = mohur.join(", ")));
+    }
+    if !others.is_empty() {
+        message.push(tr!("doctor-webeid-other", what = others.join(", ")));
+    }
+    let fix = (!others.is_empty()).then(|| tr!("doctor-webeid-other-fix"));
+    Check::new("web-eid", Status::Pass, message.join("; "), fix, details)
 }
 
 // ---------------------------------------------------------------------------------
