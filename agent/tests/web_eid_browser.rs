@@ -240,3 +240,58 @@ fn the_web_eid_extension_logs_in_and_signs_with_a_softhsm_token_through_mohur() 
     assert_eq!(signed["action"], "web-eid:sign-success", "{r}");
     check_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-256", signed);
 }
+
+#[test]
+fn the_demo_portal_logs_in_through_the_web_eid_extension_and_its_relying_party_accepts() {
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let config = format!("readers = [{:?}]\nprobe_well_known_modules = false\n", card.reader.name);
+    let dir = home("webeid-browser-demo", &config);
+    // The demo portal on http://localhost (its own agent sees only a reader of its own:
+    // the Web eID host, started by the browser, is what reaches the card here).
+    std::os::unix::fs::symlink(&pki().dir, dir.join("pki")).unwrap();
+    let agent = AgentProc::demo(&dir, &["--pcsc", "--reader", "no such reader"]);
+    let portal = format!("http://localhost:{}/", agent.portal_port.unwrap());
+    std::fs::write(dir.join("queue"), "ok\npin 1234\n").unwrap();
+    let pinentry = scripted_pinentry();
+    let (queue, log) = (dir.join("queue"), dir.join("pinentry.log"));
+    let env: Vec<(&str, &OsStr)> = vec![
+        ("MOHUR_PINENTRY", pinentry.as_os_str()),
+        ("SCRIPTED_PINENTRY_QUEUE", queue.as_os_str()),
+        ("SCRIPTED_PINENTRY_LOG", log.as_os_str()),
+        ("MOHUR_LANG", OsStr::new("en")),
+        ("XDG_CONFIG_HOME", OsStr::new("")),
+        ("DBUS_SESSION_BUS_ADDRESS", OsStr::new("")),
+    ];
+    let profile = dir.join(".config/chromium");
+    let args = |allow: bool| {
+        let mut a = vec![
+            "--extension".to_owned(),
+            extension_dir().to_str().unwrap().to_owned(),
+            "--profile".to_owned(),
+            profile.to_str().unwrap().to_owned(),
+            "--portal".to_owned(),
+            portal.clone(),
+        ];
+        if allow {
+            a.push("--allow-http-localhost".to_owned());
+        }
+        a
+    };
+    // Without the developer setting the extension sends http://localhost, which a Web eID
+    // app refuses (a login bound to http proves nothing): no dialog, an error on the page.
+    let a = args(false);
+    let r = driver_with_env(&dir, &env, "webeid.mjs", &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r["portal"]["state"], "error", "{r}");
+    assert_eq!(r["portal"]["code"], "ERR_WEBEID_NATIVE_INVALID_ARGUMENT", "{r}");
+    assert!(!log.exists() || !std::fs::read_to_string(&log).unwrap().contains("GETPIN"));
+
+    let a = args(true);
+    let r = driver_with_env(&dir, &env, "webeid.mjs", &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r["setting"], "sent", "{r}");
+    assert_eq!(r["portal"]["state"], "ok", "{r}\nagent log:\n{}", agent.log());
+    assert!(r["portal"]["text"].as_str().unwrap().contains("ALIYEVA LEYLA"), "{r}");
+    assert!(agent.log().contains("route=\"webeid-login\""), "{}", agent.log());
+    let shown = std::fs::read_to_string(&log).unwrap();
+    let https_origin = portal.trim_end_matches('/').replace("http://", "https://");
+    assert!(shown.contains(&https_origin), "the dialogs name the origin the extension sent: {shown}");
+}

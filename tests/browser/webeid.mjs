@@ -19,6 +19,13 @@
 //
 // Prints one JSON line: {"extensionId", "origin", "results": [{"sent", "replies"}],
 // "console": [...]}; a reply that never came is {"timeout": true}.
+//
+//   node webeid.mjs --extension DIR --profile DIR --portal URL [--allow-http-localhost]
+//       opens the demo portal at URL instead (no --cert/--key/--requests), optionally
+//       turns on the extension's developer setting ALLOW_HTTP_LOCALHOST first (through
+//       its developer-tools port, as its settings panel does), clicks
+//       #webeid-login-button and waits for #webeid-login-result; prints
+//       {"extensionId", "portal": {"state", "text", "code"}, "console"}.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -26,7 +33,7 @@ import https from 'node:https';
 import { parseArgs, runDriver, listen, CHROMIUM } from './lib.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
-  flags: ['print-id'],
+  flags: ['print-id', 'allow-http-localhost'],
   defaults: { timeout: '240000', 'request-timeout': '60000' },
 });
 
@@ -41,23 +48,8 @@ if (args['print-id']) {
   process.exit(0);
 }
 
-await runDriver(async ({ onCleanup }) => {
-  const { chromium } = await import('playwright-core');
-  const ext = fs.realpathSync(args.extension);
-  const requests = JSON.parse(fs.readFileSync(args.requests, 'utf8'));
-
-  const server = https.createServer(
-    { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) },
-    (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>Web eID test page</title><p>Web eID test page</p>');
-    },
-  );
-  await listen(server, 0);
-  const port = server.address().port;
-  onCleanup(() => new Promise((r) => server.close(r)));
-  const origin = `https://localhost:${port}`;
-
+/** Chromium with the extension loaded, and its service worker. */
+async function launchWithExtension(chromium, ext, onCleanup) {
   const context = await chromium.launchPersistentContext(args.profile, {
     executablePath: CHROMIUM,
     headless: false, // --headless=new below: the old headless mode runs no extensions
@@ -78,6 +70,68 @@ await runDriver(async ({ onCleanup }) => {
   onCleanup(() => context.close());
   let worker = context.serviceWorkers()[0];
   if (!worker) worker = await context.waitForEvent('serviceworker', { timeout: 20000 });
+  return { context, worker };
+}
+
+/** The demo portal's "Log in with Web eID". */
+async function portal(chromium, ext, onCleanup) {
+  const { context, worker } = await launchWithExtension(chromium, ext, onCleanup);
+  const id = new URL(worker.url()).host;
+  const out = { extensionId: id, console: [] };
+  if (args['allow-http-localhost']) {
+    const settings = await context.newPage();
+    await settings.goto(`chrome-extension://${id}/views/options.html`);
+    out.setting = await settings.evaluate(() => new Promise((resolve) => {
+      const port = chrome.runtime.connect({ name: 'webeid-devtools' });
+      let sent = false;
+      port.onMessage.addListener((m) => {
+        if (m.devtools !== 'settings') return;
+        if (!sent) {
+          sent = true;
+          port.postMessage({ devtools: 'setting-set', key: 'ALLOW_HTTP_LOCALHOST', value: true });
+          setTimeout(() => resolve('sent'), 500);
+        }
+      });
+      setTimeout(() => resolve('no answer from the extension'), 5000);
+    }));
+  }
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
+  await page.goto(args.portal);
+  await page.waitForTimeout(500);
+  await page.click('#webeid-login-button');
+  await page.waitForFunction(
+    () => ['ok', 'error'].includes(document.querySelector('#webeid-login-result').dataset.state),
+    null,
+    { timeout: Number(args['request-timeout']) },
+  );
+  out.portal = await page.$eval('#webeid-login-result', (e) => ({
+    state: e.dataset.state,
+    text: e.textContent,
+    code: e.dataset.code || null,
+  }));
+  return out;
+}
+
+await runDriver(async ({ onCleanup }) => {
+  const { chromium } = await import('playwright-core');
+  const ext = fs.realpathSync(args.extension);
+  if (args.portal) return portal(chromium, ext, onCleanup);
+  const requests = JSON.parse(fs.readFileSync(args.requests, 'utf8'));
+
+  const server = https.createServer(
+    { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>Web eID test page</title><p>Web eID test page</p>');
+    },
+  );
+  await listen(server, 0);
+  const port = server.address().port;
+  onCleanup(() => new Promise((r) => server.close(r)));
+  const origin = `https://localhost:${port}`;
+
+  const { context, worker } = await launchWithExtension(chromium, ext, onCleanup);
   const out = { extensionId: new URL(worker.url()).host, origin, results: [], console: [] };
 
   const page = context.pages()[0] || (await context.newPage());

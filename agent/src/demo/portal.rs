@@ -65,6 +65,47 @@ pub fn rfc3339(t: SystemTime) -> String {
     der::DateTime::from_system_time(t.max(UNIX_EPOCH)).map(|d| d.to_string()).unwrap_or_default()
 }
 
+/// The origin a Web eID token for the portal at `origin` is signed for: the same, except
+/// `http://localhost:PORT`, which the Web eID extension (with ALLOW_HTTP_LOCALHOST) sends
+/// as `https://localhost:PORT`.
+pub fn web_eid_origin(origin: &str) -> String {
+    match origin.strip_prefix("http://localhost") {
+        Some(port) if port.is_empty() || port.starts_with(':') => format!("https://localhost{port}"),
+        _ => origin.to_owned(),
+    }
+}
+
+/// `POST /api/NAME {authToken, nonce}`: a login with a Web eID token signed for
+/// `origin` over a nonce this portal issued (and takes from its store).
+fn login_route(
+    portal: Arc<Portal>,
+    name: &'static str,
+    origin: String,
+) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection> + Clone {
+    warp::post()
+        .and(warp::path("api"))
+        .and(warp::path(name))
+        .and(warp::path::end())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .map(move |body: LoginBody| {
+            let p = &portal;
+            match relying_party::verify_login(&body.auth_token, &origin, &body.nonce, &p.nonces, &p.trust) {
+                Ok(who) => {
+                    tracing::info!(subject = %who.subject_cn, route = name, "demo portal: login verified");
+                    reply_json(
+                        StatusCode::OK,
+                        json!({"name": who.subject_cn, "country": who.country, "personalCode": who.personal_code}),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, route = name, "demo portal: login refused");
+                    reply_json(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}))
+                }
+            }
+        })
+}
+
 /// The portal's routes.
 pub fn routes(
     portal: Arc<Portal>,
@@ -83,26 +124,13 @@ pub fn routes(
         Ok(n) => reply_json(StatusCode::OK, json!({"nonce": n})),
         Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
     });
-    let p = portal.clone();
-    let login = warp::post()
-        .and(warp::path!("api" / "login"))
-        .and(warp::body::content_length_limit(64 * 1024))
-        .and(warp::body::json())
-        .map(move |body: LoginBody| {
-            match relying_party::verify_login(&body.auth_token, &p.origin, &body.nonce, &p.nonces, &p.trust) {
-                Ok(who) => {
-                    tracing::info!(subject = %who.subject_cn, "demo portal: login verified");
-                    reply_json(
-                        StatusCode::OK,
-                        json!({"name": who.subject_cn, "country": who.country, "personalCode": who.personal_code}),
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "demo portal: login refused");
-                    reply_json(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}))
-                }
-            }
-        });
+    // mohur's own route: the token is bound to the page's origin as the agent saw it.
+    let login = login_route(portal.clone(), "login", portal.origin.clone());
+    // The Web eID route: the token is bound to the origin the browser gave the extension.
+    // On http://localhost that is only possible with the extension's developer setting
+    // ALLOW_HTTP_LOCALHOST, which turns the origin into https://localhost:PORT (Web eID
+    // apps sign https origins only); a deployed portal is https and expects itself.
+    let login_web_eid = login_route(portal.clone(), "webeid-login", web_eid_origin(&portal.origin));
     let p = portal.clone();
     let verify = warp::post()
         .and(warp::path!("api" / "verify"))
@@ -175,6 +203,8 @@ pub fn routes(
         .or(nonce)
         .unify()
         .or(login)
+        .unify()
+        .or(login_web_eid)
         .unify()
         .or(verify)
         .unify()

@@ -3,13 +3,14 @@
 // document as CMS and a chosen PDF in itself (PAdES), which the demo server verifies.
 //
 // The server serves: /config.json {"agentUrl", "origin"}, /mohur.js, POST /api/nonce,
-// POST /api/login, POST /api/verify, POST /api/verify-pdf (see agent/PROTOCOL.md and
-// the demo server).
+// POST /api/login, POST /api/webeid-login, POST /api/verify, POST /api/verify-pdf (see
+// agent/PROTOCOL.md, agent/WEB-EID.md and the demo server).
 //
 // Element ids are stable (tests use them): #agent-state (data-state = connecting |
 // connected | unreachable), #tokens, #login-button, #login-result, #sign-button,
 // #sign-result, #cms-base64, #cms-download, #pdf-file, #sign-pdf-button,
-// #sign-pdf-result, #pdf-download, #error (data-code = the error code).
+// #sign-pdf-result, #pdf-download, #webeid-login-button, #webeid-login-result,
+// #error (data-code = the error code).
 
 import { connect, MohurError, base64ToBytes } from '/mohur.js';
 
@@ -25,6 +26,10 @@ const STRINGS = {
     documentNameLabel: 'File name',
     documentTextLabel: 'Text',
     loginButton: 'Log in with ID card',
+    webEidHeading: 'Or through Web eID',
+    webEidHint: "The same card through the Web eID browser extension, with mohur as its application. On http://localhost, turn on ALLOW_HTTP_LOCALHOST in the extension's developer settings.",
+    webEidButton: 'Log in with Web eID',
+    webEidMissing: 'The Web eID extension did not answer: is it installed in this browser?',
     signButton: 'Sign document',
     accessHint: 'This site is not allowed to use your ID card yet.',
     accessButton: 'Allow this site…',
@@ -324,6 +329,58 @@ async function login() {
   }
 }
 
+/**
+ * One request to the Web eID extension, as web-eid.js makes it: a window message
+ * `{action, libraryVersion, ...}`, answered with `<action>-ack`, then `-success` or
+ * `-failure` (web-eid.js src/models/Action.ts).
+ */
+function webEid(action, fields, timeoutMs = 120000) {
+  return new Promise((resolve, reject) => {
+    let acked = false;
+    const done = (fn, v) => {
+      window.removeEventListener('message', onMessage);
+      clearTimeout(timer);
+      fn(v);
+    };
+    const onMessage = (ev) => {
+      if (ev.source !== window || !ev.data || typeof ev.data.action !== 'string') return;
+      const a = ev.data.action;
+      if (a === `${action}-ack`) acked = true;
+      else if (a === `${action}-success`) done(resolve, ev.data);
+      else if (a === `${action}-failure` || a === `${action}_FAILURE`) {
+        const err = new Error((ev.data.error && ev.data.error.message) || 'Web eID failed');
+        err.code = ev.data.error && ev.data.error.code;
+        done(reject, err);
+      }
+    };
+    const timer = setTimeout(() => {
+      const err = new Error(S.webEidMissing);
+      err.code = acked ? 'ERR_WEBEID_ACTION_TIMEOUT' : 'ERR_WEBEID_EXTENSION_UNAVAILABLE';
+      done(reject, err);
+    }, acked ? timeoutMs : Math.min(timeoutMs, 5000));
+    window.addEventListener('message', onMessage);
+    window.postMessage({ action, libraryVersion: '2.1.0', ...fields }, '*');
+  });
+}
+
+async function webEidLogin() {
+  const out = $('webeid-login-result');
+  out.textContent = S.loggingIn;
+  out.dataset.state = 'pending';
+  try {
+    const { nonce } = await postJSON('/api/nonce', {});
+    const reply = await webEid('web-eid:authenticate', { challengeNonce: nonce, options: { lang } });
+    const { action, ...authToken } = reply;
+    const who = await postJSON('/api/webeid-login', { authToken, nonce });
+    out.textContent = fmt(S.welcome, { name: who.name });
+    out.dataset.state = 'ok';
+  } catch (e) {
+    out.textContent = e.code ? `${e.code}: ${e.message}` : e.message;
+    out.dataset.state = 'error';
+    if (e.code) out.dataset.code = e.code;
+  }
+}
+
 async function sign() {
   const out = $('sign-result');
   const name = $('document-name').value.trim() || 'document.txt';
@@ -404,6 +461,7 @@ async function allowSite() {
 async function main() {
   applyStaticStrings();
   $('login-button').addEventListener('click', () => withBusy(login));
+  $('webeid-login-button').addEventListener('click', () => withBusy(webEidLogin));
   $('sign-button').addEventListener('click', () => withBusy(sign));
   $('sign-pdf-button').addEventListener('click', () => withBusy(signPdf));
   $('access-button').addEventListener('click', () => withBusy(allowSite));
