@@ -16,6 +16,9 @@ cargo bench --locked --profile dev -p mohur-tests --bench apdu_budget
 # The signing agent (`mohur demo`, in-process simulated card): WebSocket round trips
 # under 100 clients, authenticate / sign-document overhead, idle RSS, start-up.
 cargo bench --locked --profile dev -p mohur --bench agent
+# The Web eID host as the browser starts it: spawn → version message, → authenticate answer
+# (card behind pcscd; the card's and the dialog's own time taken away).
+cargo bench --locked --profile dev -p mohur --bench web_eid
 # Signed documents: mohur sign (PAdES B-T, card behind pcscd) and verify on 1 MB and
 # 50 MB PDFs, time and peak RSS, beside pyHanko on the same files.
 cargo bench --locked --profile dev -p mohur --bench documents
