@@ -120,4 +120,32 @@ mod tests {
         let body = format!("\"{}\"", "a".repeat(MAX_MESSAGE as usize - 2));
         assert!(read_message(&mut framed(body.as_bytes()).as_slice()).is_ok());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any bytes from the browser: a value or a typed error, never a panic, and never
+        /// more read than the prefix says.
+        #[test]
+        fn any_input_is_a_message_or_a_typed_error(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut input = bytes.as_slice();
+            match read_message(&mut input) {
+                Ok(_) => {
+                    let len = u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize;
+                    proptest::prop_assert_eq!(input.len(), bytes.len() - 4 - len);
+                }
+                Err(FrameError::BadLength(n)) => proptest::prop_assert!(n == 0 || n > MAX_MESSAGE),
+                Err(_) => {}
+            }
+        }
+
+        /// A well-framed body of any bytes: JSON or `NotJson`.
+        #[test]
+        fn any_body_is_json_or_not_json(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..600)) {
+            match read_message(&mut framed(&body).as_slice()) {
+                Ok(v) => proptest::prop_assert_eq!(serde_json::from_slice::<Value>(&body).ok(), Some(v)),
+                Err(e) => proptest::prop_assert!(matches!(e, FrameError::NotJson(_)), "{e}"),
+            }
+        }
+    }
 }

@@ -585,4 +585,27 @@ mod tests {
         // Nothing at all: no answer (nobody is there to read it).
         assert_eq!(serve_bytes(Vec::new()).1.len(), 1);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Whatever the browser's side writes, the host writes its version, at most one
+        /// answer, well framed, and ends.
+        #[test]
+        fn any_input_gets_the_version_and_at_most_one_answer(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            command in proptest::sample::select(vec!["quit", "authenticate", "sign", "get-signing-certificate", "x"]),
+            arguments in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        ) {
+            let (_, replies) = serve_bytes(bytes);
+            proptest::prop_assert!(!replies.is_empty() && replies.len() <= 2);
+            proptest::prop_assert_eq!(&replies[0], &json!({"version": version()}));
+            // Well-framed commands with junk arguments: an answer, never a panic.
+            let junk = String::from_utf8_lossy(&arguments).into_owned();
+            let msg = json!({"command": command, "arguments": {"origin": junk, "challengeNonce": junk, "hash": junk}});
+            let (ending, replies) = serve_bytes(framed(msg.to_string().as_bytes()));
+            proptest::prop_assert_eq!(ending, Ending::Answered);
+            proptest::prop_assert_eq!(replies.len(), 2);
+        }
+    }
 }
