@@ -319,12 +319,20 @@ if command -v wine >/dev/null; then
     pieces=$((2 + $(ca_files | wc -l) - 1))
     [[ $(grep -c '^  ✓ \(LocalMachine\|HKLM\)\\' "$OUT/wine-verify.txt") == "$pieces" ]] ||
         fail "after msiexec /i under wine: not $pieces pieces verified: $(cat "$OUT/wine-verify.txt")"
+    # The Web eID host: Chrome's, Edge's and Firefox's HKLM keys name manifests that start
+    # Program Files\mohur\mohur.exe (installer/src/web_eid.rs).
+    for browser in Chrome Edge Firefox; do
+        grep -q "^  ✓ Web eID host for $browser: HKLM\\\\Software\\\\" "$OUT/wine-verify.txt" ||
+            fail "after msiexec /i under wine: no Web eID host for $browser: $(cat "$OUT/wine-verify.txt")"
+        grep -q "^  $browser HKLM.*: mohur (C:\\\\Program Files\\\\mohur\\\\mohur.exe)" "$OUT/wine-verify.txt" ||
+            fail "after msiexec /i under wine: mohur does not answer Web eID in $browser: $(cat "$OUT/wine-verify.txt")"
+    done
     wine msiexec /x "Z:$MSI" /qn </dev/null >"$OUT/wine-msi-uninstall.txt" 2>&1 ||
         fail "msiexec /x under wine: $(cat "$OUT/wine-msi-uninstall.txt")"
     [[ ! -e $PF ]] || fail "after msiexec /x under wine: Program Files\\mohur is still there"
     [[ ! -e $SHORTCUT ]] || fail "after msiexec /x under wine: the Start-menu shortcut is still there"
     wine "$W/mohur-install.exe" verify --system --ca-bundle "Z:$PWD/$CA" </dev/null >"$OUT/wine-verify-after.txt" 2>&1 || true
-    ! grep -q '^  ✓ HKLM\\' "$OUT/wine-verify-after.txt" ||
+    ! grep -q '^  ✓ \(HKLM\\\|Web eID\)' "$OUT/wine-verify-after.txt" ||
         fail "after msiexec /x under wine, registry values are still in place: $(cat "$OUT/wine-verify-after.txt")"
     # (wine 8 writes a store's deletions to the registry only on an explicit commit:
     # installer/src/win.rs commits after each.)

@@ -45,4 +45,4 @@ already-running = mohur artıq işləyir. Onun nişanı bildiriş sahəsində, s
 # The Web eID host (mohur web-eid).
 pin-wrong-try-again = PIN kodu səhvdir. Yenidən cəhd edin.
 webeid-insert-card-title = mohur: kartı taxın
-webeid-insert-card = { $origin } şəxsiyyət vəsiqənizi və ya USB tokeninizi istəyir. İndi onu taxın: kart tapılan kimi bu pəncərə özü bağlanacaq.
+webeid-insert-card = { $origin } şəxsiyyət vəsiqənizi və ya USB tokeninizi istəyir. İndi onu taxın: kart tapılan kimi bu pəncərə özü bağlanacaq. OK sorğunu dayandırır.

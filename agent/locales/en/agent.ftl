@@ -50,4 +50,4 @@ already-running = mohur is already running. Its icon is in the notification area
 # The Web eID host (mohur web-eid).
 pin-wrong-try-again = Wrong PIN. Try again.
 webeid-insert-card-title = mohur: insert your card
-webeid-insert-card = { $origin } asks for your ID card or USB token. Insert it now: this window closes by itself when the card is found.
+webeid-insert-card = { $origin } asks for your ID card or USB token. Insert it now: this window closes by itself when the card is found. OK stops the request.

@@ -7,7 +7,10 @@
 //! dialogs appear on the Xvfb display, are read with `dialog-text.exe` (GetWindowTextW,
 //! as Windows' accessibility would), photographed (ImageMagick `import`) and typed into
 //! with `xdotool`; the relying party verifies the login and `openssl cms -verify -cades`
-//! the signature. Then the same dialogs in Azerbaijani and Armenian.
+//! the signature. Then the same dialogs in Azerbaijani and Armenian. Last, `mohur.exe` as
+//! the Web eID host, started as a browser starts it: the version message, the status
+//! probe, a malformed message, and a login with no card (wine has no PC/SC), whose
+//! "insert your card" window is read, photographed and closed.
 //!
 //! ```text
 //! mohur-tests-windows-demo --exe mohur.exe --dialog-text dialog-text.exe --out DIR
@@ -219,6 +222,98 @@ fn portal(demo: &Demo, steps: &str, extra: &[&str]) -> Running {
 
 fn text_of(d: &[String]) -> String {
     d.join("\n")
+}
+
+fn frame(v: &serde_json::Value) -> Vec<u8> {
+    let body = v.to_string().into_bytes();
+    let mut out = (body.len() as u32).to_le_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+/// `mohur.exe chrome-extension://ID/` under wine: writes `input`, reads the messages it
+/// answers until `answers` came (closing its stdin after them), or until it ends.
+struct Host {
+    child: Child,
+    stdout: std::process::ChildStdout,
+    stdin: Option<std::process::ChildStdin>,
+}
+
+impl Host {
+    fn start(paths: &Paths, config: &Path, input: &[u8]) -> Host {
+        use std::io::Write;
+        let mut child = Command::new("wine")
+            .arg(&paths.exe)
+            .arg("chrome-extension://ncibgoaomkmdpilpocfeponihegamlic/")
+            .arg("--parent-window=0")
+            .env("MOHUR_CONFIG", wine_path(config))
+            .env("MOHUR_LANG", "en")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| fail(format!("wine: {e}")));
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).unwrap_or_else(|e| fail(format!("writing to the host: {e}")));
+        let stdout = child.stdout.take().unwrap();
+        Host { child, stdout, stdin: Some(stdin) }
+    }
+
+    fn read(&mut self) -> serde_json::Value {
+        use std::io::Read;
+        let mut len = [0u8; 4];
+        self.stdout.read_exact(&mut len).unwrap_or_else(|e| fail(format!("the host wrote no message: {e}")));
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        self.stdout.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap_or_else(|e| fail(format!("the host wrote no JSON: {e}")))
+    }
+
+    fn finish(mut self) {
+        self.stdin.take();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Web eID host of the Windows build.
+fn web_eid(paths: &Paths) -> Vec<(String, PathBuf)> {
+    let config = paths.out.join("web-eid.toml");
+    std::fs::write(
+        &config,
+        format!("allowed_origins = [\"https://portal.test\"]\nprompt_timeout_seconds = {PROMPT_TIMEOUT_SECONDS}\n"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut host = Host::start(paths, &config, &frame(&serde_json::json!({"command": "quit", "arguments": {}})));
+    let version = host.read();
+    let took = started.elapsed();
+    check(version["version"].as_str().is_some_and(|v| v.starts_with("2.5.0+mohur.")), format!("version: {version}"));
+    check(host.read() == serde_json::json!({}), "quit is not answered {}");
+    host.finish();
+    say(format!("Web eID host: version message ({} ms under wine), quit answered", took.as_millis()));
+
+    let mut host = Host::start(paths, &config, &9000u32.to_le_bytes());
+    host.read();
+    let r = host.read();
+    check(r["error"]["code"] == "ERR_WEBEID_NATIVE_INVALID_ARGUMENT", format!("a 9000-byte length gave {r}"));
+    host.finish();
+
+    let nonce = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
+    let login = serde_json::json!({"command": "authenticate",
+        "arguments": {"challengeNonce": nonce, "origin": "https://portal.test", "lang": "en"}});
+    let mut host = Host::start(paths, &config, &frame(&login));
+    host.read();
+    let d = wait_dialog(paths, "the Web eID host's card request");
+    let text = text_of(&d);
+    check(d[0] == "mohur: insert your card", format!("no card: dialog title {:?}", d[0]));
+    check(text.contains("https://portal.test") && text.contains("Insert it now"), format!("no card:\n{text}"));
+    let shot = screenshot(paths, &d[0], "en-web-eid-insert-card");
+    type_into(&d[0], "", "Escape");
+    let r = host.read();
+    check(r["error"]["code"] == "ERR_WEBEID_USER_CANCELLED", format!("closing the card request gave {r}"));
+    host.finish();
+    wait_no_dialog(paths, "the card request was closed");
+    say("Web eID host: no card → the \"insert your card\" window, closed → ERR_WEBEID_USER_CANCELLED");
+    vec![("web-eid insert card".into(), shot)]
 }
 
 /// English: every behaviour; returns the dialogs' texts for the other languages to
@@ -517,6 +612,7 @@ fn main() {
     for lang in ["az", "hy"] {
         shots.extend(other_language(&paths, lang));
     }
+    shots.extend(web_eid(&paths));
     // Every picture differs from every other: three dialogs in three languages.
     let digests: Vec<(String, Vec<u8>)> =
         shots.iter().map(|(what, file)| (format!("{what} {}", file.display()), std::fs::read(file).unwrap())).collect();
