@@ -157,6 +157,32 @@ fn check_signature(cert: &str, hash: &str, hash_function: &str, answer: &Value) 
     ])
 }
 
+/// OpenSSL's own verdict on a signature over `hash` (a raw `r ‖ s` for EC keys, PKCS#1
+/// v1.5 for RSA), with the public key of `cert`.
+fn openssl_verifies(cert: &str, hash: &str, signature: &str) -> bool {
+    let cert = openssl::x509::X509::from_der(&B64.decode(cert).unwrap()).unwrap();
+    let key = cert.public_key().unwrap();
+    let (hash, sig) = (B64.decode(hash).unwrap(), B64.decode(signature).unwrap());
+    if let Ok(ec) = key.ec_key() {
+        let n = sig.len() / 2;
+        let (r, s) =
+            (openssl::bn::BigNum::from_slice(&sig[..n]).unwrap(), openssl::bn::BigNum::from_slice(&sig[n..]).unwrap());
+        openssl::ecdsa::EcdsaSig::from_private_components(r, s).unwrap().verify(&hash, &ec).unwrap_or(false)
+    } else {
+        let md = match hash.len() {
+            28 => openssl::md::Md::sha224(),
+            32 => openssl::md::Md::sha256(),
+            48 => openssl::md::Md::sha384(),
+            _ => openssl::md::Md::sha512(),
+        };
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&key).unwrap();
+        ctx.verify_init().unwrap();
+        ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1).unwrap();
+        ctx.set_signature_md(md).unwrap();
+        ctx.verify(&hash, &sig).unwrap_or(false)
+    }
+}
+
 /// The demo relying party's verdict (mohur's own validator, as a portal would run it).
 fn demo_rp_accepts(token: &Value, origin: &str, nonce: &str) -> Result<(), String> {
     let token: mohur_agent::signing::webeid::AuthToken = serde_json::from_value(token.clone()).unwrap();
@@ -215,6 +241,7 @@ fn a_signature_over_the_pages_hash_with_the_signing_key_and_never_the_authentica
     assert!(signed.get("error").is_none(), "{signed}\n{}", log(&dir));
     let verdict = check_signature(&cert, &hash, "SHA-384", &signed);
     assert_eq!(verdict["valid"], true, "{verdict}");
+    assert!(openssl_verifies(&cert, &hash, signed["signature"].as_str().unwrap()), "OpenSSL: {signed}");
     // The signing dialog showed the origin and the hash (hex) the card signs.
     let shown = pinentry_log(&dir);
     let hex: String = B64.decode(&hash).unwrap().iter().map(|b| format!("{b:02x}")).collect();
@@ -222,6 +249,7 @@ fn a_signature_over_the_pages_hash_with_the_signing_key_and_never_the_authentica
     // A different hash does not verify with that signature.
     let other = B64.encode(openssl::sha::sha384(b"another contract"));
     assert_eq!(check_signature(&cert, &other, "SHA-384", &signed)["valid"], false);
+    assert!(!openssl_verifies(&cert, &other, signed["signature"].as_str().unwrap()));
 
     // The authentication certificate: refused before any dialog.
     queue(&dir, &["pin 1234"]);
@@ -335,6 +363,7 @@ fn a_softhsm_token_logs_in_and_signs_through_its_pkcs11_module() {
     let sign = json!({"command": "sign", "arguments": {"certificate": cert, "hash": hash, "hashFunction": "SHA-256", "origin": ORIGIN}});
     let (_, signed) = ask(&dir, &sign, &env);
     assert_eq!(check_signature(&cert, &hash, "SHA-256", &signed)["valid"], true, "{signed}");
+    assert!(openssl_verifies(&cert, &hash, signed["signature"].as_str().unwrap()), "OpenSSL: {signed}");
 }
 
 /// Writes `bytes` as the browser's side and returns every message the host wrote and its exit.
@@ -380,4 +409,38 @@ fn malformed_messages_get_the_protocols_error_and_the_host_exits() {
     assert_eq!(msgs.len(), 1);
     // No dialog was ever shown for any of it.
     assert_eq!(pinentry_log(&dir), "");
+}
+
+#[test]
+fn the_host_and_a_running_agent_share_the_card() {
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let dir = home("webeid-with-agent", &card_config(&card.reader.name));
+    // The agent watches the same reader and has the card open.
+    let agent_dir = dir.join("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let agent = AgentProc::spawn(
+        &agent_dir,
+        &["agent", "--no-tray", "--port", "0", "--reader", &card.reader.name, "--allow-origin", ORIGIN],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !agent.log().contains("token available") {
+        assert!(Instant::now() < deadline, "the agent never saw the card:\n{}", agent.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The host logs in through its own PC/SC connection meanwhile.
+    queue(&dir, &["pin 1234"]);
+    let n = nonce();
+    let (_, token) = ask(&dir, &authenticate(ORIGIN, &n), &[]);
+    assert_eq!(check_token(&dir, &token, ORIGIN, &n)["valid"], true, "{token}\n{}", log(&dir));
+    // And the agent still signs with the card afterwards (its own PIN, its own dialog).
+    agent.queue(&["pin 1234"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let n2 = nonce();
+    let login = rt.block_on(async {
+        let mut ws = agent.connect(ORIGIN).await;
+        call(&mut ws, 1, "authenticate", json!({"challengeNonce": n2})).await
+    });
+    assert!(login.get("result").is_some(), "{login}\n{}", agent.log());
+    assert_eq!(check_token(&dir, &login["result"], ORIGIN, &n2)["valid"], true, "{login}");
 }
