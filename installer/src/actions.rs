@@ -444,10 +444,7 @@ impl Action {
                 Ok(c) if c == contents.as_bytes() => match previous {
                     Some(text) => {
                         write_file(path, text.as_bytes())?;
-                        Ok(Some(format!(
-                            "{} answers eu.webeid again",
-                            crate::web_eid::program_of(text).unwrap_or_default()
-                        )))
+                        Ok(Some(format!("{} is back: the program it names answers eu.webeid again", path.display())))
                     }
                     None => {
                         fs::remove_file(path).map_err(Error::io(path))?;

@@ -579,7 +579,7 @@ fn the_web_eid_host_is_registered_where_free_and_another_programs_only_when_aske
     assert_eq!(replaced["path"], s.agent().to_str().unwrap());
     let o = s.run(&["uninstall"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("/usr/bin/web-eid answers eu.webeid again"), "{}", text(&o));
+    assert!(text(&o).contains("the program it names answers eu.webeid again"), "{}", text(&o));
     assert_eq!(fs::read_to_string(&chromium).unwrap(), theirs);
     assert!(!firefox.exists());
 }
