@@ -5,18 +5,12 @@ use crate::card::HolderInfo;
 use crate::error::{Error, Result};
 use crate::signature::KeyAlgorithm;
 use crate::tlv;
+use x509_cert::der::oid::db::rfc4519::{CN, COUNTRY_NAME as COUNTRY, GIVEN_NAME, SERIAL_NUMBER, SN as SURNAME};
+use x509_cert::der::oid::db::rfc5912::{
+    ID_EC_PUBLIC_KEY as EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1 as SECP256R1, SECP_384_R_1 as SECP384R1,
+};
 use x509_cert::der::{oid::ObjectIdentifier, Decode};
 use x509_cert::Certificate;
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const SURNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.4");
-const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
-const COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
-const GIVEN_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.42");
 
 fn parse(der: &[u8]) -> Result<Certificate> {
     Certificate::from_der(der).map_err(|e| Error::BadCertificate(e.to_string()))

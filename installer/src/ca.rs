@@ -15,17 +15,15 @@ use x509_cert::Certificate;
 
 use crate::Error;
 
-const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+// The OIDs by their RFC names (const-oid's database: RFC 4519 attribute types, RFC 5912
+// algorithms and curves).
+use x509_cert::der::oid::db::rfc4519::CN;
+use x509_cert::der::oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256 as ECDSA_SHA256, ECDSA_WITH_SHA_384 as ECDSA_SHA384, ECDSA_WITH_SHA_512 as ECDSA_SHA512,
+    ID_EC_PUBLIC_KEY as EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1 as P256, SECP_384_R_1 as P384,
+    SHA_256_WITH_RSA_ENCRYPTION as RSA_SHA256, SHA_384_WITH_RSA_ENCRYPTION as RSA_SHA384,
+    SHA_512_WITH_RSA_ENCRYPTION as RSA_SHA512,
+};
 
 /// The SHA-256 fingerprint of a DER certificate as certutil and `openssl x509
 /// -fingerprint -sha256` print it (`AB:CD:…`).

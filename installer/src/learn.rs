@@ -18,8 +18,7 @@ use crate::ca::{check_learned, verify_issued_by, CaCert};
 use crate::Error;
 
 /// `id-ad-caIssuers` (RFC 5280 §4.2.2.1).
-const ID_AD_CA_ISSUERS: x509_cert::der::oid::ObjectIdentifier =
-    x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+use x509_cert::der::oid::db::rfc5280::ID_AD_CA_ISSUERS;
 
 /// The most CA certificates above a card's certificate.
 const MAX_DEPTH: usize = 6;

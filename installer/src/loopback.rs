@@ -45,8 +45,7 @@ use crate::secrets::{KeyringError, SecretStore};
 pub const KEY_NAME: &str = "loopback-ca-key";
 
 /// `id-kp-serverAuth` (RFC 5280 §4.2.1.12).
-const SERVER_AUTH: x509_cert::der::oid::ObjectIdentifier =
-    x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+use x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH as SERVER_AUTH;
 
 /// How long a loopback CA is valid. Long, because replacing it means touching every
 /// trust store again; it can vouch for loopback addresses only.

@@ -107,15 +107,20 @@ impl Trust {
 
     /// Extended key usage OIDs a Windows root is restricted to.
     pub fn windows_root_purposes(self) -> Vec<String> {
+        use x509_cert::der::oid::db::rfc5280::{
+            ID_KP_CLIENT_AUTH, ID_KP_EMAIL_PROTECTION, ID_KP_SERVER_AUTH, ID_KP_TIME_STAMPING,
+        };
         let mut v = vec![
-            "1.3.6.1.5.5.7.3.2".to_owned(),       // id-kp-clientAuth (RFC 5280 §4.2.1.12)
-            "1.3.6.1.5.5.7.3.4".to_owned(),       // id-kp-emailProtection (S/MIME, many document tools)
-            "1.3.6.1.5.5.7.3.36".to_owned(),      // id-kp-documentSigning (RFC 9336)
-            "1.3.6.1.4.1.311.10.3.12".to_owned(), // Microsoft Document Signing (Office)
-            "1.3.6.1.5.5.7.3.8".to_owned(),       // id-kp-timeStamping (time-stamps on signatures)
+            ID_KP_CLIENT_AUTH.to_string(),      // RFC 5280 §4.2.1.12
+            ID_KP_EMAIL_PROTECTION.to_string(), // S/MIME, many document tools
+            // id-kp-documentSigning (RFC 9336) and Microsoft Document Signing (Office):
+            // not in const-oid's database.
+            "1.3.6.1.5.5.7.3.36".to_owned(),
+            "1.3.6.1.4.1.311.10.3.12".to_owned(),
+            ID_KP_TIME_STAMPING.to_string(), // time-stamps on signatures
         ];
         if self == Trust::AlsoTlsServers {
-            v.insert(0, "1.3.6.1.5.5.7.3.1".to_owned()); // id-kp-serverAuth
+            v.insert(0, ID_KP_SERVER_AUTH.to_string());
         }
         v
     }
@@ -348,7 +353,7 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
             subject: name.clone(),
             der_hex: crate::actions::hex(cert_der),
             // Its name constraints already hold it to loopback names.
-            purposes: vec!["1.3.6.1.5.5.7.3.1".to_owned()],
+            purposes: vec![x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH.to_string()],
             friendly_name: name,
         });
         return a;

@@ -5,6 +5,7 @@ use crate::error::{Ck, Result};
 use cryptoki_sys::*;
 use mohur_apdu::{CardProfile, KeyAlgorithm, KeyInfo};
 use x509_cert::der::asn1::{OctetStringRef, UintRef};
+use x509_cert::der::oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION};
 use x509_cert::der::{Decode, Encode, Reader, SliceReader};
 use x509_cert::Certificate;
 
@@ -80,8 +81,8 @@ fn bad(e: impl core::fmt::Display) -> Ck {
 fn public_attrs(cert: &Certificate) -> Result<(CK_KEY_TYPE, Attrs)> {
     let spki = &cert.tbs_certificate.subject_public_key_info;
     let key = spki.subject_public_key.raw_bytes();
-    match spki.algorithm.oid.to_string().as_str() {
-        "1.2.840.113549.1.1.1" => {
+    match spki.algorithm.oid {
+        RSA_ENCRYPTION => {
             // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 §A.1.1)
             let mut r = SliceReader::new(key).map_err(bad)?;
             let (n, e) = r
@@ -90,7 +91,7 @@ fn public_attrs(cert: &Certificate) -> Result<(CK_KEY_TYPE, Attrs)> {
             let bits = (n.len() * 8) as CK_ULONG;
             Ok((CKK_RSA, vec![(CKA_MODULUS, n), (CKA_PUBLIC_EXPONENT, e), (CKA_MODULUS_BITS, ulong(bits))]))
         }
-        "1.2.840.10045.2.1" => {
+        ID_EC_PUBLIC_KEY => {
             let params = spki.algorithm.parameters.as_ref().ok_or_else(|| bad("EC key without parameters"))?;
             // CKA_EC_PARAMS: DER of the named-curve OID; CKA_EC_POINT: DER OCTET STRING
             // of the uncompressed point (PKCS#11 v2.40 curr. mechanisms §2.3.3).

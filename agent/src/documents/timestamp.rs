@@ -21,13 +21,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
-/// `id-ct-TSTInfo` (RFC 3161 §2.4.2); not in const-oid's database.
-pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-/// `id-aa-timeStampToken` (RFC 3161 Appendix A), the CAdES signature-time-stamp
-/// attribute (`id-aa-signatureTimeStampToken`, ETSI EN 319 122-1 §5.3); not in
-/// const-oid's database.
-pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+pub use crate::signing::cms::{ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CT_TST_INFO};
 
 /// Largest TSA answer read (a token with its certificate chain is a few KiB).
 const MAX_RESPONSE_BYTES: u64 = 256 * 1024;

@@ -29,33 +29,26 @@ use x509_cert::Certificate;
 
 use crate::{Error, Result};
 
-/// `id-data` (RFC 5652 §4).
-pub const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-/// `id-signedData` (RFC 5652 §5.1).
-pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// `id-contentType` (RFC 5652 §11.1).
-pub const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-/// `id-messageDigest` (RFC 5652 §11.2).
-pub const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-/// `id-signingTime` (RFC 5652 §11.3).
-pub const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-/// `id-aa-signingCertificateV2` (RFC 5035 §3).
-pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-
-const SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.4");
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-// RFC 4055 §5 (RSA PKCS#1 v1.5 with SHA-2).
-const SHA224_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.14");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-// RFC 5758 §3.2 (ECDSA with SHA-2).
-const ECDSA_WITH_SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.1");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+// The OIDs by their RFC names, from const-oid's database (RFC 5911: CMS and ESS; RFC
+// 5912: algorithms; RFC 4055 §5 RSA with SHA-2, RFC 5758 §3.2 ECDSA with SHA-2).
+pub use const_oid::db::rfc5911::{
+    ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2 as ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_DATA,
+    ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME,
+};
+use const_oid::db::rfc5912::{
+    ECDSA_WITH_SHA_224 as ECDSA_WITH_SHA224, ECDSA_WITH_SHA_256 as ECDSA_WITH_SHA256,
+    ECDSA_WITH_SHA_384 as ECDSA_WITH_SHA384, ECDSA_WITH_SHA_512 as ECDSA_WITH_SHA512, ID_SHA_224 as SHA224,
+    ID_SHA_256 as SHA256, ID_SHA_384 as SHA384, ID_SHA_512 as SHA512, SHA_224_WITH_RSA_ENCRYPTION as SHA224_WITH_RSA,
+    SHA_256_WITH_RSA_ENCRYPTION as SHA256_WITH_RSA, SHA_384_WITH_RSA_ENCRYPTION as SHA384_WITH_RSA,
+    SHA_512_WITH_RSA_ENCRYPTION as SHA512_WITH_RSA,
+};
+/// `id-ct-TSTInfo` (RFC 3161 §2.4.2); not in const-oid's database.
+pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// `id-aa-timeStampToken` (RFC 3161 Appendix A), the CAdES signature-time-stamp
+/// attribute (`id-aa-signatureTimeStampToken`, ETSI EN 319 122-1 §5.3); not in
+/// const-oid's database.
+pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 
 /// What is signed.
 #[derive(Debug, Clone, Copy)]

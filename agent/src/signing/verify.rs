@@ -23,7 +23,8 @@ use x509_cert::name::Name;
 use x509_cert::Certificate;
 
 use crate::signing::cms::{
-    SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
+    SigningCertificateV2, ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V2,
+    ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
 };
 use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT, FORMAT_1_1};
 use crate::{Error, Result};
@@ -412,13 +413,6 @@ enum Usage {
     /// Time-stamps: the critical extended key usage id-kp-timeStamping (RFC 3161 §2.3).
     TimeStamping,
 }
-
-/// RFC 3161 §2.4.2 content type of TSTInfo.
-const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-/// RFC 3161 Appendix A: the signature time-stamp, an unsigned attribute.
-const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
-/// RFC 2634 §5.4 ESS signing-certificate (v1, SHA-1), which many TSAs still use.
-const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 
 fn digest_alg(oid: ObjectIdentifier) -> Result<Hash> {
     match oid {
