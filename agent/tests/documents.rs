@@ -883,3 +883,100 @@ fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_o
     let (code, v) = verify("contract.signed.pdf", false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");
 }
+
+#[test]
+fn a_pdf_signed_at_b_lt_carries_ocsp_answers_and_a_certificate_the_responder_revoked_is_refused() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = temp_dir("pades-lt-ocsp");
+    let pki_dir = dir.join("pki");
+    // The E-Government CA's OCSP responder (`openssl ocsp` answering from an index that
+    // revokes what the test puts in `revoked`) and the CAs' CRLs, which never list
+    // anything here: only the responder says "revoked". Nothing answers while `online`
+    // is false.
+    let revoked: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let online = Arc::new(AtomicBool::new(true));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (srv_pki, srv_revoked, srv_online, srv_asked, scratch) =
+        (pki_dir.clone(), revoked.clone(), online.clone(), asked.clone(), dir.join("ocsp"));
+    let server = mohur_tests::http::HttpServer::start(move |req| {
+        if !srv_online.load(Ordering::SeqCst) {
+            return None;
+        }
+        if req.path == "/ocsp" && req.method == "POST" {
+            srv_asked.fetch_add(1, Ordering::SeqCst);
+            let list = srv_revoked.lock().unwrap().clone();
+            let answer = mohur_tests::ocsp::answer(&srv_pki, &scratch, &req.body, &list)?;
+            return Some(("application/ocsp-response".to_owned(), answer));
+        }
+        let stem = req.path.strip_prefix("/crl/")?.strip_suffix(".crl")?;
+        Some(("application/pkix-crl".to_owned(), mohur_certs::revocation_list(&srv_pki, stem, &[]).ok()?))
+    });
+    let opts = mohur_certs::Options {
+        crl_base: Some(format!("{}/crl", server.url)),
+        ocsp_url: Some(format!("{}/ocsp", server.url)),
+        ..Default::default()
+    };
+    let pki = mohur_certs::generate_with(&pki_dir, &opts).unwrap();
+    let azedit = pki.holder_dirs.iter().find(|d| d.ends_with("azedit")).unwrap();
+    let state = mohur_card_sim::provision(azedit, &mohur_card_sim::ProvisionOptions::new(Profile::Azedit)).unwrap();
+    let card = PluggedCard::new(state);
+    let reader = card.reader.name.clone();
+    let tsa = LocalTsa::start_for(&pki, &dir.join("tsa"), Behaviour::Grant);
+    let bundle = pki.bundle_pem.to_str().unwrap().to_owned();
+    let doc = dir.join("contract.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "Contract", false)).unwrap();
+    let sign = |level: &str| {
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        let args = ["sign", doc.to_str().unwrap(), "--json", "--level", level, "--reader", &reader];
+        mohur(&dir, &[&args[..], &["--ca-bundle", &bundle, "--tsa", &tsa.url]].concat(), &[])
+    };
+    let verify = |file: &str, online: bool| {
+        let f = dir.join(file);
+        let mut args = vec!["verify", f.to_str().unwrap(), "--json", "--ca-bundle", &bundle];
+        if online {
+            args.push("--online");
+        }
+        let out = mohur(&dir, &args, &[]);
+        (out.status.code(), json(&out))
+    };
+
+    let out = sign("LT");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["level"], "B-LT");
+    // The signer's and the TSA's certificates were asked about.
+    assert!(asked.load(Ordering::SeqCst) >= 2, "OCSP requests: {}", asked.load(Ordering::SeqCst));
+    let signed = dir.join("contract.signed.pdf");
+    let bytes = std::fs::read(&signed).unwrap();
+    assert!(bytes.windows(7).any(|w| w == b"/OCSPs "), "the DSS has no /OCSPs");
+    // The responder and the CAs go off-line: pyHanko validates with the DSS alone, with
+    // revocation checking hard-fail.
+    online.store(false, Ordering::SeqCst);
+    let report = pyhanko_ltv(&signed, &pki.root_cert_pem);
+    let said = text(&report);
+    assert!(report.status.success() && said.contains("Signature1 True True True"), "pyHanko LTV: {said}");
+    let (code, v) = verify("contract.signed.pdf", false);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["signatures"][0]["level"], "B-LT", "{v}");
+    assert_eq!(v["signatures"][0]["revocation"], "good", "{v}");
+
+    // A B-T file, then the responder says the signing certificate is revoked (the CRLs
+    // still do not): B-LT is refused with no file, and the B-T file checked --online is
+    // invalid; the B-LT file's own answer, from before, still says good.
+    online.store(true, Ordering::SeqCst);
+    let out = sign("T");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    revoked.lock().unwrap().push(std::fs::read(azedit.join("sign.der")).unwrap());
+    let before: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let out = sign("LT");
+    assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
+    assert!(json(&out)["error"]["message"].as_str().unwrap().contains("is revoked"), "{}", stdout(&out));
+    let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after);
+    let (code, v) = verify("contract.signed-2.pdf", true);
+    assert_eq!(code, Some(INVALID), "{v}");
+    assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
+    online.store(false, Ordering::SeqCst);
+    let (code, v) = verify("contract.signed.pdf", false);
+    assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");
+}

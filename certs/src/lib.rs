@@ -249,6 +249,10 @@ enum Profile {
     /// A time-stamping authority (RFC 3161 §2.3: extended key usage timeStamping only,
     /// critical).
     Tsa,
+    /// An OCSP responder the issuing CA delegates to (RFC 6960 §4.2.2.2: extended key
+    /// usage OCSPSigning; §4.2.2.2.1 id-pkix-ocsp-nocheck, so nobody asks for its own
+    /// status).
+    Ocsp,
 }
 
 /// The key identifier of a public key: the SHA-1 of its subjectPublicKey bits (RFC 5280
@@ -310,6 +314,15 @@ fn issue(
             let eku = ExtendedKeyUsage(vec![rfc5280::ID_KP_TIME_STAMPING]);
             extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, true, &eku)?);
         }
+        Profile::Ocsp => {
+            let bc = BasicConstraints { ca: false, path_len_constraint: None };
+            extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, false, &bc)?);
+            let ku = KeyUsage(KeyUsages::DigitalSignature.into());
+            extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &ku)?);
+            let eku = ExtendedKeyUsage(vec![rfc5280::ID_KP_OCSP_SIGNING]);
+            extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &eku)?);
+            extensions.push(extension(const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK, false, &der::asn1::Null)?);
+        }
         Profile::Auth | Profile::Sign => {
             let bc = BasicConstraints { ca: false, path_len_constraint: None };
             extensions.push(extension(rfc5280::ID_CE_BASIC_CONSTRAINTS, false, &bc)?);
@@ -333,14 +346,20 @@ fn issue(
             extensions.push(extension(rfc5280::ID_CE_CERTIFICATE_POLICIES, false, &policies)?);
         }
     }
-    // RFC 5280 §4.2.2.1 authorityInfoAccess, caIssuers: where the issuer's certificate
-    // can be fetched (the installer's `--from-card` follows it).
-    if let Some(url) = &urls.ca_issuers {
-        let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
-            access_method: rfc5280::ID_AD_CA_ISSUERS,
-            access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
-        }]);
-        extensions.push(extension(rfc5280::ID_PE_AUTHORITY_INFO_ACCESS, false, &aia)?);
+    // RFC 5280 §4.2.2.1 authorityInfoAccess: caIssuers, where the issuer's certificate
+    // can be fetched (the installer's `--from-card` follows it), and ocsp, where the
+    // issuer's OCSP responder answers for this certificate (RFC 6960 §3.1).
+    let mut access = Vec::new();
+    for (method, url) in [(rfc5280::ID_AD_CA_ISSUERS, &urls.ca_issuers), (rfc5280::ID_AD_OCSP, &urls.ocsp)] {
+        if let Some(url) = url {
+            access.push(AccessDescription {
+                access_method: method,
+                access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+            });
+        }
+    }
+    if !access.is_empty() {
+        extensions.push(extension(rfc5280::ID_PE_AUTHORITY_INFO_ACCESS, false, &AuthorityInfoAccessSyntax(access))?);
     }
     // RFC 5280 §4.2.1.13: where the issuer's CRL is.
     if let Some(url) = &urls.crl {
@@ -383,6 +402,7 @@ fn pem(cert: &Certificate) -> Result<String, Error> {
 struct Urls {
     ca_issuers: Option<String>,
     crl: Option<String>,
+    ocsp: Option<String>,
 }
 
 /// A CRL (RFC 5280 §5) of `issuer`, signed with its `key`, revoking `revoked` (serial
@@ -442,6 +462,11 @@ pub struct Options {
     /// cRLDistributionPoints (`root-ca.crl`, `pca.crl`, `ica.crl`, written next to the
     /// certificates whatever this is).
     pub crl_base: Option<String>,
+    /// The E-Government CA's OCSP responder (`http://127.0.0.1:PORT/ocsp`): the
+    /// certificates it issues (the holders', the TSA's) then name it in
+    /// authorityInfoAccess. Its delegated responder certificate is `ocsp.pem` (key
+    /// `ocsp.key.pem`), written whatever this is.
+    pub ocsp_url: Option<String>,
 }
 
 /// Small file writer that records what it wrote.
@@ -507,7 +532,10 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
     let at = |file: &str| opts.ca_issuers_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
     let crl_at = |file: &str| opts.crl_base.as_ref().map(|b| format!("{}/{file}", b.trim_end_matches('/')));
     // The URLs in a certificate issued by the CA `stem`.
-    let by = |stem: &str| Urls { ca_issuers: at(&format!("{stem}.der")), crl: crl_at(&format!("{stem}.crl")) };
+    let by =
+        |stem: &str| Urls { ca_issuers: at(&format!("{stem}.der")), crl: crl_at(&format!("{stem}.crl")), ocsp: None };
+    // End-entity certificates of the E-Government CA: also its OCSP responder.
+    let by_ica = || Urls { ocsp: opts.ocsp_url.clone(), ..by("ica") };
 
     let ca_name =
         |cn| name(&[(rfc4519::COUNTRY_NAME, "AZ"), (rfc4519::ORGANIZATION_NAME, ORG), (rfc4519::COMMON_NAME, cn)]);
@@ -562,7 +590,7 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         let d = spec.dir_name;
         for (stem, alg, profile) in [("auth", spec.auth_alg, Profile::Auth), ("sign", spec.sign_alg, Profile::Sign)] {
             let key = PrivateKey::generate(alg)?;
-            let cert = issue(&subject, &key, Some(Issuer { cert: &ica, key: &ica_key }), profile, &by("ica"))?;
+            let cert = issue(&subject, &key, Some(Issuer { cert: &ica, key: &ica_key }), profile, &by_ica())?;
             out.write_pair(&format!("{d}/{stem}"), &cert, &key)?;
         }
         out.write(&format!("{d}/holder.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;
@@ -575,9 +603,18 @@ pub fn generate_with(dir: &Path, opts: &Options) -> Result<TestPki, Error> {
         &tsa_key,
         Some(Issuer { cert: &ica, key: &ica_key }),
         Profile::Tsa,
-        &by("ica"),
+        &by_ica(),
     )?;
     let tsa_cert_pem = out.write_pair("tsa", &tsa, &tsa_key)?;
+    let ocsp_key = PrivateKey::generate(KeyAlg::P256)?;
+    let ocsp = issue(
+        &ca_name("mohur Test E-Government CA OCSP Responder")?,
+        &ocsp_key,
+        Some(Issuer { cert: &ica, key: &ica_key }),
+        Profile::Ocsp,
+        &by("ica"),
+    )?;
+    out.write_pair("ocsp", &ocsp, &ocsp_key)?;
     // Each CA's CRL, nothing revoked: what a relying party fetches to find that so.
     for (stem, cert, key) in [("root-ca", &root, &root_key), ("pca", &pca, &pca_key), ("ica", &ica, &ica_key)] {
         out.write(&format!("{stem}.crl"), &crl(cert, key, &[])?)?;

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod ocsp;
 pub mod pdf;
 pub mod tsa;
 

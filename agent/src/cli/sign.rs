@@ -192,13 +192,13 @@ impl<'a> Signer<'a> {
         Ok(pin_policy::with_pin(&ctx, &self.slot, KeyPurpose::Signing, &occasion, f)?)
     }
 
-    /// B-LT: the certificates of the signature and its time-stamp, and a CRL for each,
+    /// B-LT: the certificates of the signature and its time-stamp, and an OCSP answer or a CRL for each,
     /// fetched now (after the time-stamp), added to the PDF's DSS.
     fn add_validation_data(&self, pdf: Vec<u8>, cms_der: &[u8]) -> Result<Vec<u8>, Failure> {
         let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);
         let certs = [crate::documents::ltv::certificates_of(cms_der), self.chain.clone(), self.cas.clone()].concat();
         let data = crate::documents::ltv::gather(&certs, timeout).map_err(crate::Error::from)?;
-        Ok(pdf::add_dss(pdf, &data.certificates, &data.crls).map_err(crate::Error::from)?)
+        Ok(pdf::add_dss(pdf, &data).map_err(crate::Error::from)?)
     }
 
     /// The signature time-stamp at B-T; nothing at B-B.

@@ -4,9 +4,12 @@
 //! that they are fresher than it (the EU DSS advice). A verifier can then check the
 //! signature years later, with no network, after the CAs' services are gone.
 //!
-//! Revocation data come from each certificate's cRLDistributionPoints (RFC 5280
-//! §4.2.1.13), over http(s); each CRL must be issued by the certificate's issuer, signed
-//! by it, and not list the certificate. OCSP is not used yet.
+//! Revocation data come from the certificate's OCSP responder when it names one
+//! (authorityInfoAccess, RFC 6960; [`super::ocsp`]), as national CAs answer for the
+//! certificates they issue to citizens, else from its cRLDistributionPoints (RFC 5280
+//! §4.2.1.13), over http(s): each CRL must be issued by the certificate's issuer, signed
+//! by it, and not list the certificate. A delegated OCSP responder's own certificate
+//! (`id-pkix-ocsp-nocheck`) needs none.
 
 use std::time::Duration;
 
@@ -23,11 +26,14 @@ const MAX_CRL_BYTES: u64 = 16 << 20;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LtvError {
-    /// A certificate names no CRL distribution point, so nothing says it is not revoked.
-    #[error("the certificate of {0} names no CRL distribution point: B-LT cannot be made for it")]
+    /// A certificate names neither an OCSP responder nor a CRL distribution point, so
+    /// nothing says it is not revoked.
+    #[error(
+        "the certificate of {0} names no OCSP responder and no CRL distribution point: B-LT cannot be made for it"
+    )]
     NoRevocationSource(String),
     /// No distribution point of a certificate gave a usable CRL.
-    #[error("no CRL for the certificate of {subject} could be had: {why}")]
+    #[error("no OCSP answer or CRL for the certificate of {subject} could be had: {why}")]
     Unavailable {
         /// The certificate's subject.
         subject: String,
@@ -45,13 +51,15 @@ pub enum LtvError {
     NoIssuer(String),
 }
 
-/// The validation data of a signature: certificates and CRLs (DER).
+/// The validation data of a signature: certificates, CRLs and OCSP responses (DER).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidationData {
-    /// Every certificate given, each once.
+    /// Every certificate given, each once, and the OCSP responders'.
     pub certificates: Vec<Vec<u8>>,
-    /// One CRL for each certificate that is not self-signed.
+    /// A CRL for each certificate that is not self-signed and has no OCSP answer.
     pub crls: Vec<Vec<u8>>,
+    /// An `OCSPResponse` for each certificate whose responder answered.
+    pub ocsps: Vec<Vec<u8>>,
 }
 
 fn subject_of(cert: &Certificate) -> String {
@@ -127,9 +135,10 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
         .iter()
         .map(|d| Certificate::from_der(d).map_err(|e| LtvError::Certificate(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut crls: Vec<Vec<u8>> = Vec::new();
+    let (mut crls, mut ocsps): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (Vec::new(), Vec::new());
+    let mut responders: Vec<Vec<u8>> = Vec::new();
     for cert in &parsed {
-        if cert.tbs_certificate.issuer == cert.tbs_certificate.subject {
+        if cert.tbs_certificate.issuer == cert.tbs_certificate.subject || super::ocsp::no_check(cert) {
             continue;
         }
         let subject = subject_of(cert);
@@ -137,13 +146,32 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
             .iter()
             .find(|i| i.tbs_certificate.subject == cert.tbs_certificate.issuer)
             .ok_or_else(|| LtvError::NoIssuer(subject.clone()))?;
-        let urls = crl_urls(cert);
-        if urls.is_empty() {
+        let (ocsp_urls, crl_urls) = (super::ocsp::urls(cert), crl_urls(cert));
+        if ocsp_urls.is_empty() && crl_urls.is_empty() {
             return Err(LtvError::NoRevocationSource(subject));
         }
         let mut last = String::new();
+        // OCSP first: the freshest word on one certificate; a CRL when no responder answers.
+        let mut answered = false;
+        for url in &ocsp_urls {
+            match super::ocsp::fetch(url, cert, issuer, timeout) {
+                Ok((der, super::ocsp::Status::Good)) => {
+                    responders.extend(super::ocsp::certificates(&der));
+                    ocsps.push(der);
+                    answered = true;
+                    break;
+                }
+                Ok((_, super::ocsp::Status::Revoked(_))) => return Err(LtvError::Revoked(subject)),
+                Ok((_, super::ocsp::Status::Unknown)) => last = format!("{url}: the responder does not know it"),
+                Err(why) => last = why,
+            }
+            tracing::warn!("B-LT: {last}");
+        }
+        if answered {
+            continue;
+        }
         let mut got = None;
-        for url in &urls {
+        for url in &crl_urls {
             match fetch_crl(url, cert, issuer, timeout) {
                 Ok(der) => {
                     got = Some(der);
@@ -161,7 +189,12 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
             crls.push(der);
         }
     }
-    Ok(ValidationData { certificates: unique, crls })
+    for r in responders {
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    Ok(ValidationData { certificates: unique, crls, ocsps })
 }
 
 /// The certificates a CAdES signature and its time-stamp carry (the signer's, its chain,
@@ -201,33 +234,52 @@ pub fn certificates_of(cms_der: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// What the CRLs at hand say of a signature's certificates.
+/// What the CRLs and OCSP answers at hand say of a signature's certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {
-    /// A CRL of its issuer, correctly signed, covers every certificate (but roots), and
-    /// none lists it as revoked at or before the time asked.
+    /// An OCSP answer or a CRL of its issuer, correctly signed, covers every certificate
+    /// (but roots and OCSP responders), and none says it was revoked at or before the
+    /// time asked.
     Good,
-    /// No usable CRL for these certificates (subjects): their status is unknown.
+    /// No usable OCSP answer or CRL for these certificates (subjects): their status is
+    /// unknown.
     Unknown(Vec<String>),
     /// This certificate (subject) was revoked at or before the time asked.
     Revoked(String),
 }
 
 /// Checks `certificates` (DER: the signer's or TSA's and their CAs; issuers are looked
-/// up among them) against `crls` (DER) as of `at`: a certificate listed with a revocation
-/// date after `at` (after the signature was time-stamped) does not invalidate it.
-pub fn check_revocation(certificates: &[Vec<u8>], crls: &[Vec<u8>], at: std::time::SystemTime) -> Revocation {
+/// up among them) against `ocsps` (`OCSPResponse`s) and `crls` (DER) as of `at`: a
+/// certificate revoked after `at` (after the signature was time-stamped) does not
+/// invalidate it.
+pub fn check_revocation(
+    certificates: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+    at: std::time::SystemTime,
+) -> Revocation {
     let parsed: Vec<Certificate> = certificates.iter().filter_map(|d| Certificate::from_der(d).ok()).collect();
     let lists: Vec<CertificateList> = crls.iter().filter_map(|d| CertificateList::from_der(d).ok()).collect();
     let mut unknown = Vec::new();
     let mut seen = Vec::new();
     for cert in &parsed {
         let tbs = &cert.tbs_certificate;
-        if tbs.issuer == tbs.subject || seen.contains(&(&tbs.issuer, &tbs.serial_number)) {
+        if tbs.issuer == tbs.subject || super::ocsp::no_check(cert) || seen.contains(&(&tbs.issuer, &tbs.serial_number))
+        {
             continue;
         }
         seen.push((&tbs.issuer, &tbs.serial_number));
         let issuer = parsed.iter().find(|i| i.tbs_certificate.subject == tbs.issuer);
+        // An OCSP answer about it, signed for its issuer, decides.
+        let answer = issuer.and_then(|issuer| {
+            ocsps.iter().find_map(|der| super::ocsp::check(der, cert, issuer, std::time::SystemTime::now(), None).ok())
+        });
+        match answer {
+            Some(super::ocsp::Status::Good) => continue,
+            Some(super::ocsp::Status::Revoked(when)) if when <= at => return Revocation::Revoked(subject_of(cert)),
+            Some(super::ocsp::Status::Revoked(_)) => continue,
+            Some(super::ocsp::Status::Unknown) | None => {}
+        }
         // A CRL of this certificate's issuer whose signature that issuer made.
         let crl = issuer.and_then(|issuer| {
             lists.iter().find(|l| {
@@ -279,6 +331,31 @@ pub fn fetch_crls(certificates: &[Vec<u8>], timeout: Duration) -> Vec<Vec<u8>> {
                     if let Ok(der) = fetch_raw(&url, timeout) {
                         out.push(der);
                     }
+                    break;
+                }
+                Err(why) => tracing::info!("verify --online: {why}"),
+            }
+        }
+    }
+    out
+}
+
+/// The answers of the OCSP responders `certificates` name, asked now (for `mohur verify
+/// --online`), each checked as [`super::ocsp::check`] does; what they say,
+/// [`check_revocation`] judges.
+pub fn fetch_ocsps(certificates: &[Vec<u8>], timeout: Duration) -> Vec<Vec<u8>> {
+    let parsed: Vec<Certificate> = certificates.iter().filter_map(|d| Certificate::from_der(d).ok()).collect();
+    let mut out = Vec::new();
+    for cert in &parsed {
+        let tbs = &cert.tbs_certificate;
+        if tbs.issuer == tbs.subject || super::ocsp::no_check(cert) {
+            continue;
+        }
+        let Some(issuer) = parsed.iter().find(|i| i.tbs_certificate.subject == tbs.issuer) else { continue };
+        for url in super::ocsp::urls(cert) {
+            match super::ocsp::fetch(&url, cert, issuer, timeout) {
+                Ok((der, _)) => {
+                    out.push(der);
                     break;
                 }
                 Err(why) => tracing::info!("verify --online: {why}"),

@@ -13,6 +13,7 @@
 
 pub mod asic;
 pub mod ltv;
+pub mod ocsp;
 pub mod pdf;
 pub mod timestamp;
 pub mod validation;

@@ -248,7 +248,7 @@ fn has_revocation_data(doc: &Document) -> bool {
     non_empty(b"CRLs") || non_empty(b"OCSPs")
 }
 
-/// The certificates and CRLs (DER) in the document's DSS (none without one).
+/// The certificates, CRLs and OCSP responses (DER) in the document's DSS (none without one).
 pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> {
     let doc = load_revision(pdf, pdf.len())?;
     let Ok(catalog) = doc.catalog() else { return Ok(Default::default()) };
@@ -264,7 +264,7 @@ pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> 
             .map(|s| s.decompressed_content().unwrap_or_else(|_| s.content.clone()))
             .collect()
     };
-    Ok(super::ltv::ValidationData { certificates: streams(b"Certs"), crls: streams(b"CRLs") })
+    Ok(super::ltv::ValidationData { certificates: streams(b"Certs"), crls: streams(b"CRLs"), ocsps: streams(b"OCSPs") })
 }
 
 /// Loads `pdf` whole (streams too), as it reads at `end`: the revision that ended there.
@@ -653,11 +653,13 @@ fn carried_trailer(doc: &Document) -> Vec<(&'static [u8], Object)> {
 }
 
 /// Appends a Document Security Store (ETSI EN 319 142-1 §5.4.2, ISO 32000-2 §12.8.4.3)
-/// in an incremental update: each certificate and CRL as a stream, listed in the DSS's
-/// `/Certs` and `/CRLs` (added to a DSS already there, as a second signer's), and the
+/// in an incremental update: each certificate, CRL and OCSP response (`OCSPResponse`,
+/// DER) as a stream, listed in the DSS's `/Certs`, `/CRLs` and `/OCSPs` (added to a DSS
+/// already there, as a second signer's), and the
 /// catalogue pointing to it. The signatures before it stay valid: they cover the bytes
 /// before it, and a DSS is what a signature may be followed by.
-pub fn add_dss(mut pdf: Vec<u8>, certificates: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+pub fn add_dss(mut pdf: Vec<u8>, data: &super::ltv::ValidationData) -> Result<Vec<u8>, PdfError> {
+    let (certificates, crls, ocsps) = (&data.certificates, &data.crls, &data.ocsps);
     let doc = load(&pdf)?;
     let root_id =
         doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| PdfError::structure("no /Root"))?;
@@ -699,7 +701,7 @@ pub fn add_dss(mut pdf: Vec<u8>, certificates: &[Vec<u8>], crls: &[Vec<u8>]) -> 
             Err(_) => Ok(Vec::new()),
         }
     };
-    let (mut cert_refs, mut crl_refs) = (existing(b"Certs")?, existing(b"CRLs")?);
+    let (mut cert_refs, mut crl_refs, mut ocsp_refs) = (existing(b"Certs")?, existing(b"CRLs")?, existing(b"OCSPs")?);
     let catalog_needs_rewrite = !matches!(catalog.get(b"DSS"), Ok(Object::Reference(_)));
     let mut catalog = catalog.clone();
     let xref_is_stream = pdf.get(doc.xref_start..).is_some_and(|rest| !rest.starts_with(b"xref"));
@@ -726,8 +728,14 @@ pub fn add_dss(mut pdf: Vec<u8>, certificates: &[Vec<u8>], crls: &[Vec<u8>]) -> 
     for c in crls {
         crl_refs.push(stream(&mut pdf, c, &mut next));
     }
+    for o in ocsps {
+        ocsp_refs.push(stream(&mut pdf, o, &mut next));
+    }
     dss.set("Certs", cert_refs);
     dss.set("CRLs", crl_refs);
+    if !ocsp_refs.is_empty() {
+        dss.set("OCSPs", ocsp_refs);
+    }
     offsets.insert(dss_id.0, (dss_id.1, pdf.len()));
     pdf.extend_from_slice(
         format!("{} {} obj\n{}\nendobj\n", dss_id.0, dss_id.1, serialize(&Object::Dictionary(dss))).as_bytes(),

@@ -104,8 +104,8 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
                 }),
             other => Err(format!("signatures of the kind {other:?} are not checked by this version of mohur")),
         };
-        // Revocation, as of the time-stamp (or now): CRLs from the DSS, and fetched from
-        // the certificates' distribution points when `online`.
+        // Revocation, as of the time-stamp (or now): OCSP answers and CRLs from the DSS,
+        // and asked of the certificates' responders and distribution points when `online`.
         let mut revocation = None;
         let mut outcome = outcome;
         if let Ok(v) = &outcome {
@@ -114,12 +114,19 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
             certs.extend(dss.certificates.iter().cloned());
             certs.extend(trust.certificates());
             certs.retain(|c| !c.is_empty());
-            let mut crls = dss.crls.clone();
+            let (mut crls, mut ocsps) = (dss.crls.clone(), dss.ocsps.clone());
             if online {
-                crls.extend(ltv::fetch_crls(&certs, std::time::Duration::from_secs(15)));
+                // The responders first: they answer for one certificate, fresh.
+                let timeout = std::time::Duration::from_secs(15);
+                let fresh = ltv::fetch_ocsps(&certs, timeout);
+                for der in &fresh {
+                    certs.extend(super::ocsp::certificates(der));
+                }
+                ocsps.splice(0..0, fresh);
+                crls.extend(ltv::fetch_crls(&certs, timeout));
             }
             let at = v.timestamp.as_ref().map_or_else(std::time::SystemTime::now, |t| t.time);
-            let r = ltv::check_revocation(&certs, &crls, at);
+            let r = ltv::check_revocation(&certs, &crls, &ocsps, at);
             if let Revocation::Revoked(who) = &r {
                 outcome = Err(format!("the certificate of {who} was revoked"));
             }

@@ -219,7 +219,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                     certs.extend(chain.iter().cloned());
                     certs.extend(agent.known_cas());
                     let data = ltv::gather(&certs, timeout)?;
-                    signed = pdf::add_dss(signed, &data.certificates, &data.crls)?;
+                    signed = pdf::add_dss(signed, &data)?;
                 }
                 if let (Level::LTA, Some(tsa)) = (level, &tsa) {
                     signed = crate::documents::add_document_timestamp(signed, tsa)?;
