@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls), LT (B-LT,
-    /// PDFs: and the certificates and CRLs in the PDF's DSS) or LTA (B-LTA: and a
+    /// PDFs: and the certificates, OCSP answers and CRLs in the PDF's DSS) or LTA (B-LTA: and a
     /// document time-stamp). Default: T when a time-stamping authority is configured,
     /// else B.
     #[arg(long)]
@@ -123,7 +123,7 @@ pub struct Signer<'a> {
     level: Level,
     tsa: Option<timestamp::Tsa>,
     /// CA certificates known here (the bundle, the configured intermediates): where B-LT
-    /// finds the issuers, up to the root, of the certificates it needs CRLs for.
+    /// finds the issuers, up to the root, of the certificates it needs revocation data for.
     cas: Vec<Vec<u8>>,
     prompts: Prompts<'a>,
 }
@@ -192,7 +192,7 @@ impl<'a> Signer<'a> {
         Ok(pin_policy::with_pin(&ctx, &self.slot, KeyPurpose::Signing, &occasion, f)?)
     }
 
-    /// B-LT: the certificates of the signature and its time-stamp, and an OCSP answer or a CRL for each,
+    /// B-LT: the certificates of the signature and its time-stamp, an OCSP answer or a CRL for each,
     /// fetched now (after the time-stamp), added to the PDF's DSS.
     fn add_validation_data(&self, pdf: Vec<u8>, cms_der: &[u8]) -> Result<Vec<u8>, Failure> {
         let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);

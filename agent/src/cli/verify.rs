@@ -38,8 +38,9 @@ pub struct Args {
     /// Trusted CA certificates: a PEM file or a directory (default: the bundle mohur installs).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Also fetch the CRLs the certificates name (plain GET requests to the CAs'
-    /// published addresses; the file itself is sent nowhere). Without it, only the
+    /// Also ask the OCSP responders and fetch the CRLs the certificates name (requests to
+    /// the CAs' published addresses: an OCSP request names one certificate by its issuer
+    /// and serial number; the file itself is sent nowhere). Without it, only the
     /// revocation data in the file are used.
     #[arg(long)]
     pub online: bool,
