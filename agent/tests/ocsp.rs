@@ -62,10 +62,10 @@ fn the_responders_word_is_taken_only_when_it_is_about_this_certificate_and_signe
 
     // The good answer about the signing certificate, handed over for the authentication
     // certificate: refused.
-    let err = check(&good, &auth, &ica, SystemTime::now(), None).unwrap_err();
+    let err = check(&good, &auth, &ica, SystemTime::now(), None, false).unwrap_err();
     assert!(err.contains("another certificate"), "{err}");
     // An answer to another request (its nonce is not ours).
-    let err = check(&good, &sign, &ica, SystemTime::now(), Some(&[0u8; 16])).unwrap_err();
+    let err = check(&good, &sign, &ica, SystemTime::now(), Some(&[0u8; 16]), false).unwrap_err();
     assert!(err.contains("nonce"), "{err}");
     // Another CA of the same name (a forged E-Government CA) and its responder: the
     // responder's certificate names our issuer but our issuer did not sign it.
@@ -73,14 +73,21 @@ fn the_responders_word_is_taken_only_when_it_is_about_this_certificate_and_signe
     let other_ica = cert(&other.pki.dir.join("ica.der"));
     let other_sign = cert(&other.pki.dir.join("azedit/sign.der"));
     let (theirs, _) = fetch(&other.url, &other_sign, &other_ica, TIMEOUT).unwrap();
-    let err = check(&theirs, &other_sign, &ica, SystemTime::now(), None).unwrap_err();
+    let err = check(&theirs, &other_sign, &ica, SystemTime::now(), None, false).unwrap_err();
     assert!(err.contains("the OCSP responder's certificate is not the issuer's"), "{err}");
+    // Judged a week later as a fresh answer: past its nextUpdate (openssl ocsp -ndays 1),
+    // a replayed answer; embedded in a document, still evidence of its day.
+    let later = SystemTime::now() + Duration::from_secs(7 * 86_400);
+    assert!(check(&good, &sign, &ica, later, None, true).unwrap_err().contains("expired"));
+    assert_eq!(check(&good, &sign, &ica, later, None, false).unwrap(), Status::Good);
     // One byte of the signed response data changed: the signature no longer verifies.
     let mut forged = good.clone();
     let at = forged.len() / 2;
     forged[at] ^= 0x01;
-    assert!(check(&forged, &sign, &ica, SystemTime::now(), None).is_err());
+    assert!(check(&forged, &sign, &ica, SystemTime::now(), None, false).is_err());
     // Junk, and a responder that is not there.
-    assert!(check(b"not DER", &sign, &ica, SystemTime::now(), None).unwrap_err().contains("not an OCSP response"));
+    assert!(check(b"not DER", &sign, &ica, SystemTime::now(), None, false)
+        .unwrap_err()
+        .contains("not an OCSP response"));
     assert!(fetch("http://127.0.0.1:9/ocsp", &sign, &ica, Duration::from_secs(2)).is_err());
 }

@@ -272,7 +272,9 @@ pub fn check_revocation(
         let issuer = parsed.iter().find(|i| i.tbs_certificate.subject == tbs.issuer);
         // An OCSP answer about it, signed for its issuer, decides.
         let answer = issuer.and_then(|issuer| {
-            ocsps.iter().find_map(|der| super::ocsp::check(der, cert, issuer, std::time::SystemTime::now(), None).ok())
+            ocsps
+                .iter()
+                .find_map(|der| super::ocsp::check(der, cert, issuer, std::time::SystemTime::now(), None, false).ok())
         });
         match answer {
             Some(super::ocsp::Status::Good) => continue,

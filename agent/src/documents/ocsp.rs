@@ -124,22 +124,25 @@ pub fn fetch(
         .map_err(|e| format!("{url}: {e}"))?;
     let der =
         response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| format!("{url}: {e}"))?;
-    let status = check(&der, cert, issuer, SystemTime::now(), Some(&nonce)).map_err(|e| format!("{url}: {e}"))?;
+    let status = check(&der, cert, issuer, SystemTime::now(), Some(&nonce), true).map_err(|e| format!("{url}: {e}"))?;
     Ok((der, status))
 }
 
 /// Judges an `OCSPResponse` (DER) about `cert`, issued by `issuer`: successful, basic,
 /// signed by the issuer or its delegated OCSP responder, about this certificate, not
-/// from the future as of now, and — when `nonce` is given and the responder echoed one —
+/// not from the future, and — when `nonce` is given and the responder echoed one —
 /// answering our request. Responses are judged as of when they were made: an answer
-/// embedded at signing time says the certificate was good then; `at` only bounds its
-/// `thisUpdate` from above (it cannot speak of a time after `at` + skew).
+/// embedded at signing time says the certificate was good then; `at` bounds its
+/// `thisUpdate` from above (it cannot speak of a time after `at` + skew) and, when
+/// `current` (an answer just asked for), its `nextUpdate` from below: a responder that
+/// hands out an answer past its own expiry (a replayed one) is not believed.
 pub fn check(
     der: &[u8],
     cert: &Certificate,
     issuer: &Certificate,
     at: SystemTime,
     nonce: Option<&[u8]>,
+    current: bool,
 ) -> Result<Status, String> {
     let response = OcspResponse::from_der(der).map_err(|e| format!("not an OCSP response: {e}"))?;
     if response.response_status != OcspResponseStatus::Successful {
@@ -173,6 +176,9 @@ pub fn check(
     let this_update = single.this_update.0.to_system_time();
     if this_update > at + CLOCK_SKEW {
         return Err("the response is from the future".into());
+    }
+    if current && single.next_update.is_some_and(|n| n.0.to_system_time() + CLOCK_SKEW < at) {
+        return Err("the response has expired (nextUpdate passed)".into());
     }
     Ok(match &single.cert_status {
         CertStatus::Good(_) => Status::Good,
