@@ -99,8 +99,8 @@ fn private_keys_are_owner_only_and_the_bundle_pins_the_cas() {
     let pki = TmpPki::new();
     let d = &pki.0.dir;
     let keys: Vec<&PathBuf> = pki.0.files.iter().filter(|f| f.to_string_lossy().ends_with(".key.pem")).collect();
-    // The three CAs, the time-stamping authority, two keys a holder.
-    assert_eq!(keys.len(), 4 + 2 * default_holders().len());
+    // The three CAs, the time-stamping authority, the OCSP responder, two keys a holder.
+    assert_eq!(keys.len(), 5 + 2 * default_holders().len());
     for k in keys {
         assert_eq!(std::fs::metadata(k).unwrap().permissions().mode() & 0o777, 0o600, "{}", k.display());
     }
