@@ -24,9 +24,13 @@ pub const MIMETYPE: &str = "application/vnd.etsi.asic-e+zip";
 pub const MANIFEST: &str = "META-INF/ASiCManifest.xml";
 /// Where mohur puts the signature.
 pub const SIGNATURE: &str = "META-INF/signature001.p7s";
-/// Entries larger than this, or a container expanding to more in all, are refused (a
-/// ZIP can claim, and inflate to, far more than it weighs).
+/// A container whose documents expand to more than this in all is refused (a ZIP can
+/// claim, and inflate to, far more than it weighs). Documents are hashed as they are
+/// inflated and never kept, so this bounds the work, not the memory.
 const MAX_EXPANDED: u64 = 1 << 30;
+/// A `META-INF/` entry (a manifest, a signature) larger than this is refused: those are
+/// kept in memory, and are a few KiB.
+const MAX_META: u64 = 16 << 20;
 /// At most this many entries.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -162,13 +166,15 @@ pub fn build(documents: &[Document], manifest: &[u8], signature: &[u8]) -> Resul
     Ok(zip.finish()?.into_inner())
 }
 
-/// A container's contents: each signature with the manifest it signs, and the documents.
+/// A container's contents: each signature with the manifest it signs, and the documents'
+/// digests.
 #[derive(Debug, Clone, Default)]
 pub struct Opened {
     /// (manifest name, manifest bytes, parsed manifest), for each `META-INF/ASiCManifest*.xml`.
     pub manifests: Vec<(String, Vec<u8>, Manifest)>,
-    /// Every entry outside `META-INF/` but `mimetype`, by name.
-    pub documents: BTreeMap<String, Vec<u8>>,
+    /// Every entry outside `META-INF/` but `mimetype`, by name: its digests, computed
+    /// while it was inflated (the document itself is not kept).
+    pub documents: BTreeMap<String, Digests>,
     /// Every entry under `META-INF/`, by name.
     pub meta: BTreeMap<String, Vec<u8>>,
 }
@@ -182,8 +188,54 @@ pub struct Manifest {
     pub objects: Vec<(String, String, Vec<u8>)>,
 }
 
+/// A document's SHA-2 digests, one for each digest method a manifest may name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Digests {
+    sha256: Vec<u8>,
+    sha384: Vec<u8>,
+    sha512: Vec<u8>,
+}
+
+impl Digests {
+    /// The digest for an XML-DSig digest method URI; `None` for one not accepted.
+    pub fn for_method(&self, alg_uri: &str) -> Option<&[u8]> {
+        match alg_uri {
+            SHA256_URI => Some(&self.sha256),
+            SHA384_URI => Some(&self.sha384),
+            SHA512_URI => Some(&self.sha512),
+            _ => None,
+        }
+    }
+}
+
+/// Inflates `entry` through the three digests, at most `budget` bytes; how many it gave
+/// (one more than `budget` when it had more).
+fn digest_entry(entry: &mut impl Read, budget: u64) -> Result<(Digests, u64), AsicError> {
+    use sha2::Digest;
+    let (mut a, mut b, mut c) = (sha2::Sha256::new(), sha2::Sha384::new(), sha2::Sha512::new());
+    let mut limited = entry.take(budget + 1);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = limited.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        a.update(&buf[..n]);
+        b.update(&buf[..n]);
+        c.update(&buf[..n]);
+    }
+    Ok((Digests { sha256: a.finalize().to_vec(), sha384: b.finalize().to_vec(), sha512: c.finalize().to_vec() }, total))
+}
+
 /// Opens a container: `mimetype` must be the first entry, stored, and say ASiC-E.
 pub fn open(bytes: &[u8]) -> Result<Opened, AsicError> {
+    open_within(bytes, MAX_EXPANDED)
+}
+
+/// [`open`] with the documents' expansion limited to `max_expanded` bytes in all.
+fn open_within(bytes: &[u8], max_expanded: u64) -> Result<Opened, AsicError> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
     if zip.len() > MAX_ENTRIES {
         return Err(AsicError::Structure(format!("{} entries", zip.len())));
@@ -207,16 +259,27 @@ pub fn open(bytes: &[u8]) -> Result<Opened, AsicError> {
             continue;
         }
         let name = entry.name().to_owned();
-        let mut data = Vec::new();
-        // Read at most one byte past the budget: a bomb is caught by what it gives, not
-        // by what its header claims.
-        entry.by_ref().take(MAX_EXPANDED - total + 1).read_to_end(&mut data)?;
-        total += data.len() as u64;
-        if total > MAX_EXPANDED {
-            return Err(AsicError::Structure("the container expands to more than 1 GiB".into()));
-        }
-        let target = if name.starts_with("META-INF/") { &mut opened.meta } else { &mut opened.documents };
-        if target.insert(name.clone(), data).is_some() {
+        // Read at most one byte past a budget: a bomb is caught by what it gives, not by
+        // what its header claims.
+        let twice = if name.starts_with("META-INF/") {
+            let mut data = Vec::new();
+            entry.by_ref().take(MAX_META + 1).read_to_end(&mut data)?;
+            if data.len() as u64 > MAX_META {
+                return Err(AsicError::Structure(format!("{name:?} is larger than {} MiB", MAX_META >> 20)));
+            }
+            opened.meta.insert(name.clone(), data).is_some()
+        } else {
+            let (digests, size) = digest_entry(&mut entry, max_expanded - total)?;
+            total += size;
+            if total > max_expanded {
+                return Err(AsicError::Structure(format!(
+                    "the container expands to more than {} MiB",
+                    max_expanded >> 20
+                )));
+            }
+            opened.documents.insert(name.clone(), digests).is_some()
+        };
+        if twice {
             return Err(AsicError::Structure(format!("{name:?} is in the container twice")));
         }
     }
@@ -286,20 +349,20 @@ pub fn parse_manifest(xml: &[u8]) -> Result<Manifest, AsicError> {
     Ok(manifest)
 }
 
-/// The digest of `data` for an XML-DSig digest method URI; `None` for one not accepted.
-pub fn digest_for(alg_uri: &str, data: &[u8]) -> Option<Vec<u8>> {
-    use sha2::Digest;
-    match alg_uri {
-        SHA256_URI => Some(sha2::Sha256::digest(data).to_vec()),
-        SHA384_URI => Some(sha2::Sha384::digest(data).to_vec()),
-        SHA512_URI => Some(sha2::Sha512::digest(data).to_vec()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digest of `data` for an XML-DSig digest method URI; `None` for one not accepted.
+    fn digest_for(alg_uri: &str, data: &[u8]) -> Option<Vec<u8>> {
+        use sha2::Digest;
+        match alg_uri {
+            SHA256_URI => Some(sha2::Sha256::digest(data).to_vec()),
+            SHA384_URI => Some(sha2::Sha384::digest(data).to_vec()),
+            SHA512_URI => Some(sha2::Sha512::digest(data).to_vec()),
+            _ => None,
+        }
+    }
 
     fn docs() -> Vec<Document> {
         vec![
@@ -317,13 +380,25 @@ mod tests {
         assert_eq!(&bytes[38..38 + MIMETYPE.len()], MIMETYPE.as_bytes());
         let opened = open(&bytes).unwrap();
         assert_eq!(opened.documents.len(), 2);
-        assert_eq!(opened.documents["ərizə 1.txt"], b"first");
+        assert_eq!(opened.documents["ərizə 1.txt"].for_method(SHA256_URI), digest_for(SHA256_URI, b"first").as_deref());
         let (name, raw, parsed) = &opened.manifests[0];
         assert_eq!((name.as_str(), raw), (MANIFEST, &manifest));
         assert_eq!(parsed.signature, SIGNATURE);
         assert_eq!(parsed.objects[0].0, "ərizə 1.txt");
         assert_eq!(digest_for(&parsed.objects[0].1, b"first").as_ref(), Some(&parsed.objects[0].2));
         assert_eq!(opened.meta[SIGNATURE], b"\x30\x00");
+    }
+
+    /// A ZIP bomb: a document that inflates past the limit is refused, read only as far
+    /// as the limit (and hashed, never kept).
+    #[test]
+    fn a_container_that_inflates_past_the_limit_is_refused() {
+        let big = Document { name: "bomb.bin".into(), data: vec![0u8; 3 << 20] };
+        let bytes = build(std::slice::from_ref(&big), &manifest(std::slice::from_ref(&big)).unwrap(), b"").unwrap();
+        assert!(bytes.len() < 64 * 1024, "3 MiB of zeros deflate to {} bytes", bytes.len());
+        let err = open_within(&bytes, 2 << 20).unwrap_err();
+        assert!(err.to_string().contains("expands to more than 2 MiB"), "{err}");
+        assert!(open_within(&bytes, 4 << 20).is_ok());
     }
 
     #[test]

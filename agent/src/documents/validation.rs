@@ -311,8 +311,8 @@ pub fn check_container(bytes: &[u8], trust: &TrustStore) -> Result<ContainerChec
                     signatures.push((sig_name.to_owned(), Err(format!("{doc:?} is signed but not in the container"))));
                     continue;
                 };
-                *state = match asic::digest_for(alg, &opened.documents[doc]) {
-                    Some(d) if d == *digest => None,
+                *state = match opened.documents[doc].for_method(alg) {
+                    Some(d) if d == digest.as_slice() => None,
                     Some(_) => Some("changed after signing: its digest differs".to_owned()),
                     None => Some(format!("its digest method {alg} is not accepted")),
                 };
