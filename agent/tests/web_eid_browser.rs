@@ -9,10 +9,11 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use common::webeid::{check_signature, check_token, demo_rp_accepts, nonce};
 use common::*;
 use mohur_card_sim::Profile;
 use mohur_tests::browser::{driver_with_env, repo};
-use mohur_tests::{card_state, pki, webeid_check, PluggedCard};
+use mohur_tests::{card_state, pki, PluggedCard};
 use serde_json::{json, Value};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -70,24 +71,28 @@ fn tls_pair(dir: &Path) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
+/// What the browser passes on to the host it starts: the scripted pinentry answering from
+/// `dir/queue`, English dialogs, the kernel keyring (no desktop session bus).
+fn host_env(dir: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("MOHUR_PINENTRY", scripted_pinentry().into_os_string()),
+        ("SCRIPTED_PINENTRY_QUEUE", dir.join("queue").into_os_string()),
+        ("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log").into_os_string()),
+        ("MOHUR_LANG", "en".into()),
+        ("MOHUR_LOG", "info".into()),
+        ("XDG_CONFIG_HOME", "".into()),
+        ("DBUS_SESSION_BUS_ADDRESS", "".into()),
+    ]
+}
+
 /// Runs the page's `requests` through the extension; the host's dialogs answer `answers`.
 fn run_page(dir: &Path, requests: &Value, answers: &[&str], env: &[(&str, &OsStr)]) -> Value {
     std::fs::write(dir.join("queue"), answers.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
     let file = dir.join("requests.json");
     std::fs::write(&file, requests.to_string()).unwrap();
     let (cert, key) = tls_pair(dir);
-    let queue = dir.join("queue");
-    let log = dir.join("pinentry.log");
-    let pinentry = scripted_pinentry();
-    let mut all_env: Vec<(&str, &OsStr)> = vec![
-        ("MOHUR_PINENTRY", pinentry.as_os_str()),
-        ("SCRIPTED_PINENTRY_QUEUE", queue.as_os_str()),
-        ("SCRIPTED_PINENTRY_LOG", log.as_os_str()),
-        ("MOHUR_LANG", OsStr::new("en")),
-        ("MOHUR_LOG", OsStr::new("info")),
-        ("XDG_CONFIG_HOME", OsStr::new("")),
-        ("DBUS_SESSION_BUS_ADDRESS", OsStr::new("")),
-    ];
+    let owned = host_env(dir);
+    let mut all_env: Vec<(&str, &OsStr)> = owned.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     all_env.extend_from_slice(env);
     let profile = dir.join(".config/chromium");
     driver_with_env(
@@ -109,59 +114,24 @@ fn run_page(dir: &Path, requests: &Value, answers: &[&str], env: &[(&str, &OsStr
     )
 }
 
-fn nonce() -> String {
-    let mut b = [0u8; 32];
-    openssl::rand::rand_bytes(&mut b).unwrap();
-    B64.encode(b)
-}
-
 /// The last reply to request `i`.
 fn reply(r: &Value, i: usize) -> &Value {
     let replies = r["results"][i]["replies"].as_array().unwrap_or_else(|| panic!("no replies to {i}: {r}"));
     replies.last().unwrap()
 }
 
-fn check_token(dir: &Path, reply: &Value, origin: &str, nonce: &str) {
-    let mut token = reply.clone();
-    token.as_object_mut().unwrap().remove("action");
-    let file = dir.join("token.json");
-    std::fs::write(&file, token.to_string()).unwrap();
-    let p = pki();
-    let verdict = webeid_check(&[
-        OsStr::new("token"),
-        file.as_os_str(),
-        OsStr::new("--origin"),
-        OsStr::new(origin),
-        OsStr::new("--nonce"),
-        OsStr::new(nonce),
-        OsStr::new("--trust"),
-        p.root_cert_pem.as_os_str(),
-        OsStr::new("--ca"),
-        p.chain_pem.as_os_str(),
-    ]);
-    assert_eq!(verdict["valid"], true, "{verdict}\n{token}");
-    let parsed: mohur_agent::signing::webeid::AuthToken = serde_json::from_value(token).unwrap();
-    let trust = mohur_agent::demo::relying_party::TrustStore::from_pem_files(&p.root_cert_pem, &p.chain_pem).unwrap();
-    mohur_agent::demo::relying_party::verify_auth_token(&parsed, origin, nonce, &trust).unwrap();
-    assert!(
-        mohur_agent::demo::relying_party::verify_auth_token(&parsed, "https://elsewhere.test", nonce, &trust).is_err()
-    );
+/// Both relying parties accept the token in `reply` for `origin` and `nonce`, and the
+/// demo one refuses it for another origin.
+fn assert_token(dir: &Path, reply: &Value, origin: &str, nonce: &str) {
+    let verdict = check_token(dir, reply, origin, nonce);
+    assert_eq!(verdict["valid"], true, "{verdict}\n{reply}");
+    demo_rp_accepts(reply, origin, nonce).unwrap();
+    assert!(demo_rp_accepts(reply, "https://elsewhere.test", nonce).is_err());
 }
 
-fn check_signature(certificate: &str, hash: &str, hash_function: &str, reply: &Value) {
-    let verdict = webeid_check(&[
-        OsStr::new("signature"),
-        OsStr::new("--cert"),
-        OsStr::new(certificate),
-        OsStr::new("--hash"),
-        OsStr::new(hash),
-        OsStr::new("--hash-function"),
-        OsStr::new(hash_function),
-        OsStr::new("--signature"),
-        OsStr::new(reply["signature"].as_str().unwrap_or("")),
-        OsStr::new("--algorithm"),
-        OsStr::new(&reply["signatureAlgorithm"].to_string()),
-    ]);
+/// The independent checker accepts the signature in `reply`.
+fn assert_signature(certificate: &str, hash: &str, hash_function: &str, reply: &Value) {
+    let verdict = check_signature(certificate, hash, hash_function, reply);
     assert_eq!(verdict["valid"], true, "{verdict}\n{reply}");
 }
 
@@ -193,18 +163,18 @@ fn the_web_eid_extension_logs_in_and_signs_with_an_azedit_card_through_mohur() {
     let login = reply(&r, 1);
     assert_eq!(login["action"], "web-eid:authenticate-success", "{r}");
     assert_eq!(login["format"], "web-eid:1.1", "{login}");
-    check_token(&dir, login, &origin, &n1);
+    assert_token(&dir, login, &origin, &n1);
 
     let cert = reply(&r, 2);
     assert_eq!(cert["action"], "web-eid:get-signing-certificate-success", "{r}");
     let signed = reply(&r, 3);
     assert_eq!(signed["action"], "web-eid:sign-success", "{r}");
-    check_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-384", signed);
+    assert_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-384", signed);
 
     // A wrong PIN is not an answer to the page: the dialog came back and the login went on.
     let retried = reply(&r, 4);
     assert_eq!(retried["action"], "web-eid:authenticate-success", "{r}");
-    check_token(&dir, retried, &origin, &n2);
+    assert_token(&dir, retried, &origin, &n2);
     let shown = std::fs::read_to_string(dir.join("pinentry.log")).unwrap();
     assert!(shown.contains("SETERROR Wrong PIN. Try again."), "{shown}");
     // The dialogs named the page's origin, as the browser gave it to the extension.
@@ -234,11 +204,11 @@ fn the_web_eid_extension_logs_in_and_signs_with_a_softhsm_token_through_mohur() 
     let origin = r["origin"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
     let login = reply(&r, 0);
     assert_eq!(login["action"], "web-eid:authenticate-success", "{r}");
-    check_token(&dir, login, &origin, &n);
+    assert_token(&dir, login, &origin, &n);
     let cert = reply(&r, 1);
     let signed = reply(&r, 2);
     assert_eq!(signed["action"], "web-eid:sign-success", "{r}");
-    check_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-256", signed);
+    assert_signature(cert["certificate"].as_str().unwrap(), &hash, "SHA-256", signed);
 }
 
 #[test]
@@ -252,16 +222,9 @@ fn the_demo_portal_logs_in_through_the_web_eid_extension_and_its_relying_party_a
     let agent = AgentProc::demo(&dir, &["--pcsc", "--reader", "no such reader"]);
     let portal = format!("http://localhost:{}/", agent.portal_port.unwrap());
     std::fs::write(dir.join("queue"), "ok\npin 1234\n").unwrap();
-    let pinentry = scripted_pinentry();
-    let (queue, log) = (dir.join("queue"), dir.join("pinentry.log"));
-    let env: Vec<(&str, &OsStr)> = vec![
-        ("MOHUR_PINENTRY", pinentry.as_os_str()),
-        ("SCRIPTED_PINENTRY_QUEUE", queue.as_os_str()),
-        ("SCRIPTED_PINENTRY_LOG", log.as_os_str()),
-        ("MOHUR_LANG", OsStr::new("en")),
-        ("XDG_CONFIG_HOME", OsStr::new("")),
-        ("DBUS_SESSION_BUS_ADDRESS", OsStr::new("")),
-    ];
+    let log = dir.join("pinentry.log");
+    let owned = host_env(&dir);
+    let env: Vec<(&str, &OsStr)> = owned.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     let profile = dir.join(".config/chromium");
     let args = |allow: bool| {
         let mut a = vec![

@@ -334,13 +334,7 @@ fn run(agent: &Agent, command: &Command, cancel: &Cancel) -> Result<Value> {
             let cert = B64
                 .decode(arguments.get("certificate").and_then(Value::as_str).unwrap_or_default())
                 .map_err(|_| Error::BadRequest("`certificate` is not base64".into()))?;
-            wait_for_token(agent, &ctx, origin, |a| {
-                a.manager.list().iter().any(|s| {
-                    [KeyPurpose::Signing, KeyPurpose::Authentication]
-                        .iter()
-                        .any(|p| s.has(*p) && s.with(|t| t.certificate(*p)).is_ok_and(|c| c == cert))
-                })
-            })?;
+            wait_for_token(agent, &ctx, origin, |a| crate::protocol::params::slot_for_certificate(a, &cert).is_ok())?;
             until_right_pin(&prompter, || methods::sign::sign_hash(agent, &ctx, origin, arguments))
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod flood;
 pub mod softhsm;
+pub mod webeid;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
