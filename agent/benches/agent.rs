@@ -619,22 +619,6 @@ fn report(cases: &[Case]) -> f64 {
     worst
 }
 
-/// 2 (b): a pinentry of /bin/sh built-ins that answers GETPIN with the demo card's
-/// PIN1, or PIN2 when the dialog asks for the signing PIN.
-fn write_quick_pinentry(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("quick-pinentry");
-    std::fs::write(
-        &path,
-        "#!/bin/sh\npin=1234\necho 'OK Pleased to meet you'\nwhile IFS= read -r line; do\n  case \"$line\" in\n    \
-         SETDESC*PIN2*) pin=12345; echo OK ;;\n    GETPIN*) echo \"D $pin\"; echo OK ;;\n    \
-         BYE*) echo 'OK closing connection'; exit 0 ;;\n    *) echo OK ;;\n  esac\ndone\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 fn main() {
     // The loopback CA's key (section 5) goes into keyring entries of the benchmark's
     // own, never the user's; set before any thread exists, inherited by the agents.
@@ -692,7 +676,7 @@ fn main() {
     let scripted_overhead = report(&cases);
     // The Python dialog's start-up spread (tens of ms on a busy machine) hides a
     // 2 ms overhead: the same measurement with a pinentry of shell built-ins.
-    let quick = write_quick_pinentry(&dir);
+    let quick = common::quick_pinentry(&dir);
     let agent = Agent::demo(&dir, &quick);
     let mut cases = both_cases(&agent.origin());
     end_to_end(&rt, &agent, &quick, QUICK_RUNS, &mut cases);

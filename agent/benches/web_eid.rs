@@ -7,6 +7,10 @@
 //!
 //! Needs our pcscd (scripts/pcscd.sh start). Prints numbers; never fails on speed.
 
+// The agent tests' fixtures: temporary directories, the /bin/sh pinentry.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use mohur_agent::dialogs::{PinentryPrompter, Prompter, SecretDialog};
 use mohur_agent::tokens::manager::TokenManager;
 use mohur_agent::Cancel;
@@ -14,7 +18,7 @@ use mohur_apdu::{HashAlg, KeyPurpose, Pin};
 use mohur_card_sim::Profile;
 use mohur_tests::{card_state, PluggedCard};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,13 +28,6 @@ const AIM_VERSION_MS: f64 = 50.0;
 const ORIGIN: &str = "https://portal.test";
 const NONCE: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -38,21 +35,6 @@ fn ms(d: Duration) -> f64 {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
-}
-
-/// A pinentry of /bin/sh built-ins answering GETPIN with the AzeDIT card's PIN1.
-fn quick_pinentry(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("quick-pinentry");
-    std::fs::write(
-        &path,
-        "#!/bin/sh\necho 'OK Pleased to meet you'\nwhile IFS= read -r line; do\n  case \"$line\" in\n    \
-         GETPIN*) echo 'D 1234'; echo OK ;;\n    BYE*) echo 'OK closing connection'; exit 0 ;;\n    *) echo OK ;;\n  \
-         esac\ndone\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 fn frame(v: &serde_json::Value) -> Vec<u8> {
@@ -104,7 +86,7 @@ fn host(home: &Path, pinentry: &Path, command: &serde_json::Value) -> (Duration,
 
 fn main() {
     println!("== mohur Web eID host benchmark (dev build; medians) ==");
-    let dir = temp_dir("webeid");
+    let dir = common::temp_dir("bench-webeid");
     let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
     std::fs::create_dir_all(dir.join(".config/mohur")).unwrap();
     std::fs::write(
@@ -115,7 +97,7 @@ fn main() {
         ),
     )
     .unwrap();
-    let pinentry = quick_pinentry(&dir);
+    let pinentry = common::quick_pinentry(&dir);
     let quit = serde_json::json!({"command": "quit", "arguments": {}});
     // One start to warm the page cache.
     host(&dir, &pinentry, &quit);

@@ -24,6 +24,23 @@ pub fn scripted_pinentry() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/scripted-pinentry")
 }
 
+/// A pinentry of /bin/sh built-ins that answers GETPIN with the demo card's
+/// PIN1, or PIN2 when the dialog asks for the signing PIN (the benchmarks' dialogs: the
+/// same Assuan exchange as the scripted pinentry, without Python's start-up).
+pub fn quick_pinentry(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("quick-pinentry");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\npin=1234\necho 'OK Pleased to meet you'\nwhile IFS= read -r line; do\n  case \"$line\" in\n    \
+         SETDESC*PIN2*) pin=12345; echo OK ;;\n    GETPIN*) echo \"D $pin\"; echo OK ;;\n    \
+         BYE*) echo 'OK closing connection'; exit 0 ;;\n    *) echo OK ;;\n  esac\ndone\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 /// A fresh directory under target/.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
