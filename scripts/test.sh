@@ -32,6 +32,13 @@ export MOHUR_VPCD_ENTRIES=${MOHUR_VPCD_ENTRIES:-6}
 export MOHUR_VPCD_BASE_PORT=${MOHUR_VPCD_BASE_PORT:-35963}
 FUZZ_SECONDS=${MOHUR_FUZZ_SECONDS:-30}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# One build from scratch gains nothing from incremental caches, which would add about
+# as much again as the build's own objects to target/.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# MOHUR_CI_PRUNE=1 (.ci/run sets it): each stage's own build directory is removed once
+# no later stage needs it, so that the run's peak disk use stays low. A developer's run
+# keeps them, for the next one.
+PRUNE=${MOHUR_CI_PRUNE:-0}
 
 SUMMARY=()
 CURRENT=""
@@ -97,8 +104,23 @@ stage() {
     STAGE_PID=""
     ((rc == 0)) || exit "$rc"
     CURRENT=""
-    SUMMARY+=("PASS  $name ($((SECONDS - start))s)")
-    note "stage $name passed in $((SECONDS - start))s"
+    SUMMARY+=("PASS  $name ($((SECONDS - start))s, $(disk_use))")
+    note "stage $name passed in $((SECONDS - start))s ($(disk_use))"
+}
+
+# disk_use: target/'s size and what is left on its disk (a CI machine once ran out).
+disk_use() {
+    local size free
+    size=$(du -sh target 2>/dev/null | cut -f1)
+    free=$(df -h --output=avail . 2>/dev/null | tail -n1 | tr -d ' ')
+    echo "target ${size:-0}, ${free:-?} free"
+}
+
+# prune DIR...: with MOHUR_CI_PRUNE=1, removes build directories no later stage uses.
+prune() {
+    ((PRUNE)) || return 0
+    note "pruning $* ($(disk_use) before)"
+    rm -rf "$@"
 }
 
 skip() {
@@ -139,11 +161,15 @@ stage package bash scripts/package.sh
 # the Windows build under wine + Xvfb: its dialogs typed into with xdotool, the demo
 # portal logged into from Chromium (after package.sh: the same Windows build)
 stage windows bash scripts/windows.sh
+# The Windows build and its wine prefixes: nothing after this stage uses them.
+prune target/windows target/wine
 
 if [[ $FUZZ_SECONDS == 0 ]]; then
     skip fuzz "MOHUR_FUZZ_SECONDS=0"
 else
     stage fuzz bash scripts/fuzz.sh "$FUZZ_SECONDS"
+    # The sanitizer builds; the corpora and any crash inputs (target/fuzz/) stay.
+    prune target/fuzz/build-*
 fi
 
 if [[ ! -f scripts/bench.sh ]]; then
