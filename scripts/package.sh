@@ -83,6 +83,10 @@ if ((have_agent)); then
     ! "$D/usr/bin/mohur" demo --help >/dev/null 2>&1 || fail "the packaged mohur has a demo command"
     say "the packaged mohur: no OpenSSL, no simulator, no demo"
 fi
+# The agent asks mohur-install what is installed (`verify --json`) and never links it; the
+# PKCS#11 module loads into browsers without a keyring or D-Bus.
+! cargo tree -q -p mohur -e normal,build,dev | grep -q 'mohur-installer' || fail "the agent depends on mohur-installer"
+! ldd "$D/usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so" | grep -q libdbus || fail "the PKCS#11 module links libdbus"
 install -d -m755 "$D/usr/share/mohur/ca"
 for f in $(ca_files); do
     install -m644 "$CA/$f" "$D/usr/share/mohur/ca/"
@@ -179,6 +183,20 @@ if [[ $(id -u) -eq 0 && ${MOHUR_PACKAGE_DPKG:-1} != 0 ]]; then
     has '^mohur: ' p11-kit list-modules || fail "p11-kit does not list mohur after dpkg -i"
     mohur-install verify --system | tee "$OUT/verify-system.txt" || fail "mohur-install verify --system after dpkg -i"
     ! grep -q '⚠' "$OUT/verify-system.txt" || fail "mohur-install verify --system flags the machine after dpkg -i"
+    if ((have_agent)); then
+        # The packaged doctor gets its findings from the packaged mohur-install beside it.
+        mohur doctor --json --timeout 3 >"$OUT/doctor.json" || true # ✗ for no card or agent: expected here
+        python3 - "$OUT/doctor.json" <<'PY' || fail "mohur doctor after dpkg -i (target/package/doctor.json)"
+import json, sys
+checks = {c["id"]: c for c in json.load(open(sys.argv[1]))}
+bundle = checks["ca-bundle"]
+assert "installer_error" not in (bundle["details"] or {}), bundle
+assert bundle["status"] in ("pass", "warn"), bundle
+registered = checks["pkcs11-registered"]
+assert any(r["exists"] for r in registered["details"]["p11kit"]), registered
+PY
+        say "mohur doctor after dpkg -i: mohur-install's findings, the module registered"
+    fi
     dpkg -r mohur
     trap - EXIT
     [[ ! -e /usr/bin/mohur-install && ! -e /usr/lib/$MULTIARCH/pkcs11/libmohur_pkcs11.so ]] || fail "binaries left after dpkg -r"

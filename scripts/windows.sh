@@ -51,7 +51,7 @@ say "wine prefix ready ($((SECONDS - start)) s)"
 
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
 cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \
-    -p mohur-pinentry --lib -- --test-threads=1 2>&1 | tee "$OUT/unit-tests.txt"
+    -p mohur-platform --features dialogs,registry --lib -- --test-threads=1 2>&1 | tee "$OUT/unit-tests.txt"
 # The agent's Windows API wrappers (same-user check, one agent per session, locale,
 # notifications) and the parsers of what they return.
 cargo test -q --locked --profile "$WIN_PROFILE" --target $WIN_TARGET --target-dir target/windows \

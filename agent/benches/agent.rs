@@ -452,8 +452,8 @@ fn loopback_tls(rt: &tokio::runtime::Runtime) {
     let home = temp_dir("agent-tls");
     let service = std::env::var("MOHUR_KEYRING_SERVICE").unwrap();
     let _key = common::install_loopback_tls(&home, &service, &[home.join(".pki/nssdb")]);
-    let ca_pem = std::fs::read_to_string(mohur_installer::loopback::cert_path(&home)).unwrap();
-    let ca_der = mohur_installer::pem_blocks(&ca_pem).remove(0);
+    let ca_pem = std::fs::read_to_string(mohur_platform::loopback::cert_path(&home)).unwrap();
+    let ca_der = mohur_platform::pem::pem_blocks(&ca_pem).remove(0);
     let origin = "https://bench.example";
     let args = ["agent", "--no-pcsc", "--no-well-known-modules", "--no-tray", "--port", "0", "--allow-origin", origin];
     let starts: Vec<Duration> = (0..START_RUNS)

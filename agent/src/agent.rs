@@ -86,7 +86,7 @@ pub fn chain_for(pool: &[Vec<u8>], cert: &[u8]) -> Vec<Vec<u8>> {
     while out.len() < 8 {
         let issuer = pool.iter().find(|(c, der)| {
             current.tbs_certificate.issuer == c.tbs_certificate.subject
-                && mohur_installer::ca::verify_issued_by(current_der, der).is_ok()
+                && mohur_platform::chain::verify_issued_by(current_der, der).is_ok()
         });
         match issuer {
             Some((c, der)) if c.tbs_certificate.subject != c.tbs_certificate.issuer => {

@@ -6,7 +6,7 @@
 //! silently weakens a security setting.
 
 use crate::{Error, Result};
-use mohur_apdu::dirs::{user_dir, Kind};
+use mohur_platform::dirs::{user_dir, Kind};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -176,12 +176,12 @@ impl Config {
 
     /// Where remembered origins live.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| mohur_installer::plan::user_data_dir(&home()))
+        self.data_dir.clone().unwrap_or_else(|| mohur_platform::dirs::user_data_dir(&home()))
     }
 
     /// Where `mohur-install install --loopback-tls` put the loopback CA's certificate.
     pub fn loopback_ca_file(&self) -> PathBuf {
-        mohur_installer::loopback::cert_path(&home())
+        mohur_platform::loopback::cert_path(&home())
     }
 
     /// Where the PIN failure counters live.

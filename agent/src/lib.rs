@@ -32,4 +32,4 @@ pub use cancel::Cancel;
 pub use error::{Error, Result};
 /// The OS keyring (kept in the installer crate: `mohur-install` stores the loopback CA's
 /// key there, the agent reads it).
-pub use mohur_installer::secrets;
+pub use mohur_platform::secrets;

@@ -7,12 +7,12 @@ mod common;
 
 use mohur_apdu::{Error as CardError, Pin, PinKind};
 use mohur_card_sim::Profile;
-use mohur_installer::Options;
 use mohur_tests::{card_state, pki, PluggedCard, Reader};
 use openssl::asn1::Asn1Time;
 use openssl::hash::MessageDigest;
 use openssl::x509::{X509Builder, X509};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -112,31 +112,34 @@ impl Machine {
             ));
         }
         fs::write(installed_bundle.join("manifest.toml"), manifest).unwrap();
-        let certs = mohur_installer::ca::load(&installed_bundle).unwrap().certs;
-        let opts = Options {
-            system: false,
-            root: m.root.clone(),
-            home: m.home.clone(),
-            module: mohur_tests::mohur_pkcs11_path(),
-            agent: PathBuf::from(env!("CARGO_BIN_EXE_mohur")),
-            nssdbs: Some(vec![m.nssdb.clone()]),
-            firefox_profiles: Some(m.profiles.clone()),
-            no_autostart: true,
-            keyring_service: "mohur-test-unused".into(),
-            trust_tls_servers: false,
-            web_eid: mohur_installer::web_eid::Registration::WhereFree,
-            web_eid_extensions: Vec::new(),
-        };
         // The agent starts at login (the user's XDG entry; the installer's own is left
         // out here, with its systemd user unit).
         let autostart = m.home.join(".config/autostart/mohur.desktop");
         fs::create_dir_all(autostart.parent().unwrap()).unwrap();
         fs::write(&autostart, "[Desktop Entry]\nType=Application\nName=mohur agent\nExec=\"/usr/bin/mohur\" agent\n")
             .unwrap();
-        let actions = mohur_installer::plan(&opts, &certs);
-        let mut log = Vec::new();
-        let installed = mohur_installer::install(&actions, &m.dir.join("manifest.json"), false, &mut log);
-        assert!(installed.is_ok(), "install: {installed:?}\n{}", String::from_utf8_lossy(&log));
+        // Installed as a citizen installs, by the real mohur-install.
+        let (module, agent) = (mohur_tests::mohur_pkcs11_path(), PathBuf::from(env!("CARGO_BIN_EXE_mohur")));
+        let manifest = m.dir.join("manifest.json");
+        let args: Vec<&OsStr> = vec![
+            "install".as_ref(),
+            "--no-autostart".as_ref(),
+            "--ca-bundle".as_ref(),
+            installed_bundle.as_os_str(),
+            "--root".as_ref(),
+            m.root.as_os_str(),
+            "--nssdb".as_ref(),
+            m.nssdb.as_os_str(),
+            "--firefox-profiles".as_ref(),
+            m.profiles.as_os_str(),
+            "--module".as_ref(),
+            module.as_os_str(),
+            "--agent".as_ref(),
+            agent.as_os_str(),
+            "--manifest".as_ref(),
+            manifest.as_os_str(),
+        ];
+        common::mohur_install(&m.home, &args, "mohur-test-unused");
         m
     }
 
@@ -413,7 +416,7 @@ fn wait_port_free(port: u16) {
 
 #[test]
 fn the_loopback_tls_check_follows_the_ca_its_key_its_trust_and_the_agent() {
-    use mohur_installer::secrets::{OsKeyring, SecretStore};
+    use mohur_platform::secrets::{OsKeyring, SecretStore};
     let machine = Machine::new(Installed::Nothing);
     let service = format!("mohur-test-doctor-tls-{}", std::process::id());
     let env = [("MOHUR_KEYRING_SERVICE", service.as_str())];
@@ -452,7 +455,7 @@ fn the_loopback_tls_check_follows_the_ca_its_key_its_trust_and_the_agent() {
     assert!(message(&checks, "loopback-tls").contains(&machine.nssdb.display().to_string()));
 
     // Its key is gone (a reboot with a kernel keyring): fail, and how to mend it.
-    OsKeyring::with_service(&service).delete(mohur_installer::loopback::KEY_NAME).unwrap();
+    OsKeyring::with_service(&service).delete(mohur_platform::loopback::KEY_NAME).unwrap();
     let (code, checks, _) = machine.doctor_json(reader, 1, &env);
     assert_ne!(code, Some(0));
     assert_eq!(status(&checks, "loopback-tls"), "fail");

@@ -34,24 +34,24 @@ fn home(name: &str, config: &str) -> PathBuf {
     let id =
         mohur_tests::browser::driver("webeid.mjs", &["--print-id", "--extension", extension_dir().to_str().unwrap()]);
     let id = id["extensionId"].as_str().unwrap().to_owned();
-    let opts = mohur_installer::Options {
-        system: false,
-        root: "/".into(),
-        home: dir.clone(),
-        module: mohur_tests::mohur_pkcs11_path(),
-        agent: PathBuf::from(env!("CARGO_BIN_EXE_mohur")),
-        nssdbs: Some(Vec::new()),
-        firefox_profiles: None,
-        no_autostart: true,
-        keyring_service: "mohur-test-unused".into(),
-        trust_tls_servers: false,
-        web_eid: mohur_installer::web_eid::Registration::WhereFree,
-        web_eid_extensions: vec![format!("chrome-extension://{id}/")],
-    };
-    let actions = mohur_installer::web_eid::plan(&opts);
-    assert_eq!(actions.len(), 1, "Chromium's place: {actions:?}");
-    let mut log = Vec::new();
-    mohur_installer::install(&actions, &dir.join("install-manifest.json"), false, &mut log).unwrap();
+    // As a citizen installs: the real mohur-install, which registers mohur for the
+    // Chromium that has run here (and, as always, the module for its NSS database).
+    let (module, agent, bundle) =
+        (mohur_tests::mohur_pkcs11_path(), PathBuf::from(env!("CARGO_BIN_EXE_mohur")), common::shipped_ca_bundle());
+    let extension = format!("chrome-extension://{id}/");
+    let args: Vec<&OsStr> = vec![
+        "install".as_ref(),
+        "--no-autostart".as_ref(),
+        "--module".as_ref(),
+        module.as_os_str(),
+        "--agent".as_ref(),
+        agent.as_os_str(),
+        "--ca-bundle".as_ref(),
+        bundle.as_os_str(),
+        "--web-eid-extension".as_ref(),
+        extension.as_ref(),
+    ];
+    common::mohur_install(&dir, &args, "mohur-test-unused");
     assert!(dir.join(".config/chromium/NativeMessagingHosts/eu.webeid.json").is_file());
     dir
 }

@@ -30,7 +30,7 @@ pub fn dir() -> Option<PathBuf> {
     if let Some(v) = std::env::var_os("MOHUR_CARD_CACHE") {
         return (v != "off" && !v.is_empty()).then(|| PathBuf::from(v));
     }
-    Some(crate::dirs::user_dir(crate::dirs::Kind::Cache)?.join("cards"))
+    Some(mohur_platform::dirs::user_dir(mohur_platform::dirs::Kind::Cache)?.join("cards"))
 }
 
 fn hex(b: &[u8]) -> String {

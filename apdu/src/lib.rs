@@ -16,7 +16,6 @@ pub mod atr;
 pub mod azedit;
 pub mod card;
 pub mod cert_cache;
-pub mod dirs;
 pub mod error;
 pub mod events;
 pub mod known_cards;

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::{OsKeyring, SecretStore as _};
 use crate::Error;
+use mohur_platform::secrets::{OsKeyring, SecretStore as _};
 
 /// Which tool keeps the system's CA bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +89,7 @@ pub enum Action {
         /// Library path.
         library: PathBuf,
     },
-    /// The loopback CA (`--loopback-tls`, [`crate::loopback`]): its certificate in the
+    /// The loopback CA (`--loopback-tls`, [`mohur_platform::loopback`]): its certificate in the
     /// file the agent reads, its private key in the OS keyring.
     LoopbackCa {
         /// Where the agent finds the certificate.
@@ -100,7 +100,7 @@ pub enum Action {
         keyring_service: String,
         /// The CA itself while `install` makes it; not in the manifest.
         #[serde(skip)]
-        key: crate::loopback::KeyInTransit,
+        key: mohur_platform::loopback::KeyInTransit,
     },
     /// A certificate in a Windows system store (`ROOT` or `CA`).
     WinCert {
@@ -188,7 +188,7 @@ impl Action {
             }
             Action::LoopbackCa { cert_file, cert_hex, .. } => format!(
                 "loopback CA {}: certificate {}, private key in the OS keyring",
-                crate::loopback::tag_of(&unhex(cert_hex)),
+                mohur_platform::loopback::tag_of(&unhex(cert_hex)),
                 cert_file.display()
             ),
             Action::WinCert { machine, store, subject, purposes, .. } => {
@@ -249,7 +249,8 @@ impl Action {
             }
             Action::LoopbackCa { cert_file, cert_hex, keyring_service, .. } => {
                 let der = unhex(cert_hex);
-                let file_ok = fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der.clone()]);
+                let file_ok =
+                    fs::read_to_string(cert_file).is_ok_and(|t| mohur_platform::pem::pem_blocks(&t) == [der.clone()]);
                 Ok(file_ok && loopback_key_matches(keyring_service, &der)?)
             }
             Action::WinCert { machine, store, der_hex, purposes, .. } => {
@@ -295,7 +296,7 @@ impl Action {
                     cmd.args(["-M", "-d"]).arg(sql(db)).args(["-n", nickname, "-t", trust]);
                     return run(&mut cmd, None).map(drop);
                 }
-                let pem = crate::pem_of(&unhex(der_hex));
+                let pem = mohur_platform::pem::pem_of(&unhex(der_hex));
                 let mut cmd = Command::new("certutil");
                 cmd.args(["-A", "-d"]).arg(sql(db)).args(["-n", nickname, "-t", trust, "-a"]);
                 run(&mut cmd, Some(pem.as_bytes())).map(drop)
@@ -423,10 +424,10 @@ impl Action {
                 // Only this CA's key: a newer CA's key (made since) stays.
                 if loopback_key_matches(keyring_service, &der)? {
                     OsKeyring::with_service(keyring_service)
-                        .delete(crate::loopback::KEY_NAME)
+                        .delete(mohur_platform::loopback::KEY_NAME)
                         .map_err(|e| Error::Usage(e.to_string()))?;
                 }
-                if fs::read_to_string(cert_file).is_ok_and(|t| crate::pem_blocks(&t) == [der]) {
+                if fs::read_to_string(cert_file).is_ok_and(|t| mohur_platform::pem::pem_blocks(&t) == [der]) {
                     fs::remove_file(cert_file).map_err(Error::io(cert_file))?;
                 }
                 Ok(None)
@@ -469,9 +470,10 @@ impl Action {
 
 /// Whether the OS keyring holds the private key of the loopback CA `cert_der`.
 fn loopback_key_matches(service: &str, cert_der: &[u8]) -> Result<bool, Error> {
-    let key =
-        OsKeyring::with_service(service).get(crate::loopback::KEY_NAME).map_err(|e| Error::Usage(e.to_string()))?;
-    Ok(key.is_some_and(|k| crate::loopback::LoopbackCa::from_parts(cert_der, &k).is_ok()))
+    let key = OsKeyring::with_service(service)
+        .get(mohur_platform::loopback::KEY_NAME)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(key.is_some_and(|k| mohur_platform::loopback::LoopbackCa::from_parts(cert_der, &k).is_ok()))
 }
 
 impl Action {
@@ -485,7 +487,7 @@ impl Action {
         };
         use x509_cert::der::Decode as _;
         let cert = x509_cert::Certificate::from_der(&der).ok()?;
-        crate::loopback::is_loopback_ca(&cert).then_some(der)
+        mohur_platform::loopback::is_loopback_ca(&cert).then_some(der)
     }
 
     /// True for a CA certificate learned from a card (`install --from-card`): in a
@@ -504,7 +506,7 @@ impl Action {
         match self {
             Action::NssCert { der_hex, .. } | Action::WinCert { der_hex, .. } => Some(unhex(der_hex)),
             Action::File { path, contents, .. } if path.to_string_lossy().contains("ca-certificates") => {
-                crate::pem_blocks(contents).into_iter().next()
+                mohur_platform::pem::pem_blocks(contents).into_iter().next()
             }
             _ => None,
         }
@@ -567,7 +569,7 @@ pub fn system_bundle(tool: CaStoreTool, root: &Path) -> PathBuf {
 /// Every certificate of a PEM bundle file (nothing if it cannot be read).
 pub fn bundle_ders(path: &Path) -> Vec<Vec<u8>> {
     let Ok(text) = fs::read_to_string(path) else { return Vec::new() };
-    crate::pem_blocks(&text)
+    mohur_platform::pem::pem_blocks(&text)
 }
 
 /// Rebuilds the system bundle. After removing files, Debian's tool needs `--fresh`:
@@ -616,7 +618,7 @@ pub fn nss_certs(db: &Path) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
     let mut out = Vec::new();
     for (nick, trust) in parse_certutil_list_with_trust(&list) {
         let pem = run(Command::new("certutil").arg("-L").arg("-d").arg(sql(db)).args(["-n", &nick, "-a"]), None)?;
-        for der in crate::pem_blocks(&pem) {
+        for der in mohur_platform::pem::pem_blocks(&pem) {
             out.push((nick.clone(), trust.clone(), der));
         }
     }
@@ -737,7 +739,7 @@ pub fn unhex(s: &str) -> Vec<u8> {
 #[cfg(windows)]
 use crate::win::{cert_add as win_cert_add, cert_present as win_cert_present, cert_remove as win_cert_remove};
 #[cfg(windows)]
-use crate::win::{reg_delete as win_reg_delete, reg_get as win_reg_get, reg_set as win_reg_set};
+use mohur_platform::registry::{reg_delete as win_reg_delete, reg_get as win_reg_get, reg_set as win_reg_set};
 
 #[cfg(not(windows))]
 fn win_cert_present(_: bool, _: &str, _: &[u8], _: &[String]) -> Result<bool, Error> {

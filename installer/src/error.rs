@@ -82,6 +82,13 @@ pub enum Error {
     Usage(String),
 }
 
+#[cfg(windows)]
+impl From<mohur_platform::registry::RegistryError> for Error {
+    fn from(e: mohur_platform::registry::RegistryError) -> Error {
+        Error::Windows { call: e.call, code: e.code }
+    }
+}
+
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {

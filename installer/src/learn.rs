@@ -14,8 +14,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
 use x509_cert::Certificate;
 
-use crate::ca::{check_learned, verify_issued_by, CaCert};
+use crate::ca::{check_learned, CaCert};
 use crate::Error;
+use mohur_platform::chain::verify_issued_by;
 
 /// `id-ad-caIssuers` (RFC 5280 §4.2.2.1).
 use x509_cert::der::oid::db::rfc5280::ID_AD_CA_ISSUERS;
@@ -40,7 +41,7 @@ pub fn ca_issuers_urls(cert: &Certificate) -> Vec<String> {
 /// certs-only CMS `SignedData` (`.p7c`, RFC 5652 §5.1).
 pub fn certificates_in(answer: &[u8]) -> Vec<Vec<u8>> {
     if answer.windows(11).any(|w| w == b"-----BEGIN ") {
-        return crate::pem_blocks(&String::from_utf8_lossy(answer));
+        return mohur_platform::pem::pem_blocks(&String::from_utf8_lossy(answer));
     }
     if Certificate::from_der(answer).is_ok() {
         return vec![answer.to_vec()];

@@ -16,11 +16,10 @@ pub mod ca;
 mod error;
 pub mod fetch;
 pub mod learn;
-pub mod loopback;
 pub mod manifest;
 pub mod pinned;
 pub mod plan;
-pub mod secrets;
+pub mod report;
 pub mod web_eid;
 #[cfg(windows)]
 #[allow(unsafe_code)]
@@ -32,30 +31,6 @@ pub use manifest::Manifest;
 pub use plan::{plan, Options};
 
 use std::io::Write;
-
-use x509_cert::der::pem::LineEnding;
-
-/// PEM text of one DER certificate.
-pub fn pem_of(der: &[u8]) -> String {
-    x509_cert::der::pem::encode_string("CERTIFICATE", LineEnding::LF, der).expect("PEM encoding of bytes cannot fail")
-}
-
-/// DER of every `CERTIFICATE` block in a PEM text; other blocks and garbage are skipped.
-pub fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BEGIN) {
-        let Some(len) = rest[start..].find(END) else { break };
-        let block = &rest[start..start + len + END.len()];
-        if let Ok((_, der)) = x509_cert::der::pem::decode_vec(block.as_bytes()) {
-            out.push(der);
-        }
-        rest = &rest[start + len + END.len()..];
-    }
-    out
-}
 
 /// Applies every action not yet in place and records it. Stops at the first failure,
 /// after saving what was applied so far, so that `uninstall` can still take it away.

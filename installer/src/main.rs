@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
-use mohur_installer::loopback::{self, KeyInTransit, LoopbackCa, LoopbackError};
-use mohur_installer::secrets::OsKeyring;
 use mohur_installer::web_eid::{self, Registration};
 use mohur_installer::{ca, plan, Error, Options};
+use mohur_platform::loopback::{self, KeyInTransit, LoopbackCa, LoopbackError};
+use mohur_platform::secrets::OsKeyring;
 
 /// Installs mohur's CA certificates, PKCS#11 module and agent autostart, or removes them.
 #[derive(Parser, Debug)]
@@ -55,7 +55,8 @@ struct Cli {
     /// SHA-256 fingerprints (what the citizen confirmed). Repeatable.
     #[arg(long = "expect-sha256", global = true, value_name = "FINGERPRINT")]
     expect_sha256: Vec<String>,
-    /// Print what was learned as JSON (with --dry-run: and change nothing).
+    /// Print what was learned as JSON (with --dry-run: and change nothing); with
+    /// `verify`: the findings as JSON.
     #[arg(long, global = true)]
     json: bool,
     /// The PKCS#11 module to register.
@@ -102,7 +103,8 @@ enum Cmd {
     /// Remove what the manifest says install added, and nothing else.
     Uninstall,
     /// Report ✓ or ✗ for every piece, each CA by fingerprint against the manifest, and
-    /// flag test certificates and CAs the manifest no longer lists.
+    /// flag test certificates and CAs the manifest no longer lists. With --json: the
+    /// findings as one JSON object, for `mohur doctor` (exit 0 whatever they are).
     Verify,
     /// Check a CA bundle against its manifest and print it (the package build runs this).
     CheckBundle,
@@ -143,7 +145,7 @@ fn options(cli: &Cli) -> Options {
         nssdbs: (!cli.nssdbs.is_empty()).then(|| cli.nssdbs.clone()),
         firefox_profiles: cli.firefox_profiles.clone(),
         no_autostart: cli.no_autostart,
-        keyring_service: mohur_installer::secrets::mohur_service(),
+        keyring_service: mohur_platform::secrets::mohur_service(),
         trust_tls_servers: cli.trust_tls_server,
         web_eid: if cli.no_web_eid {
             Registration::Off
@@ -156,15 +158,22 @@ fn options(cli: &Cli) -> Options {
     }
 }
 
+/// Where the CA bundle is looked for: `--ca-bundle`, else next to the binary (a build
+/// tree, Windows) or where the Debian package puts it.
+fn ca_bundle_candidates(cli: &Cli) -> Vec<PathBuf> {
+    if let Some(p) = &cli.ca_bundle {
+        return vec![p.clone()];
+    }
+    let dir = exe_dir();
+    if cfg!(windows) {
+        vec![dir.join("ca")]
+    } else {
+        vec![dir.join("../share/mohur/ca"), "/usr/share/mohur/ca".into()]
+    }
+}
+
 fn ca_bundle(cli: &Cli) -> PathBuf {
-    cli.ca_bundle.clone().unwrap_or_else(|| {
-        let dir = exe_dir();
-        if cfg!(windows) {
-            dir.join("ca")
-        } else {
-            first_existing(vec![dir.join("../share/mohur/ca"), "/usr/share/mohur/ca".into()])
-        }
-    })
+    first_existing(ca_bundle_candidates(cli))
 }
 
 fn load_bundle(cli: &Cli) -> Result<ca::Bundle, Error> {
@@ -347,7 +356,7 @@ fn loopback_for_install(opts: &Options, dry_run: bool) -> Result<(Vec<u8>, KeyIn
 /// The loopback CA's certificate for `verify --loopback-tls`, if there is one.
 fn loopback_for_verify(opts: &Options) -> Option<Vec<u8>> {
     let pem = std::fs::read_to_string(loopback::cert_path(&opts.home)).ok()?;
-    mohur_installer::pem_blocks(&pem).into_iter().next()
+    mohur_platform::pem::pem_blocks(&pem).into_iter().next()
 }
 
 fn run(cli: &Cli) -> Result<bool, Error> {
@@ -419,6 +428,14 @@ fn run(cli: &Cli) -> Result<bool, Error> {
                 mohur_installer::uninstall(&manifest, cli.dry_run, &mut out)?
             };
             println!("{n} removal(s)");
+            Ok(true)
+        }
+        Cmd::Verify if cli.json => {
+            // Findings for `mohur doctor`, one JSON object and nothing else on stdout.
+            let candidates = ca_bundle_candidates(cli);
+            let bundle = candidates.iter().find(|p| p.exists()).cloned().ok_or(candidates);
+            let report = mohur_installer::report::report(&opts, bundle);
+            println!("{}", serde_json::to_string(&report).map_err(|e| Error::Usage(e.to_string()))?);
             Ok(true)
         }
         Cmd::Verify => {

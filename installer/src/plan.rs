@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::actions::CaStoreTool;
 use crate::ca::CaCert;
-use crate::loopback::KeyInTransit;
 use crate::Action;
+use mohur_platform::loopback::KeyInTransit;
 
 /// Name under which the module is registered everywhere.
 pub const MODULE_NAME: &str = "mohur";
@@ -50,7 +50,7 @@ pub struct Options {
     pub firefox_profiles: Option<PathBuf>,
     /// Skip the autostart entries.
     pub no_autostart: bool,
-    /// The OS keyring service of the loopback CA's key ([`crate::secrets::mohur_service`]).
+    /// The OS keyring service of the loopback CA's key ([`mohur_platform::secrets::mohur_service`]).
     pub keyring_service: String,
     /// Also trust the roots for TLS server authentication (web sites): off by default,
     /// `--trust-tls-server`. See [`Trust`].
@@ -191,20 +191,7 @@ impl Options {
     }
 }
 
-/// mohur's per-user data directory: `$XDG_DATA_HOME/mohur` (an absolute path only, XDG
-/// Base Directory Specification 0.8), else `~/.local/share/mohur`; on Windows
-/// `%LOCALAPPDATA%\mohur`. The installer's manifest, the agent's remembered sites and
-/// the loopback CA's certificate live there.
-pub fn user_data_dir(home: &Path) -> PathBuf {
-    use mohur_apdu::dirs::{user_dir_with, Kind};
-    // The one resolver, with `home` as the home (tests pass one of their own).
-    let env = |key: &str| match key {
-        "HOME" => Some(home.as_os_str().to_owned()),
-        "LOCALAPPDATA" => std::env::var_os(key).or_else(|| Some(home.join(r"AppData\Local").into_os_string())),
-        _ => std::env::var_os(key),
-    };
-    user_dir_with(Kind::Data, cfg!(windows), &env).unwrap_or_else(|| home.join(".local/share/mohur"))
-}
+use mohur_platform::dirs::user_data_dir;
 
 /// Every Firefox profile (a directory with an SQL NSS database) under these directories.
 pub fn firefox_profiles(dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -337,16 +324,16 @@ fn plan_linux(opts: &Options, certs: &[CaCert]) -> Vec<Action> {
 /// certificate for the agent, its key in the OS keyring), then its certificate as a
 /// trust anchor for TLS servers: NSS trust `C,,` in every NSS database (Chromium,
 /// Firefox), the CurrentUser `ROOT` store on Windows. Its name constraints limit it to
-/// loopback names wherever it is trusted ([`crate::loopback`]).
+/// loopback names wherever it is trusted ([`mohur_platform::loopback`]).
 pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<Action> {
     let mut a = vec![Action::LoopbackCa {
-        cert_file: crate::loopback::cert_path(&opts.home),
+        cert_file: mohur_platform::loopback::cert_path(&opts.home),
         cert_hex: crate::actions::hex(cert_der),
         keyring_service: opts.keyring_service.clone(),
         key,
     }];
     if cfg!(windows) {
-        let name = format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der));
+        let name = format!("mohur loopback CA {}", mohur_platform::loopback::tag_of(cert_der));
         a.push(Action::WinCert {
             machine: false,
             store: "ROOT".into(),
@@ -362,7 +349,7 @@ pub fn loopback_plan(opts: &Options, cert_der: &[u8], key: KeyInTransit) -> Vec<
     for db in dbs {
         a.push(Action::NssCert {
             db,
-            nickname: format!("mohur loopback CA {}", crate::loopback::tag_of(cert_der)),
+            nickname: format!("mohur loopback CA {}", mohur_platform::loopback::tag_of(cert_der)),
             der_hex: crate::actions::hex(cert_der),
             trust: "C,,".into(),
         });

@@ -177,7 +177,7 @@ pub fn registered(place: &Place) -> Option<String> {
 
 #[cfg(windows)]
 fn registry_default(machine: bool, key: &str) -> Option<String> {
-    crate::win::reg_get(machine, key, "").ok().flatten()
+    mohur_platform::registry::reg_get(machine, key, "").ok().flatten()
 }
 
 #[cfg(not(windows))]

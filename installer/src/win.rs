@@ -1,6 +1,6 @@
 //! The only unsafe code of the installer: the Windows certificate-store (CryptoAPI,
-//! crypt32) and registry (advapi32) calls behind [`crate::actions`]. Every handle is
-//! closed on every path through a small guard.
+//! crypt32) calls behind [`crate::actions`]. Every handle is closed on every path through
+//! a small guard. The registry's are in [`mohur_platform::registry`].
 
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};
@@ -13,10 +13,6 @@ use windows_sys::Win32::Security::Cryptography::{
     CERT_ENHKEY_USAGE_PROP_ID, CERT_FIND_EXISTING, CERT_FRIENDLY_NAME_PROP_ID, CERT_STORE_ADD_USE_EXISTING,
     CERT_STORE_CTRL_COMMIT, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE,
     CRYPT_INTEGER_BLOB, HCERTSTORE, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
-};
-use windows_sys::Win32::System::Registry::{
-    RegCloseKey, RegCreateKeyExW, RegDeleteKeyValueW, RegGetValueW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE,
-    KEY_WRITE, REG_OPTION_NON_VOLATILE, REG_SZ, RRF_RT_REG_SZ,
 };
 
 use crate::Error;
@@ -171,84 +167,4 @@ pub fn cert_remove(machine: bool, store: &str, der: &[u8]) -> Result<(), Error> 
         }
     }
     Ok(())
-}
-
-fn hive(machine: bool) -> HKEY {
-    if machine {
-        HKEY_LOCAL_MACHINE
-    } else {
-        HKEY_CURRENT_USER
-    }
-}
-
-/// A REG_SZ value, or `None` when the key or value does not exist.
-pub fn reg_get(machine: bool, key: &str, name: &str) -> Result<Option<String>, Error> {
-    let (k, n) = (wide(key), wide(name));
-    let mut buf = vec![0u16; 2048];
-    let mut bytes = u32::try_from(buf.len() * 2).unwrap_or(u32::MAX);
-    // SAFETY: key and value names are NUL-terminated; `buf` holds `bytes` bytes.
-    let rc = unsafe {
-        RegGetValueW(
-            hive(machine),
-            k.as_ptr(),
-            n.as_ptr(),
-            RRF_RT_REG_SZ,
-            null_mut(),
-            buf.as_mut_ptr().cast::<c_void>(),
-            &mut bytes,
-        )
-    };
-    match rc {
-        ERROR_SUCCESS => {
-            let chars = (bytes as usize / 2).saturating_sub(1); // without the NUL
-            Ok(Some(String::from_utf16_lossy(&buf[..chars.min(buf.len())])))
-        }
-        ERROR_FILE_NOT_FOUND => Ok(None),
-        code => Err(Error::Windows { call: "RegGetValueW", code }),
-    }
-}
-
-/// Sets a REG_SZ value, creating the key.
-pub fn reg_set(machine: bool, key: &str, name: &str, value: &str) -> Result<(), Error> {
-    let (k, n, v) = (wide(key), wide(name), wide(value));
-    let mut h: HKEY = null_mut();
-    // SAFETY: NUL-terminated key; `h` receives a handle closed below.
-    let rc = unsafe {
-        RegCreateKeyExW(
-            hive(machine),
-            k.as_ptr(),
-            0,
-            null(),
-            REG_OPTION_NON_VOLATILE,
-            KEY_WRITE,
-            null(),
-            &mut h,
-            null_mut(),
-        )
-    };
-    if rc != ERROR_SUCCESS {
-        return Err(Error::Windows { call: "RegCreateKeyExW", code: rc });
-    }
-    let len = u32::try_from(v.len() * 2).unwrap_or(u32::MAX);
-    // SAFETY: `h` is open; the data is `len` bytes of UTF-16 including the NUL (REG_SZ).
-    let rc = unsafe {
-        windows_sys::Win32::System::Registry::RegSetValueExW(h, n.as_ptr(), 0, REG_SZ, v.as_ptr().cast::<u8>(), len)
-    };
-    // SAFETY: closes the handle opened above, once.
-    unsafe { RegCloseKey(h) };
-    if rc != ERROR_SUCCESS {
-        return Err(Error::Windows { call: "RegSetValueExW", code: rc });
-    }
-    Ok(())
-}
-
-/// Deletes a value (not the key: other programs' values may live there).
-pub fn reg_delete(machine: bool, key: &str, name: &str) -> Result<(), Error> {
-    let (k, n) = (wide(key), wide(name));
-    // SAFETY: NUL-terminated key and value names.
-    let rc = unsafe { RegDeleteKeyValueW(hive(machine), k.as_ptr(), n.as_ptr()) };
-    match rc {
-        ERROR_SUCCESS | ERROR_FILE_NOT_FOUND => Ok(()),
-        code => Err(Error::Windows { call: "RegDeleteKeyValueW", code }),
-    }
 }

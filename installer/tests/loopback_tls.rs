@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-use mohur_installer::loopback::{self, LoopbackCa};
-use mohur_installer::secrets::{OsKeyring, SecretStore};
+use mohur_platform::loopback::{self, LoopbackCa};
+use mohur_platform::secrets::{OsKeyring, SecretStore};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
@@ -216,7 +216,7 @@ fn loopback_ca_trusted_constrained_replaced_and_removed() {
 
     // The agent's certificate verifies for 127.0.0.1 (OpenSSL and NSS)...
     let server = ca.issue_server_cert(SystemTime::now(), loopback::SERVER_CERT_LIFETIME).unwrap();
-    let server_pem = mohur_installer::pem_of(&server.cert_der);
+    let server_pem = mohur_platform::pem::pem_of(&server.cert_der);
     let v = openssl_verify(&h.cert_file(), server_pem.as_bytes(), "127.0.0.1", &h.dir);
     assert!(v.contains(": OK"), "{v}");
     let v = openssl_verify(&h.cert_file(), server_pem.as_bytes(), "10.0.0.1", &h.dir);

@@ -119,7 +119,7 @@ pub fn path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(CONF_ENV) {
         return Some(PathBuf::from(p));
     }
-    let user = mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::Config).map(|d| d.join("pkcs11.conf"));
+    let user = mohur_platform::dirs::user_dir(mohur_platform::dirs::Kind::Config).map(|d| d.join("pkcs11.conf"));
     user.into_iter().chain([PathBuf::from("/etc/mohur/pkcs11.conf")]).find(|p| p.is_file())
 }
 

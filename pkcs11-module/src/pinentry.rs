@@ -14,7 +14,7 @@
 use crate::error::{Ck, Result};
 use cryptoki_sys::*;
 use mohur_apdu::{Pin, PinKind, PinState, PinStatus};
-use mohur_pinentry::{Canceller, Dialog, Error, Pinentry};
+use mohur_platform::dialogs::{Canceller, Dialog, Error, Pinentry};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ pub fn enabled() -> bool {
 }
 
 /// The pinentry program set in `$MOHUR_PINENTRY`, if any; without one the dialog is
-/// `pinentry` from `PATH`, on Windows mohur's own window ([`mohur_pinentry::Window`]).
+/// `pinentry` from `PATH`, on Windows mohur's own window ([`mohur_platform::dialogs::Window`]).
 fn program() -> Option<String> {
     std::env::var("MOHUR_PINENTRY").ok().filter(|p| !p.is_empty())
 }
@@ -73,7 +73,7 @@ pub fn ask(holder: &str, kind: PinKind, status: &PinStatus) -> Result<Pin> {
     get_pin(&description(holder, kind, status))
 }
 
-/// Runs the pinentry program ([`mohur_pinentry`]) and reads one PIN through `GETPIN`,
+/// Runs the pinentry program ([`mohur_platform::dialogs`]) and reads one PIN through `GETPIN`,
 /// closing the dialog at the configured timeout or at C_Finalize.
 pub fn get_pin(desc: &str) -> Result<Pin> {
     let dialog = Dialog {
@@ -89,7 +89,7 @@ pub fn get_pin(desc: &str) -> Result<Pin> {
     let answer = match program() {
         Some(program) => Pinentry::new(program).timeout(timeout).canceller(canceller).get_pin(&dialog),
         #[cfg(windows)]
-        None => mohur_pinentry::Window::new().timeout(timeout).canceller(canceller).get_pin(&dialog),
+        None => mohur_platform::dialogs::Window::new().timeout(timeout).canceller(canceller).get_pin(&dialog),
         #[cfg(not(windows))]
         None => Pinentry::new("pinentry").timeout(timeout).canceller(canceller).get_pin(&dialog),
     };

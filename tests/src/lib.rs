@@ -373,6 +373,21 @@ pub fn mohur_pkcs11_path() -> PathBuf {
         })
 }
 
+/// `mohur-install` of this build, next to the test binaries (`cargo build --workspace`
+/// and `cargo test --workspace` build it), for tests that set a machine up the way a
+/// citizen does.
+pub fn mohur_install_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let candidates = [
+        target.join("mohur-install"),
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/mohur-install")),
+    ];
+    candidates.iter().find(|p| p.is_file()).cloned().unwrap_or_else(|| {
+        panic!("mohur-install not found in {candidates:?}: build it with `cargo build -p mohur-installer`")
+    })
+}
+
 /// A free TCP port on 127.0.0.1 (bound once, then released for a server to take).
 pub fn free_local_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()

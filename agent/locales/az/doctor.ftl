@@ -9,6 +9,9 @@ doctor-pcsc-off = PC/SC konfiqurasiyada söndürülüb (pcsc = false)
 doctor-skip-no-pcscd = Yoxlanmadı: smart-kart xidmətinə qoşulmaq mümkün olmadı
 doctor-skip-no-token = Yoxlanmadı: kart və ya token yoxdur
 doctor-skip-no-bundle = Yoxlanmadı: mohur-un CA sertifikatları tapılmadı
+doctor-skip-no-installer = Yoxlanmadı: mohur-install-dan nəyin quraşdırıldığını soruşmaq mümkün olmadı
+doctor-installer-failed = mohur-install-dan nəyin quraşdırıldığını soruşmaq mümkün olmadı: { $what }
+doctor-installer-other-version = { $name } mohur-un başqa versiyasına aiddir: mohur-u yenidən quraşdırın
 doctor-tool-failed = { $name } alınmadı: { $what }
 doctor-summary-ok = mohur üçün lazım olan hər şey yerindədir.
 doctor-summary-problems = { $count ->

@@ -10,6 +10,9 @@ doctor-pcsc-off = PC/SC is switched off in the configuration (pcsc = false)
 doctor-skip-no-pcscd = Not checked: the smart-card service is not reachable
 doctor-skip-no-token = Not checked: no card or token
 doctor-skip-no-bundle = Not checked: mohur's CA certificates were not found
+doctor-skip-no-installer = Not checked: mohur-install could not be asked what is installed
+doctor-installer-failed = mohur-install could not be asked what is installed: { $what }
+doctor-installer-other-version = { $name } belongs to another version of mohur: reinstall mohur
 doctor-tool-failed = { $name } failed: { $what }
 doctor-summary-ok = Everything mohur needs is in place.
 doctor-summary-problems = { $count ->

@@ -3,7 +3,7 @@
 //! rest of this run.
 //!
 //! `origins.json` carries an HMAC-SHA256 of its list under a key kept in the OS
-//! keyring ([`crate::secrets`]), so that another program of the same user cannot add a
+//! keyring ([`mohur_platform::secrets`]), so that another program of the same user cannot add a
 //! site silently: a file whose MAC does not verify is ignored with a warning, as if no
 //! site were remembered, and the citizen is asked again. Without a keyring (no
 //! session keyring, a CI box) nothing is remembered across runs: a "yes" holds for
@@ -13,9 +13,9 @@
 //! (`agent/PROTOCOL.md` § Who may connect): `Host` against DNS rebinding, `Origin`
 //! against cross-site WebSocket hijacking.
 
-use crate::secrets::{self, OsKeyring, SecretStore};
 use crate::{Error, Result};
 use hmac::{Hmac, Mac};
+use mohur_platform::secrets::{self, OsKeyring, SecretStore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -317,7 +317,7 @@ pub fn check_origin(origin: Option<&str>, dev: bool) -> Result<String, &'static 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::testing::Memory;
+    use mohur_platform::secrets::testing::Memory;
 
     #[test]
     fn origins_normalise() {

@@ -35,9 +35,6 @@ pub struct Args {
     /// Prefix for every system path, as `mohur-install --root`.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// The system CA bundle file (default: /etc/ssl/certs/ca-certificates.crt or Fedora's).
-    #[arg(long, value_name = "FILE")]
-    pub system_bundle: Option<PathBuf>,
     /// Check this NSS database (repeatable) instead of ~/.pki/nssdb and the Firefox profiles.
     #[arg(long = "nssdb", value_name = "DIR")]
     pub nssdbs: Vec<PathBuf>,
@@ -66,7 +63,6 @@ impl Args {
             env.root = r.clone();
         }
         env.ca_bundle = self.ca_bundle.clone();
-        env.system_bundle = self.system_bundle.clone();
         env.nssdbs = (!self.nssdbs.is_empty()).then(|| self.nssdbs.clone());
         env.firefox_profiles = self.firefox_profiles.clone();
         env.p11kit_dirs = (!self.p11kit_dirs.is_empty()).then(|| self.p11kit_dirs.clone());

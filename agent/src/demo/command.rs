@@ -44,7 +44,9 @@ pub(crate) struct DemoArgs {
 
 /// `~/.cache/mohur/demo`, `%LOCALAPPDATA%\mohur\cache\demo` on Windows.
 fn default_dir() -> PathBuf {
-    mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::Cache).unwrap_or_else(|| PathBuf::from("mohur")).join("demo")
+    mohur_platform::dirs::user_dir(mohur_platform::dirs::Kind::Cache)
+        .unwrap_or_else(|| PathBuf::from("mohur"))
+        .join("demo")
 }
 
 pub(crate) fn run(args: DemoArgs) -> Result<()> {

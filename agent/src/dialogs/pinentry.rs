@@ -1,5 +1,5 @@
 //! [`PinentryPrompter`]: the agent's dialogs in a pinentry program (the desktop's
-//! own PIN dialog), through [`mohur_pinentry`].
+//! own PIN dialog), through [`mohur_platform::dialogs`].
 //!
 //! Each dialog is one pinentry child. The request's [`Cancel`] kills it (the page
 //! went away, or sent `cancel`), and a dialog nobody answers within the timeout is
@@ -8,7 +8,7 @@
 use super::{ConfirmDialog, Prompter, SecretDialog};
 use crate::{Cancel, Error, Result};
 use mohur_apdu::Pin;
-use mohur_pinentry::{Canceller, Dialog, Pinentry};
+use mohur_platform::dialogs::{Canceller, Dialog, Pinentry};
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -63,8 +63,8 @@ impl PinentryPrompter {
 
 /// Maps the dialog's errors to the protocol's: a program that cannot be started
 /// means the agent has no way to ask.
-pub(super) fn map_err(e: mohur_pinentry::Error) -> Error {
-    use mohur_pinentry::Error as E;
+pub(super) fn map_err(e: mohur_platform::dialogs::Error) -> Error {
+    use mohur_platform::dialogs::Error as E;
     match e {
         E::Cancelled => Error::UserCancelled,
         E::Timeout => Error::Timeout,
@@ -76,11 +76,11 @@ pub(super) fn map_err(e: mohur_pinentry::Error) -> Error {
     }
 }
 
-/// The agent's dialogs as [`mohur_pinentry`] shows them (a pinentry program or, on
+/// The agent's dialogs as [`mohur_platform::dialogs`] shows them (a pinentry program or, on
 /// Windows, mohur's own window).
 pub(super) mod to_dialog {
     use super::super::{ConfirmDialog, SecretDialog};
-    use mohur_pinentry::Dialog;
+    use mohur_platform::dialogs::Dialog;
 
     pub fn secret(dialog: &SecretDialog) -> Dialog {
         Dialog {

@@ -1,5 +1,5 @@
 //! [`WindowPrompter`]: the agent's dialogs in a window of mohur's own on Windows
-//! ([`mohur_pinentry::Window`], user32), where no pinentry program is installed.
+//! ([`mohur_platform::dialogs::Window`], user32), where no pinentry program is installed.
 //!
 //! Same texts as every other prompter (they are composed by the PIN policy from the
 //! one catalogue); the request's [`Cancel`] closes the window, and so does the timeout.
@@ -8,7 +8,7 @@ use super::pinentry::{map_err, to_dialog};
 use super::{ConfirmDialog, Prompter, SecretDialog};
 use crate::{Cancel, Result};
 use mohur_apdu::Pin;
-use mohur_pinentry::{Canceller, Dialog, Window};
+use mohur_platform::dialogs::{Canceller, Dialog, Window};
 use std::time::Duration;
 
 /// Dialogs in mohur's own window.

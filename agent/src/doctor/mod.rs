@@ -11,9 +11,11 @@
 //! not a frozen doctor), and PIN counters are read with [`Token::pin_status`], which
 //! never sends a PIN.
 //!
-//! What is installed is judged with mohur-installer's own code ([`mohur_installer::plan`],
-//! [`mohur_installer::Action::is_done`], [`mohur_installer::ca::load`]), so that doctor
-//! and `mohur-install verify` cannot disagree about where things belong.
+//! What is installed is judged by the installer itself: doctor runs `mohur-install
+//! verify --json` (the one next to it) and turns its findings
+//! ([`mohur_platform::install_report`]) into checks, so that doctor and `mohur-install
+//! verify` cannot disagree about where things belong, and the agent does not link the
+//! installer.
 
 use crate::config::Config;
 use crate::tokens::card::CardToken;
@@ -22,8 +24,7 @@ use crate::tokens::{Token, TokenInfo, TokenKind};
 use crate::tr;
 use mohur_apdu::pcsc_transport::PcscTransport;
 use mohur_apdu::{KeyPurpose, PinKind, PinState, PinStatus};
-use mohur_installer::ca::CaCert;
-use mohur_installer::Action;
+use mohur_platform::install_report::{self as report, InstallReport, SystemStore};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -114,8 +115,6 @@ pub struct DoctorEnv {
     /// The CA bundle mohur ships (directory or PEM file); `None`: where the package
     /// puts it ([`DoctorEnv::default_ca_bundles`]).
     pub ca_bundle: Option<PathBuf>,
-    /// The system CA bundle file; `None`: the distribution's under [`root`](Self::root).
-    pub system_bundle: Option<PathBuf>,
     /// NSS databases to check instead of `~/.pki/nssdb` and the Firefox profiles.
     pub nssdbs: Option<Vec<PathBuf>>,
     /// Directory holding Firefox profiles, instead of the defaults.
@@ -136,22 +135,10 @@ impl DoctorEnv {
             root: PathBuf::from("/"),
             home,
             ca_bundle: None,
-            system_bundle: None,
             nssdbs: None,
             firefox_profiles: None,
             p11kit_dirs: None,
             timeout: Duration::from_secs(10),
-        }
-    }
-
-    /// Where the package puts the CA bundle, as mohur-install looks for it (next to the
-    /// binary in a build or Windows install, `/usr/share/mohur/ca` in the .deb).
-    pub fn default_ca_bundles(&self) -> Vec<PathBuf> {
-        let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
-        if cfg!(windows) {
-            vec![exe_dir.join("ca")]
-        } else {
-            vec![exe_dir.join("../share/mohur/ca"), sys(&self.root, "/usr/share/mohur/ca")]
         }
     }
 
@@ -166,42 +153,49 @@ impl DoctorEnv {
         })
     }
 
-    /// Installer options for the current user with this environment's locations, to
-    /// ask mohur-installer's planner where things go.
-    fn installer_options(&self, system: bool) -> mohur_installer::Options {
-        mohur_installer::Options {
-            system,
-            root: self.root.clone(),
-            home: self.home.clone(),
-            module: PathBuf::from("libmohur_pkcs11.so"),
-            agent: PathBuf::from("mohur"),
-            nssdbs: self.nssdbs.clone(),
-            firefox_profiles: self.firefox_profiles.clone(),
-            no_autostart: true,
-            keyring_service: mohur_installer::secrets::mohur_service(),
-            trust_tls_servers: false,
-            web_eid: mohur_installer::web_eid::Registration::WhereFree,
-            web_eid_extensions: Vec::new(),
-        }
+    /// `mohur-install` of this installation: next to this program (the package and the
+    /// MSI put both in one directory, as does a build), else from `PATH`.
+    pub fn installer(&self) -> PathBuf {
+        let name = if cfg!(windows) { "mohur-install.exe" } else { "mohur-install" };
+        std::env::current_exe()
+            .ok()
+            .map(|e| e.with_file_name(name))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from(name))
     }
+}
 
-    /// What mohur-install recorded for this user and for the machine (learned CAs are
-    /// known only from there).
-    fn recorded(&self) -> mohur_installer::Manifest {
-        let mut all = mohur_installer::Manifest::default();
-        for system in [false, true] {
-            if let Ok(m) = mohur_installer::Manifest::load(&self.installer_options(system).default_manifest()) {
-                all.entries.extend(m.entries);
-            }
-        }
-        all
+/// Asks the installer what is in place for this environment: `mohur-install verify
+/// --json` with the same locations. `Err`: why it could not be asked, for people.
+fn ask_installer(env: &DoctorEnv) -> Result<InstallReport, String> {
+    let program = env.installer();
+    let mut cmd = Command::new(&program);
+    cmd.args(["verify", "--json"]).arg("--root").arg(&env.root);
+    if let Some(b) = &env.ca_bundle {
+        cmd.arg("--ca-bundle").arg(b);
     }
-
-    /// The NSS databases that exist (browsers that never ran have none).
-    fn nss_databases(&self) -> Vec<PathBuf> {
-        let (dbs, _) = self.installer_options(false).nss_databases();
-        dbs.into_iter().filter(|d| d.join("cert9.db").is_file()).collect()
+    for db in env.nssdbs.iter().flatten() {
+        cmd.arg("--nssdb").arg(db);
     }
+    if let Some(f) = &env.firefox_profiles {
+        cmd.arg("--firefox-profiles").arg(f);
+    }
+    cmd.env(if cfg!(windows) { "USERPROFILE" } else { "HOME" }, &env.home);
+    #[cfg(windows)]
+    {
+        // The tray's agent has no console: without this flag Windows would open one for
+        // mohur-install, a console program, while doctor runs.
+        use std::os::windows::process::CommandExt;
+        const CREATE_NO_WINDOW: u32 = 0x0800_0000; // winbase.h
+        cmd.creation_flags(CREATE_NO_WINDOW);
+    }
+    // It runs certutil and modutil, each of which may hang on a broken module.
+    let out = run_tool(&mut cmd, env.timeout * 3)?;
+    let found: InstallReport = serde_json::from_str(&out).map_err(|e| format!("{}: {e}", program.display()))?;
+    if found.format != report::FORMAT {
+        return Err(tr!("doctor-installer-other-version", name = program.display().to_string()));
+    }
+    Ok(found)
 }
 
 /// `items` without repetitions, first occurrences kept in order (one fix per kind of
@@ -242,21 +236,23 @@ pub fn run_checks(env: &DoctorEnv) -> Vec<Check> {
     checks.push(check_token(pcsc.as_ref(), &tokens));
     checks.push(check_driver(&pkcs11));
 
-    let bundle = load_bundle(env);
-    checks.push(check_bundle(&bundle));
-    let certs = bundle.as_ref().ok().map(|(_, b)| b.certs.as_slice()).filter(|c| !c.is_empty());
-    checks.push(check_ca_system(env, certs));
-    checks.push(check_ca_nss(env, certs));
-    checks.push(check_ca_audit(env, bundle.as_ref().ok().map(|(_, b)| &b.manifest)));
-    checks.push(check_card_certs(&tokens, certs.or(Some(&[]))));
-    checks.push(check_pkcs11_registered(env));
+    let installed = ask_installer(env);
+    checks.push(check_bundle(&installed));
+    let skipped = tr!("doctor-skip-no-installer");
+    let installed: Installed = installed.as_ref().map_err(|_| skipped.as_str());
+    checks.push(check_ca_system(installed));
+    checks.push(check_ca_nss(installed));
+    checks.push(check_ca_audit(installed));
+    let cas = installed.ok().map(|r| r.bundle.certificates.iter().map(Ca::of).collect::<Vec<_>>());
+    checks.push(check_card_certs(&tokens, cas.as_deref().filter(|c| !c.is_empty()).or(Some(&[]))));
+    checks.push(check_pkcs11_registered(env, installed));
     let agent = check_agent(env.config.port, env.timeout);
     let agent_up = agent.status == Status::Pass;
     checks.push(agent);
     checks.push(check_autostart(env));
     checks.push(check_pin(&tokens));
-    checks.push(check_loopback_tls(env, agent_up));
-    checks.push(check_web_eid(env));
+    checks.push(check_loopback_tls(env, agent_up, installed));
+    checks.push(check_web_eid(installed));
     checks
 }
 
@@ -601,225 +597,181 @@ fn check_driver(pkcs11: &Pkcs11Survey) -> Check {
 // ---------------------------------------------------------------------------------
 // 5: root, PCA and ICA in the system store and the browsers' NSS databases.
 
-/// The CA bundle mohur ships, checked against its manifest, or (the path if one was
-/// found) and why it cannot be used.
-type BundleResult = Result<(PathBuf, mohur_installer::ca::Bundle), (Option<PathBuf>, String)>;
+/// What the installer reported, or why a check cannot say (the installer could not be
+/// asked: [`check_bundle`] says why, the others are skipped).
+type Installed<'a> = Result<&'a InstallReport, &'a str>;
 
-/// The CA bundle mohur ships, checked by mohur-installer (every certificate a CA, the
-/// set chaining to its root), or why there is none.
-fn load_bundle(env: &DoctorEnv) -> BundleResult {
-    let path = match &env.ca_bundle {
-        Some(p) => p.clone(),
-        None => {
-            let candidates = env.default_ca_bundles();
-            match candidates.iter().find(|p| p.exists()) {
-                Some(p) => p.clone(),
-                None => {
-                    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-                    return Err((None, tried.join(", ")));
-                }
-            }
+fn ca_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// The common name of the bundle CA with this subject (the subject itself for one
+/// the bundle does not hold).
+fn common_name_of<'a>(r: &'a InstallReport, subject: &'a str) -> &'a str {
+    r.bundle.certificates.iter().find(|c| c.subject == subject).map_or(subject, |c| c.common_name.as_str())
+}
+
+fn bundle_fix() -> Option<String> {
+    Some(if cfg!(windows) { tr!("doctor-repair-windows") } else { tr!("doctor-bundle-fix") })
+}
+
+/// The CA bundle mohur ships, as the installer checked it (every certificate pinned by
+/// its manifest and a CA, the set chaining to its root).
+fn check_bundle(installed: &Result<InstallReport, String>) -> Check {
+    let r = match installed {
+        Ok(r) => r,
+        Err(why) => {
+            return Check::new(
+                "ca-bundle",
+                Status::Fail,
+                tr!("doctor-installer-failed", what = why.as_str()),
+                bundle_fix(),
+                json!({ "installer_error": why }),
+            )
         }
     };
-    match mohur_installer::ca::load(&path) {
-        Ok(b) => Ok((path, b)),
-        Err(e) => Err((Some(path), e.to_string())),
-    }
-}
-
-fn ca_names(certs: &[&CaCert]) -> String {
-    certs.iter().map(|c| c.common_name.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-fn check_bundle(bundle: &BundleResult) -> Check {
-    match bundle {
-        Ok((path, b)) if b.certs.is_empty() => Check::new(
+    let b = &r.bundle;
+    match (&b.path, &b.error) {
+        (None, _) => {
+            let tried: Vec<String> = b.tried.iter().map(|p| p.display().to_string()).collect();
+            Check::new(
+                "ca-bundle",
+                Status::Fail,
+                tr!("doctor-bundle-missing", what = tried.join(", ")),
+                bundle_fix(),
+                json!({ "tried": tried.join(", ") }),
+            )
+        }
+        (Some(path), Some(e)) => Check::new(
+            "ca-bundle",
+            Status::Fail,
+            tr!("doctor-bundle-bad", name = path.display().to_string(), what = e.as_str()),
+            bundle_fix(),
+            json!({ "path": path, "error": e }),
+        ),
+        (Some(path), None) if b.certificates.is_empty() => Check::new(
             "ca-bundle",
             Status::Warn,
             tr!("doctor-bundle-empty", name = path.display().to_string()),
             Some(tr!("doctor-bundle-empty-fix")),
             json!({ "path": path, "certificates": [] }),
         ),
-        Ok((path, b)) => Check::new(
+        (Some(path), None) => Check::new(
             "ca-bundle",
             Status::Pass,
             tr!(
                 "doctor-bundle-ok",
-                what = ca_names(&b.certs.iter().collect::<Vec<_>>()),
+                what = ca_names(b.certificates.iter().map(|c| c.common_name.as_str())),
                 name = path.display().to_string()
             ),
             None,
             json!({
                 "path": path,
-                "certificates": b.certs.iter().map(|c| json!({
-                    "subject": c.subject, "sha256": c.fingerprint_hex(), "root": c.is_root,
-                    "pinned": c.origin_text(),
+                "certificates": b.certificates.iter().map(|c| json!({
+                    "subject": c.subject, "sha256": c.sha256, "root": c.root, "pinned": c.pinned,
                 })).collect::<Vec<_>>(),
             }),
         ),
-        Err((None, tried)) => Check::new(
-            "ca-bundle",
-            Status::Fail,
-            tr!("doctor-bundle-missing", what = tried.as_str()),
-            Some(if cfg!(windows) { tr!("doctor-repair-windows") } else { tr!("doctor-bundle-fix") }),
-            json!({ "tried": tried }),
-        ),
-        Err((Some(path), e)) => Check::new(
-            "ca-bundle",
-            Status::Fail,
-            tr!("doctor-bundle-bad", name = path.display().to_string(), what = e.as_str()),
-            Some(if cfg!(windows) { tr!("doctor-repair-windows") } else { tr!("doctor-bundle-fix") }),
-            json!({ "path": path, "error": e }),
-        ),
-    }
-}
-
-/// The system bundle file: the explicit one, else Debian's or Fedora's under the root
-/// (where mohur-installer's `update-ca-certificates` / `update-ca-trust` step writes).
-fn system_bundle_path(env: &DoctorEnv) -> PathBuf {
-    use mohur_installer::actions::{system_bundle, CaStoreTool};
-    if let Some(p) = &env.system_bundle {
-        return p.clone();
-    }
-    let debian = system_bundle(CaStoreTool::Debian, &env.root);
-    let fedora = system_bundle(CaStoreTool::Fedora, &env.root);
-    if !debian.exists() && fedora.exists() {
-        fedora
-    } else {
-        debian
     }
 }
 
 /// The system store. On Windows the roots must be in ROOT (restricted to the uses mohur
 /// trusts them for) and the intermediates in CA. On Linux the system bundle cannot
 /// restrict a root to client authentication and signatures, so mohur puts roots there
-/// only with `--trust-tls-server` ([`mohur_installer::plan::Trust`]): either way is
-/// in order, and the check says which it is.
-fn check_ca_system(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
-    use mohur_installer::plan::Trust;
-    let Some(certs) = certs else {
+/// only with `--trust-tls-server`: either way is in order, and the check says which.
+fn check_ca_system(installed: Installed) -> Check {
+    let r = match installed {
+        Ok(r) => r,
+        Err(why) => return Check::new("ca-system", Status::Skip, why.to_owned(), None, Value::Null),
+    };
+    let Some(store) = &r.system_store else {
         return Check::new("ca-system", Status::Skip, tr!("doctor-skip-no-bundle"), None, Value::Null);
     };
     let fix = Some(tr!("doctor-ca-system-fix"));
-    if cfg!(windows) {
-        // CurrentUser or LocalMachine, with either trust: either makes Windows use the CA.
-        let missing: Vec<&CaCert> = certs
-            .iter()
-            .filter(|c| {
-                let purposes = |t: Trust| if c.is_root { t.windows_root_purposes() } else { Vec::new() };
-                ![false, true].iter().any(|&machine| {
-                    [Trust::ClientAndDocuments, Trust::AlsoTlsServers].iter().any(|&t| {
-                        Action::WinCert {
-                            machine,
-                            store: if c.is_root { "ROOT".into() } else { "CA".into() },
-                            subject: c.subject.clone(),
-                            der_hex: mohur_installer::actions::hex(&c.der),
-                            purposes: purposes(t),
-                            friendly_name: c.nickname(),
-                        }
-                        .is_done()
-                        .unwrap_or(false)
-                    })
-                })
-            })
-            .collect();
-        let details = json!({ "store": "Windows", "missing": missing.iter().map(|c| &c.subject).collect::<Vec<_>>() });
-        return if missing.is_empty() {
-            Check::new(
-                "ca-system",
-                Status::Pass,
-                tr!("doctor-ca-system-ok", count = certs.len(), name = "Windows"),
-                None,
-                details,
-            )
-        } else {
-            Check::new(
-                "ca-system",
-                Status::Fail,
-                tr!("doctor-ca-system-missing", what = ca_names(&missing), name = "Windows"),
-                fix,
-                details,
-            )
-        };
-    }
-    let path = system_bundle_path(env);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            return Check::new(
-                "ca-system",
-                Status::Fail,
-                tr!("doctor-ca-system-unreadable", name = path.display().to_string(), what = e.to_string()),
-                fix,
-                json!({ "bundle": path, "error": e.to_string() }),
-            )
+    match store {
+        SystemStore::Windows { missing } => {
+            let details = json!({ "store": "Windows", "missing": missing });
+            if missing.is_empty() {
+                let count = r.bundle.certificates.len();
+                Check::new(
+                    "ca-system",
+                    Status::Pass,
+                    tr!("doctor-ca-system-ok", count = count, name = "Windows"),
+                    None,
+                    details,
+                )
+            } else {
+                let what = ca_names(missing.iter().map(|s| common_name_of(r, s)));
+                Check::new(
+                    "ca-system",
+                    Status::Fail,
+                    tr!("doctor-ca-system-missing", what = what, name = "Windows"),
+                    fix,
+                    details,
+                )
+            }
         }
-    };
-    let have = mohur_installer::pem_blocks(&text);
-    let roots: Vec<&CaCert> = certs.iter().filter(|c| c.is_root).collect();
-    let wide = !roots.is_empty() && roots.iter().all(|c| have.contains(&c.der));
-    let details = json!({ "bundle": path, "trusted_for_web_sites": wide });
-    let message = if wide {
-        tr!("doctor-ca-system-wide", name = path.display().to_string())
-    } else {
-        tr!("doctor-ca-system-narrow", name = path.display().to_string())
-    };
-    Check::new("ca-system", Status::Pass, message, None, details)
+        SystemStore::Bundle { path, error: Some(e), .. } => Check::new(
+            "ca-system",
+            Status::Fail,
+            tr!("doctor-ca-system-unreadable", name = path.display().to_string(), what = e.as_str()),
+            fix,
+            json!({ "bundle": path, "error": e }),
+        ),
+        SystemStore::Bundle { path, error: None, roots_present } => {
+            let details = json!({ "bundle": path, "trusted_for_web_sites": roots_present });
+            let message = if *roots_present {
+                tr!("doctor-ca-system-wide", name = path.display().to_string())
+            } else {
+                tr!("doctor-ca-system-narrow", name = path.display().to_string())
+            };
+            Check::new("ca-system", Status::Pass, message, None, details)
+        }
+    }
 }
 
 /// Test certificates in the trust stores, and CAs mohur-install added that the bundle's
-/// manifest no longer pins ([`mohur_installer::audit`]).
-fn check_ca_audit(env: &DoctorEnv, manifest: Option<&mohur_installer::pinned::PinnedManifest>) -> Check {
-    let empty = mohur_installer::pinned::PinnedManifest::default();
-    let manifest = manifest.unwrap_or(&empty).clone();
-    let opts = env.installer_options(false);
-    let recorded = env.recorded();
-    let found = within(env.timeout * 2, move || {
-        mohur_installer::audit::audit(&opts, &manifest, &recorded).map_err(|e| e.to_string())
-    });
-    match found {
-        Some(Ok(flags)) if flags.is_empty() => {
-            Check::new("ca-audit", Status::Pass, tr!("doctor-ca-audit-ok"), None, json!({ "flags": [] }))
-        }
-        Some(Ok(flags)) => Check::new(
+/// manifest no longer pins (the installer's audit).
+fn check_ca_audit(installed: Installed) -> Check {
+    let audit = match installed {
+        Ok(r) => &r.audit,
+        Err(why) => return Check::new("ca-audit", Status::Skip, why.to_owned(), None, Value::Null),
+    };
+    match &audit.error {
+        Some(e) => Check::new(
             "ca-audit",
             Status::Warn,
-            tr!("doctor-ca-audit-flags", what = flags.join("; ")),
-            Some(tr!("doctor-ca-audit-fix")),
-            json!({ "flags": flags }),
-        ),
-        Some(Err(e)) => Check::new(
-            "ca-audit",
-            Status::Warn,
-            tr!("doctor-tool-failed", name = "certutil", what = e.clone()),
+            tr!("doctor-tool-failed", name = "certutil", what = e.as_str()),
             Some(tr!("doctor-certutil-fix")),
             json!({ "error": e }),
         ),
+        None if audit.flags.is_empty() => {
+            Check::new("ca-audit", Status::Pass, tr!("doctor-ca-audit-ok"), None, json!({ "flags": [] }))
+        }
         None => Check::new(
             "ca-audit",
             Status::Warn,
-            tr!(
-                "doctor-tool-failed",
-                name = "certutil",
-                what = tr!("doctor-no-answer", n = (env.timeout * 2).as_secs())
-            ),
-            None,
-            Value::Null,
+            tr!("doctor-ca-audit-flags", what = audit.flags.join("; ")),
+            Some(tr!("doctor-ca-audit-fix")),
+            json!({ "flags": audit.flags }),
         ),
     }
 }
 
-fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
-    let Some(certs) = certs else {
+/// The bundle's CAs in every NSS database a browser made.
+fn check_ca_nss(installed: Installed) -> Check {
+    let r = match installed {
+        Ok(r) => r,
+        Err(why) => return Check::new("ca-nss", Status::Skip, why.to_owned(), None, Value::Null),
+    };
+    let Some(dbs) = &r.nss_cas else {
         return Check::new("ca-nss", Status::Skip, tr!("doctor-skip-no-bundle"), None, Value::Null);
     };
     if cfg!(windows) {
         // Chrome and Edge take their CAs from the Windows store (the ca-system check);
         // there are no browser databases of their own to look into.
-        let _ = certs;
         return Check::new("ca-nss", Status::Pass, tr!("doctor-browsers-windows"), None, json!({ "store": "Windows" }));
     }
-    let dbs = env.nss_databases();
     if dbs.is_empty() {
         return Check::new(
             "ca-nss",
@@ -829,64 +781,8 @@ fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
             json!({ "databases": [] }),
         );
     }
-    // The installer's own plan says which certificate goes into which database; its
-    // `is_done` finds a certificate by its DER under any nickname, as `verify` does.
-    // Either trust counts: with or without --trust-tls-server the CA is in place.
-    let narrow = env.installer_options(false);
-    let wide = mohur_installer::Options { trust_tls_servers: true, ..narrow.clone() };
-    let actions: Vec<(Action, Action)> = mohur_installer::plan(&narrow, certs)
-        .into_iter()
-        .zip(mohur_installer::plan(&wide, certs))
-        .filter(|(a, _)| matches!(a, Action::NssCert { db, .. } if dbs.contains(db)))
-        .collect();
-    let timeout = env.timeout;
-    let results = within(timeout * 2, move || {
-        actions
-            .into_iter()
-            .map(|(a, w)| {
-                let done = match a.is_done() {
-                    Ok(false) => w.is_done(),
-                    other => other,
-                }
-                .map_err(|e| e.to_string());
-                match a {
-                    Action::NssCert { db, der_hex, .. } => (db, der_hex, done),
-                    _ => unreachable!("filtered to NssCert above"),
-                }
-            })
-            .collect::<Vec<_>>()
-    });
-    let Some(results) = results else {
-        let why = tr!("doctor-no-answer", n = (timeout * 2).as_secs());
-        return Check::new(
-            "ca-nss",
-            Status::Fail,
-            tr!("doctor-tool-failed", name = "certutil", what = why),
-            None,
-            Value::Null,
-        );
-    };
-    let mut problems = Vec::new();
-    let mut per_db = Vec::new();
-    let mut tool_error = None;
-    for db in &dbs {
-        let mut missing = Vec::new();
-        for (_, der_hex, done) in results.iter().filter(|(d, _, _)| d == db) {
-            let cert = certs.iter().find(|c| mohur_installer::actions::hex(&c.der) == *der_hex);
-            match done {
-                Ok(true) => {}
-                Ok(false) => missing.extend(cert),
-                Err(e) => {
-                    tool_error.get_or_insert(e.clone());
-                    missing.extend(cert);
-                }
-            }
-        }
-        if !missing.is_empty() {
-            problems.push(tr!("doctor-ca-nss-missing", name = db.display().to_string(), what = ca_names(&missing)));
-        }
-        per_db.push(json!({ "db": db, "missing": missing.iter().map(|c| &c.subject).collect::<Vec<_>>() }));
-    }
+    let tool_error = dbs.iter().find_map(|d| d.error.clone());
+    let per_db: Vec<Value> = dbs.iter().map(|d| json!({ "db": d.db, "missing": d.missing })).collect();
     let details = json!({ "databases": per_db, "error": tool_error });
     if let Some(e) = tool_error {
         let fix = if e.contains("cannot start") { tr!("doctor-certutil-fix") } else { tr!("doctor-ca-nss-fix") };
@@ -898,6 +794,14 @@ fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
             details,
         );
     }
+    let problems: Vec<String> = dbs
+        .iter()
+        .filter(|d| !d.missing.is_empty())
+        .map(|d| {
+            let what = ca_names(d.missing.iter().map(|s| common_name_of(r, s)));
+            tr!("doctor-ca-nss-missing", name = d.db.display().to_string(), what = what)
+        })
+        .collect();
     if problems.is_empty() {
         Check::new("ca-nss", Status::Pass, tr!("doctor-ca-nss-ok", count = dbs.len()), None, details)
     } else {
@@ -908,17 +812,32 @@ fn check_ca_nss(env: &DoctorEnv, certs: Option<&[CaCert]>) -> Check {
 // ---------------------------------------------------------------------------------
 // 6: the card's certificates chain to the root through the PCA and ICA, and are valid.
 
+/// A CA of the bundle, as the installer reported it.
+struct Ca {
+    subject: String,
+    common_name: String,
+    is_root: bool,
+    der: Vec<u8>,
+}
+
+impl Ca {
+    fn of(c: &report::CaCertificate) -> Ca {
+        Ca { subject: c.subject.clone(), common_name: c.common_name.clone(), is_root: c.root, der: c.der.clone() }
+    }
+}
+
 /// The common names from the certificate's issuer up to the root, each signature
 /// verified with the issuer's key; `Err(issuer)` when the chain leaves the bundle.
-fn chain_to(cert_der: &[u8], cas: &[CaCert]) -> Result<Vec<String>, String> {
+fn chain_to(cert_der: &[u8], cas: &[Ca]) -> Result<Vec<String>, String> {
     use x509_cert::der::Decode;
     let mut current = cert_der.to_vec();
     let mut names = Vec::new();
     for _ in 0..8 {
         let cert = x509_cert::Certificate::from_der(&current).map_err(|e| e.to_string())?;
         let issuer = cert.tbs_certificate.issuer.to_string();
-        let Some(ca) =
-            cas.iter().find(|c| c.subject == issuer && mohur_installer::ca::verify_issued_by(&current, &c.der).is_ok())
+        let Some(ca) = cas
+            .iter()
+            .find(|c| c.subject == issuer && mohur_platform::chain::verify_issued_by(&current, &c.der).is_ok())
         else {
             return Err(issuer);
         };
@@ -961,7 +880,7 @@ fn purpose_name(p: KeyPurpose) -> String {
     }
 }
 
-fn check_card_certs(tokens: &[&TokenSeen], cas: Option<&[CaCert]>) -> Check {
+fn check_card_certs(tokens: &[&TokenSeen], cas: Option<&[Ca]>) -> Check {
     if tokens.is_empty() {
         return Check::new("card-certs", Status::Skip, tr!("doctor-skip-no-token"), None, Value::Null);
     }
@@ -1059,7 +978,7 @@ fn p11kit_library(root: &Path, lib: &Path) -> PathBuf {
 }
 
 /// mohur's module files in the p11-kit directories: (file, library, library exists).
-fn p11kit_registrations(env: &DoctorEnv) -> Vec<(PathBuf, PathBuf, bool)> {
+fn p11kit_registrations(env: &DoctorEnv, module_name: &str) -> Vec<(PathBuf, PathBuf, bool)> {
     let mut found = Vec::new();
     for dir in env.p11kit_dirs() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
@@ -1073,8 +992,7 @@ fn p11kit_registrations(env: &DoctorEnv) -> Vec<(PathBuf, PathBuf, bool)> {
                 (k.trim() == "module").then(|| PathBuf::from(v.trim()))
             });
             let Some(lib) = lib else { continue };
-            let ours =
-                file.file_stem().is_some_and(|s| s == mohur_installer::plan::MODULE_NAME) || is_our_library(&lib);
+            let ours = file.file_stem().is_some_and(|s| s == module_name) || is_our_library(&lib);
             if ours {
                 let resolved = p11kit_library(&env.root, &lib);
                 let exists = resolved.is_file();
@@ -1130,21 +1048,10 @@ fn run_tool(cmd: &mut Command, timeout: Duration) -> Result<String, String> {
 /// Windows: Firefox loads mohur's module through its enterprise policy
 /// (`SecurityDevices`, the MSI writes it for the machine); Chrome and Edge load no
 /// PKCS#11 module and need none.
-fn check_firefox_policy() -> Check {
-    let module = std::env::current_exe().map(|e| e.with_file_name("mohur_pkcs11.dll")).unwrap_or_default();
-    let policy = |machine| Action::WinRegValue {
-        machine,
-        key: r"Software\Policies\Mozilla\Firefox\SecurityDevices".into(),
-        name: mohur_installer::plan::MODULE_NAME.into(),
-        value: module.display().to_string(),
-    };
-    let found: Vec<&str> = [(true, "HKLM"), (false, "HKCU")]
-        .into_iter()
-        .filter(|(machine, _)| policy(*machine).is_done().unwrap_or(false))
-        .map(|(_, hive)| hive)
-        .collect();
-    let details = json!({ "policy": found, "module": module, "module_exists": module.is_file() });
-    if !found.is_empty() && module.is_file() {
+fn check_firefox_policy(r: &InstallReport) -> Check {
+    let module = &r.module;
+    let details = json!({ "policy": r.firefox_policy, "module": module, "module_exists": module.is_file() });
+    if !r.firefox_policy.is_empty() && module.is_file() {
         Check::new("pkcs11-registered", Status::Pass, tr!("doctor-firefox-policy-ok"), None, details)
     } else {
         Check::new(
@@ -1157,12 +1064,16 @@ fn check_firefox_policy() -> Check {
     }
 }
 
-fn check_pkcs11_registered(env: &DoctorEnv) -> Check {
+fn check_pkcs11_registered(env: &DoctorEnv, installed: Installed) -> Check {
+    let r = match installed {
+        Ok(r) => r,
+        Err(why) => return Check::new("pkcs11-registered", Status::Skip, why.to_owned(), None, Value::Null),
+    };
     if cfg!(windows) {
-        return check_firefox_policy();
+        return check_firefox_policy(r);
     }
     let fix = Some(tr!("doctor-pkcs11-fix"));
-    let p11kit = p11kit_registrations(env);
+    let p11kit = p11kit_registrations(env, &r.module_name);
     let mut problems = Vec::new();
     let p11kit_ok = p11kit.iter().any(|(_, _, exists)| *exists);
     if p11kit.is_empty() {
@@ -1173,22 +1084,16 @@ fn check_pkcs11_registered(env: &DoctorEnv) -> Check {
         problems.push(tr!("doctor-module-library-missing", name = libs.join(", ")));
     }
     let mut nss = Vec::new();
-    for db in env.nss_databases() {
-        let listed = run_tool(
-            Command::new("modutil").arg("-dbdir").arg(format!("sql:{}", db.display())).arg("-list"),
-            env.timeout,
-        );
-        let modules = match listed {
-            Ok(out) => mohur_installer::actions::parse_modutil_list(&out),
-            Err(e) => {
-                problems.push(tr!("doctor-tool-failed", name = "modutil", what = e.as_str()));
-                nss.push(json!({ "db": db, "error": e }));
-                continue;
-            }
-        };
+    for listed in &r.nss_modules {
+        let db = &listed.db;
+        if let Some(e) = &listed.error {
+            problems.push(tr!("doctor-tool-failed", name = "modutil", what = e.as_str()));
+            nss.push(json!({ "db": db, "error": e }));
+            continue;
+        }
         // Our module itself, or p11-kit's proxy, which loads it from the module file.
-        let ours = modules.iter().find(|(name, lib)| {
-            name == mohur_installer::plan::MODULE_NAME
+        let ours = listed.modules.iter().find(|(name, lib)| {
+            *name == r.module_name
                 || is_our_library(lib)
                 || (p11kit_ok && lib.to_string_lossy().contains("p11-kit-proxy"))
         });
@@ -1306,23 +1211,24 @@ fn check_autostart(env: &DoctorEnv) -> Check {
 }
 
 // ---------------------------------------------------------------------------------
-// Web eID: which program answers `eu.webeid` for each browser (mohur-installer's places).
+// Web eID: which program answers `eu.webeid` for each browser (the installer's places).
 
-fn check_web_eid(env: &DoctorEnv) -> Check {
-    use mohur_installer::web_eid::{places, program_of, registered};
+fn check_web_eid(installed: Installed) -> Check {
+    let r = match installed {
+        Ok(r) => r,
+        Err(why) => return Check::new("web-eid", Status::Skip, why.to_owned(), None, Value::Null),
+    };
     let (mut mohur, mut others, mut nobody) = (Vec::new(), Vec::new(), Vec::new());
     let mut details = Vec::new();
-    for system in [false, true] {
-        for place in places(&env.installer_options(system)) {
-            let program = registered(&place).map(|text| program_of(&text).unwrap_or_default());
-            let ours = program.as_deref().map(Path::new).and_then(Path::file_stem).is_some_and(|n| n == "mohur");
-            match &program {
-                Some(_) if ours => mohur.push(place.browser),
-                Some(p) => others.push(format!("{} ({p})", place.browser)),
-                None => nobody.push(place.browser),
-            }
-            details.push(json!({"place": place.describe(), "program": program, "mohur": ours}));
+    for place in &r.web_eid {
+        let program = &place.program;
+        let ours = program.as_deref().map(Path::new).and_then(Path::file_stem).is_some_and(|n| n == "mohur");
+        match program {
+            Some(_) if ours => mohur.push(place.browser.as_str()),
+            Some(p) => others.push(format!("{} ({p})", place.browser)),
+            None => nobody.push(place.browser.as_str()),
         }
+        details.push(json!({"place": place.place, "program": program, "mohur": ours}));
     }
     mohur.dedup();
     let details = json!({ "places": details });
@@ -1414,14 +1320,14 @@ fn check_pin(tokens: &[&TokenSeen]) -> Check {
 // ---------------------------------------------------------------------------------
 // 10: the optional TLS on loopback (`mohur-install install --loopback-tls`).
 
-fn check_loopback_tls(env: &DoctorEnv, agent_up: bool) -> Check {
-    use mohur_installer::loopback::{LoopbackCa, LoopbackError};
+fn check_loopback_tls(env: &DoctorEnv, agent_up: bool, installed: Installed) -> Check {
+    use mohur_platform::loopback::{LoopbackCa, LoopbackError};
     const ID: &str = "loopback-tls";
-    let file = mohur_installer::loopback::cert_path(&env.home);
+    let file = mohur_platform::loopback::cert_path(&env.home);
     if !env.config.loopback_tls {
         return Check::new(ID, Status::Skip, tr!("doctor-tls-off"), None, json!({ "enabled": false }));
     }
-    let keys = mohur_installer::secrets::OsKeyring::mohur();
+    let keys = mohur_platform::secrets::OsKeyring::mohur();
     let ca = match LoopbackCa::load(&keys, &file) {
         Ok(ca) => ca,
         Err(LoopbackError::NotInstalled(_)) => {
@@ -1446,36 +1352,16 @@ fn check_loopback_tls(env: &DoctorEnv, agent_up: bool) -> Check {
             );
         }
     };
-    let tag = mohur_installer::loopback::tag_of(ca.cert_der());
+    let tag = mohur_platform::loopback::tag_of(ca.cert_der());
     let der = ca.cert_der().to_vec();
-    drop(ca); // the key is not needed any further
-              // Trusted where mohur-install puts it: the installer's own plan, minus the CA
-              // itself (just loaded) and databases no browser made.
-    let dbs = env.nss_databases();
-    let trust: Vec<Action> = mohur_installer::plan::loopback_plan(
-        &env.installer_options(false),
-        &der,
-        mohur_installer::loopback::KeyInTransit::default(),
-    )
-    .into_iter()
-    .filter(|a| match a {
-        Action::NssCert { db, .. } => dbs.contains(db),
-        Action::LoopbackCa { .. } => false,
-        _ => true,
-    })
-    .collect();
+    // The key is not needed any further.
+    drop(ca);
+    // Trusted where mohur-install puts it, as the installer found.
+    let untrusted = match installed {
+        Ok(r) => r.loopback.as_ref().map(|l| l.untrusted.clone()).unwrap_or_default(),
+        Err(why) => vec![why.to_owned()],
+    };
     let timeout = env.timeout;
-    let untrusted = within(timeout * 2, move || {
-        trust
-            .into_iter()
-            .filter(|a| !a.is_done().unwrap_or(false))
-            .map(|a| match a {
-                Action::NssCert { db, .. } => db.display().to_string(),
-                other => other.describe(),
-            })
-            .collect::<Vec<_>>()
-    })
-    .unwrap_or_else(|| vec![tr!("doctor-no-answer", n = (timeout * 2).as_secs())]);
     let mut details = json!({ "installed": true, "key": true, "ca": tag, "certificate": file, "untrusted": untrusted });
     if !untrusted.is_empty() {
         let message = tr!("doctor-tls-untrusted", name = tag.as_str(), what = untrusted.join(", "));

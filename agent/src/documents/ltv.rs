@@ -111,7 +111,7 @@ fn fetch_crl(url: &str, cert: &Certificate, issuer: &Certificate, timeout: Durat
     }
     let tbs = crl.tbs_cert_list.to_der().map_err(|e| e.to_string())?;
     let sig = crl.signature.as_bytes().ok_or("the CRL's signature has unused bits")?;
-    mohur_installer::ca::verify_signed(&tbs, crl.signature_algorithm.oid, sig, issuer)
+    mohur_platform::chain::verify_signed(&tbs, crl.signature_algorithm.oid, sig, issuer)
         .map_err(|e| format!("{url}: the CRL's signature does not verify: {e}"))?;
     let serial = &cert.tbs_certificate.serial_number;
     if crl.tbs_cert_list.revoked_certificates.iter().flatten().any(|r| &r.serial_number == serial) {
@@ -287,7 +287,7 @@ pub fn check_revocation(
             lists.iter().find(|l| {
                 l.tbs_cert_list.issuer == tbs.issuer
                     && l.tbs_cert_list.to_der().ok().zip(l.signature.as_bytes()).is_some_and(|(t, s)| {
-                        mohur_installer::ca::verify_signed(&t, l.signature_algorithm.oid, s, issuer).is_ok()
+                        mohur_platform::chain::verify_signed(&t, l.signature_algorithm.oid, s, issuer).is_ok()
                     })
             })
         });

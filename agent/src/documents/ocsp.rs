@@ -157,7 +157,7 @@ pub fn check(
     let signer = responder(&basic, issuer)?;
     let tbs = basic.tbs_response_data.to_der().map_err(|e| e.to_string())?;
     let sig = basic.signature.as_bytes().ok_or("the response's signature has unused bits")?;
-    mohur_installer::ca::verify_signed(&tbs, basic.signature_algorithm.oid, sig, &signer)
+    mohur_platform::chain::verify_signed(&tbs, basic.signature_algorithm.oid, sig, &signer)
         .map_err(|e| format!("the response's signature does not verify: {e}"))?;
     if let (Some(ours), Some(theirs)) = (nonce, basic.tbs_response_data.nonce()) {
         if theirs.0.as_bytes() != ours {
@@ -207,7 +207,7 @@ fn responder(basic: &BasicOcspResponse, issuer: &Certificate) -> Result<Certific
             continue;
         }
         let der = c.to_der().map_err(|e| e.to_string())?;
-        mohur_installer::ca::verify_issued_by(&der, &issuer_der)
+        mohur_platform::chain::verify_issued_by(&der, &issuer_der)
             .map_err(|e| format!("the OCSP responder's certificate is not the issuer's: {e}"))?;
         let for_ocsp = c
             .tbs_certificate

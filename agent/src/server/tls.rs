@@ -1,5 +1,5 @@
 //! `wss://` on the agent's port: the server half of the loopback TLS that
-//! `mohur-install install --loopback-tls` sets up ([`mohur_installer::loopback`]).
+//! `mohur-install install --loopback-tls` sets up ([`mohur_platform::loopback`]).
 //!
 //! At start the agent reads the loopback CA (its certificate from the user's data
 //! directory, its key from the OS keyring) and issues itself a server certificate for
@@ -11,10 +11,10 @@
 //! versions (TLS 1.3 and 1.2) and suites; ALPN `http/1.1` only, because a WebSocket
 //! opens with an HTTP/1.1 upgrade (RFC 6455 §4.1).
 
-use mohur_installer::loopback::{
+use mohur_platform::loopback::{
     LoopbackCa, LoopbackError, ServerIdentity, SERVER_CERT_LIFETIME, SERVER_CERT_RENEW_BEFORE,
 };
-use mohur_installer::secrets::OsKeyring;
+use mohur_platform::secrets::OsKeyring;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -172,9 +172,9 @@ impl ResolvesServerCert for ServerCert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mohur_installer::loopback::KEY_NAME;
-    use mohur_installer::secrets::testing::Memory;
-    use mohur_installer::secrets::SecretStore;
+    use mohur_platform::loopback::KEY_NAME;
+    use mohur_platform::secrets::testing::Memory;
+    use mohur_platform::secrets::SecretStore;
     use std::time::Duration;
 
     /// A CA whose key a test can take away, as a reboot takes it from a kernel keyring.
@@ -205,13 +205,13 @@ mod tests {
         let cert = ServerCert::new(source).unwrap();
         let now = SystemTime::now();
         let first = cert.at(now);
-        mohur_installer::ca::verify_issued_by(&first.cert[0], ca.cert_der()).unwrap();
+        mohur_platform::chain::verify_issued_by(&first.cert[0], ca.cert_der()).unwrap();
         assert!(Arc::ptr_eq(&first, &cert.at(now + Duration::from_secs(3600))), "renewed too early");
         // A day before its end: a new one, from the same CA.
         let late = now + SERVER_CERT_LIFETIME - SERVER_CERT_RENEW_BEFORE;
         let second = cert.at(late);
         assert_ne!(first.cert[0], second.cert[0]);
-        mohur_installer::ca::verify_issued_by(&second.cert[0], ca.cert_der()).unwrap();
+        mohur_platform::chain::verify_issued_by(&second.cert[0], ca.cert_der()).unwrap();
         // The key gone from the keyring: the old certificate stays in use.
         store.delete(KEY_NAME).unwrap();
         let much_later = late + SERVER_CERT_LIFETIME;

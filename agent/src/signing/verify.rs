@@ -17,7 +17,7 @@ use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
-use mohur_installer::ca::{verify_digest, verify_issued_by, HashAlg as Hash, Scheme};
+use mohur_platform::chain::{verify_digest, verify_issued_by, HashAlg as Hash, Scheme};
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::Certificate;

@@ -139,7 +139,7 @@ impl RetryCounter {
     /// (XDG Base Directory spec: state that should persist across restarts), on
     /// Windows `%LOCALAPPDATA%\mohur`.
     pub fn default_dir() -> Result<PathBuf> {
-        mohur_apdu::dirs::user_dir(mohur_apdu::dirs::Kind::State).ok_or_else(|| {
+        mohur_platform::dirs::user_dir(mohur_platform::dirs::Kind::State).ok_or_else(|| {
             Error::Internal(if cfg!(windows) { "LOCALAPPDATA is not set" } else { "HOME is not set" }.into())
         })
     }

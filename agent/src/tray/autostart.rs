@@ -63,30 +63,54 @@ pub struct RunKey {
     pub program: PathBuf,
 }
 
+/// The key of the `mohur` value, under `HKCU` (the tray's) or `HKLM` (the MSI's).
+#[cfg_attr(not(windows), allow(dead_code))]
+const RUN_KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
+
 impl RunKey {
-    fn value(&self, machine: bool) -> mohur_installer::Action {
-        mohur_installer::Action::WinRegValue {
-            machine,
-            key: r"Software\Microsoft\Windows\CurrentVersion\Run".into(),
-            name: "mohur".into(),
-            value: format!("\"{}\" agent", self.program.display()),
-        }
+    /// The value that starts this agent (`"C:\…\mohurw.exe" agent`), as mohur-install writes it.
+    #[cfg_attr(not(windows), allow(dead_code))]
+    fn value(&self) -> String {
+        format!("\"{}\" agent", self.program.display())
+    }
+
+    #[cfg(windows)]
+    fn is_set(&self, machine: bool) -> bool {
+        mohur_platform::registry::reg_get(machine, RUN_KEY, "mohur").ok().flatten().as_deref() == Some(&self.value())
+    }
+
+    #[cfg(not(windows))]
+    fn is_set(&self, _machine: bool) -> bool {
+        false
     }
 
     fn enabled(&self) -> bool {
-        [false, true].into_iter().any(|machine| self.value(machine).is_done().unwrap_or(false))
+        [false, true].into_iter().any(|machine| self.is_set(machine))
     }
 
+    #[cfg(windows)]
     fn set(&self, on: bool) -> io::Result<()> {
-        let user = self.value(false);
-        let done = if on { user.apply() } else { user.undo().map(|_| ()) };
-        done.map_err(|e| io::Error::other(e.to_string()))?;
-        if !on && self.value(true).is_done().unwrap_or(false) {
+        use mohur_platform::registry::{reg_delete, reg_set};
+        let done = if on {
+            reg_set(false, RUN_KEY, "mohur", &self.value())
+        } else if self.is_set(false) {
+            // Only our own value: another program's `mohur` value is not ours to remove.
+            reg_delete(false, RUN_KEY, "mohur")
+        } else {
+            Ok(())
+        };
+        done.map_err(io::Error::other)?;
+        if !on && self.is_set(true) {
             // The MSI's entry starts the agent for every user: Windows' own switch for
             // it is in Task Manager's Startup tab.
             return Err(io::Error::other(crate::tr!("tray-autostart-machine")));
         }
         Ok(())
+    }
+
+    #[cfg(not(windows))]
+    fn set(&self, _on: bool) -> io::Result<()> {
+        Err(io::Error::other("the Run key exists only on Windows"))
     }
 }
 

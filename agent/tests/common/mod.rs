@@ -9,6 +9,7 @@ pub mod webeid;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -217,40 +218,61 @@ pub fn pki(dir: &Path) -> PathBuf {
     dir.join("pki")
 }
 
-/// What `mohur-install install --loopback-tls` does for the user in `home`, with the
-/// installer's own planner and steps: a loopback CA whose key goes into the keyring
-/// under `service` (deleted again when the returned guard is dropped), trusted in the
-/// NSS databases `nssdbs` (created when missing; Chromium's is `home/.pki/nssdb`).
+/// The CA bundle mohur ships (it pins no certificate yet): installs add no CA.
+pub fn shipped_ca_bundle() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../installer/ca"))
+}
+
+/// `mohur-install ARGS` (the real binary, [`mohur_tests::mohur_install_path`]) for the
+/// user whose home is `home`, with keys under the keyring service `service`: its
+/// output, or a panic with it when it fails.
+pub fn mohur_install(home: &Path, args: &[&OsStr], service: &str) -> String {
+    let out = Command::new(mohur_tests::mohur_install_path())
+        .args(args)
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("MOHUR_KEYRING_SERVICE", service)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mohur-install");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mohur-install {args:?}: {text}");
+    text
+}
+
+/// `mohur-install install --loopback-tls` for the user in `home`, as a citizen runs it:
+/// a loopback CA whose key goes into the keyring under `service` (deleted again when the
+/// returned guard is dropped), trusted in the NSS databases `nssdbs` (created when
+/// missing; Chromium's is `home/.pki/nssdb`), which also get mohur's module.
 pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> impl Drop {
-    use mohur_installer::loopback::{KeyInTransit, LoopbackCa};
-    use mohur_installer::secrets::{OsKeyring, SecretStore};
+    use mohur_platform::secrets::{OsKeyring, SecretStore};
     struct Forget(String);
     impl Drop for Forget {
         fn drop(&mut self) {
-            let _ = OsKeyring::with_service(&self.0).delete(mohur_installer::loopback::KEY_NAME);
+            let _ = OsKeyring::with_service(&self.0).delete(mohur_platform::loopback::KEY_NAME);
         }
     }
-    let opts = mohur_installer::Options {
-        system: false,
-        root: "/".into(),
-        home: home.to_path_buf(),
-        module: mohur_tests::mohur_pkcs11_path(),
-        agent: "/usr/bin/mohur".into(),
-        nssdbs: Some(nssdbs.to_vec()),
-        firefox_profiles: None,
-        no_autostart: true,
-        keyring_service: service.to_owned(),
-        trust_tls_servers: false,
-        web_eid: mohur_installer::web_eid::Registration::Off,
-        web_eid_extensions: Vec::new(),
-    };
-    let ca = LoopbackCa::create(std::time::SystemTime::now(), "tester").unwrap();
-    let der = ca.cert_der().to_vec();
-    let mut actions: Vec<_> = nssdbs.iter().map(|db| mohur_installer::Action::NssDb { db: db.clone() }).collect();
-    actions.extend(mohur_installer::plan::loopback_plan(&opts, &der, KeyInTransit(Some(std::sync::Arc::new(ca)))));
-    let mut log = Vec::new();
-    let done = mohur_installer::install(&actions, &home.join("loopback-manifest.json"), false, &mut log);
-    assert!(done.is_ok(), "{done:?}: {}", String::from_utf8_lossy(&log));
+    let module = mohur_tests::mohur_pkcs11_path();
+    let bundle = shipped_ca_bundle();
+    let mut args: Vec<&OsStr> =
+        ["install", "--loopback-tls", "--no-autostart", "--no-web-eid", "--agent", "/usr/bin/mohur"]
+            .map(OsStr::new)
+            .to_vec();
+    args.extend([OsStr::new("--module"), module.as_os_str(), OsStr::new("--ca-bundle"), bundle.as_os_str()]);
+    for db in nssdbs {
+        if !db.join("cert9.db").is_file() {
+            std::fs::create_dir_all(db).unwrap();
+            let made = Command::new("certutil")
+                .args(["-N", "--empty-password", "-d"])
+                .arg(format!("sql:{}", db.display()))
+                .output()
+                .expect("certutil (scripts/deps.sh)");
+            assert!(made.status.success(), "certutil -N: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        args.extend([OsStr::new("--nssdb"), db.as_os_str()]);
+    }
+    mohur_install(home, &args, service);
     Forget(service.to_owned())
 }
 

@@ -537,13 +537,18 @@ fn tray_and_process_model(paths: &Paths) {
         format!("doctor pcscd fix: {}", find("pcscd")),
     );
     check(!text("ca-bundle", "fix").contains("apt"), format!("doctor ca-bundle fix: {}", find("ca-bundle")));
+    // What is installed comes from mohur-install.exe next to it (`verify --json`).
+    check(
+        find("ca-bundle")["details"].get("installer_error").is_none(),
+        format!("doctor could not ask mohur-install.exe: {}", find("ca-bundle")),
+    );
     check(
         text("pkcs11-registered", "message").contains("Firefox"),
         format!("doctor pkcs11-registered: {}", find("pkcs11-registered")),
     );
     check(find("agent")["status"] == "pass", format!("doctor does not see the running agent: {}", find("agent")));
     check(find("autostart")["status"] != "skip", format!("doctor autostart: {}", find("autostart")));
-    say("mohur.exe doctor: Smart Card service, Firefox policy, Run key, Windows fixes");
+    say("mohur.exe doctor (with mohur-install.exe's findings): Smart Card service, Firefox policy, Run key, Windows fixes");
     let _ = Command::new("wineserver").arg("-k").status();
     drop(desktop);
 }

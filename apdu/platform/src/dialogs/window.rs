@@ -17,7 +17,7 @@
 //! - the secret is read from the edit field into [`Zeroizing`] memory, and the field
 //!   is emptied before the window goes.
 
-use crate::{Canceller, Dialog, Error, Result};
+use super::{Canceller, Dialog, Error, Result};
 use std::cell::RefCell;
 use std::ptr::{null, null_mut};
 use std::time::{Duration, Instant};

@@ -12,7 +12,6 @@
 //! child, the call returns [`Error::Timeout`]).
 //!
 //! Secrets only live in [`Zeroizing`] buffers and never appear in errors.
-#![deny(unsafe_code)]
 
 mod assuan;
 #[cfg(windows)]

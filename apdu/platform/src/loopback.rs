@@ -93,7 +93,7 @@ fn invalid(e: impl std::fmt::Display) -> LoopbackError {
 /// directory (`$XDG_DATA_HOME/mohur`, `~/.local/share/mohur`; `%LOCALAPPDATA%\mohur` on
 /// Windows), next to the agent's other state.
 pub fn cert_path(home: &Path) -> PathBuf {
-    crate::plan::user_data_dir(home).join("loopback-ca.pem")
+    crate::dirs::user_data_dir(home).join("loopback-ca.pem")
 }
 
 /// A loopback CA: its certificate and its private key.
@@ -217,7 +217,7 @@ impl LoopbackCa {
             }
             Err(e) => return Err(invalid(format!("{}: {e}", cert_file.display()))),
         };
-        let der = crate::pem_blocks(&pem)
+        let der = crate::pem::pem_blocks(&pem)
             .into_iter()
             .next()
             .ok_or_else(|| invalid(format!("{}: no certificate in it", cert_file.display())))?;
@@ -238,7 +238,7 @@ impl LoopbackCa {
 
     /// The certificate, PEM.
     pub fn cert_pem(&self) -> String {
-        crate::pem_of(&self.cert_der)
+        crate::pem::pem_of(&self.cert_der)
     }
 
     /// The subject, for messages.
@@ -360,9 +360,9 @@ mod tests {
         assert!(ca.subject().contains("ayla"), "{}", ca.subject());
         // Self-signed, and the server certificate chains to it (RustCrypto's check,
         // the one the installer uses for the national CAs).
-        crate::ca::verify_issued_by(ca.cert_der(), ca.cert_der()).unwrap();
+        crate::chain::verify_issued_by(ca.cert_der(), ca.cert_der()).unwrap();
         let server = ca.issue_server_cert(now(), SERVER_CERT_LIFETIME).unwrap();
-        crate::ca::verify_issued_by(&server.cert_der, ca.cert_der()).unwrap();
+        crate::chain::verify_issued_by(&server.cert_der, ca.cert_der()).unwrap();
         let leaf = Certificate::from_der(&server.cert_der).unwrap();
         assert_eq!(leaf.tbs_certificate.issuer, cert.tbs_certificate.subject);
         assert!(!is_loopback_ca(&leaf));

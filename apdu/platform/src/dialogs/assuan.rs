@@ -5,7 +5,7 @@
 //! only ever lives in [`Zeroizing`] buffers, and no line read is ever put in an
 //! error (a `D` line may be a PIN).
 
-use crate::{Error, Result};
+use super::{Error, Result};
 use std::io::{BufRead, Read, Write};
 use zeroize::Zeroizing;
 

@@ -11,7 +11,7 @@
 //! An `$XDG_*_HOME` that is empty or relative is ignored, as the specification says.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,19 @@ pub fn user_dir_with(kind: Kind, windows: bool, env: &dyn Fn(&str) -> Option<OsS
     };
     let base = var(xdg).filter(|p| p.is_absolute()).or_else(|| var("HOME").map(|h| h.join(default)))?;
     Some(base.join("mohur"))
+}
+
+/// mohur's per-user data directory ([`Kind::Data`]) under `home` rather than this
+/// process's `$HOME` (the installer acting for a home of its own, tests): the installer's
+/// manifest, the agent's remembered sites and the loopback CA's certificate live there.
+/// `$XDG_DATA_HOME` still counts; on Windows `%LOCALAPPDATA%`, else `home\AppData\Local`.
+pub fn user_data_dir(home: &Path) -> PathBuf {
+    let env = |key: &str| match key {
+        "HOME" => Some(home.as_os_str().to_owned()),
+        "LOCALAPPDATA" => std::env::var_os(key).or_else(|| Some(home.join(r"AppData\Local").into_os_string())),
+        _ => std::env::var_os(key),
+    };
+    user_dir_with(Kind::Data, cfg!(windows), &env).unwrap_or_else(|| home.join(".local/share/mohur"))
 }
 
 #[cfg(test)]
