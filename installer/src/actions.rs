@@ -738,8 +738,19 @@ pub fn unhex(s: &str) -> Vec<u8> {
 
 #[cfg(windows)]
 use crate::win::{cert_add as win_cert_add, cert_present as win_cert_present, cert_remove as win_cert_remove};
+// The registry's calls are mohur-platform's; their errors become the installer's.
 #[cfg(windows)]
-use mohur_platform::registry::{reg_delete as win_reg_delete, reg_get as win_reg_get, reg_set as win_reg_set};
+fn win_reg_get(machine: bool, key: &str, name: &str) -> Result<Option<String>, Error> {
+    Ok(mohur_platform::registry::reg_get(machine, key, name)?)
+}
+#[cfg(windows)]
+fn win_reg_set(machine: bool, key: &str, name: &str, value: &str) -> Result<(), Error> {
+    Ok(mohur_platform::registry::reg_set(machine, key, name, value)?)
+}
+#[cfg(windows)]
+fn win_reg_delete(machine: bool, key: &str, name: &str) -> Result<(), Error> {
+    Ok(mohur_platform::registry::reg_delete(machine, key, name)?)
+}
 
 #[cfg(not(windows))]
 fn win_cert_present(_: bool, _: &str, _: &[u8], _: &[String]) -> Result<bool, Error> {

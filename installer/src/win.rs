@@ -5,7 +5,7 @@
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};
 
-use windows_sys::Win32::Foundation::{GetLastError, ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
+use windows_sys::Win32::Foundation::GetLastError;
 use windows_sys::Win32::Security::Cryptography::{
     CertAddEncodedCertificateToStore, CertCloseStore, CertControlStore, CertCreateCertificateContext,
     CertDeleteCertificateFromStore, CertFindCertificateInStore, CertFreeCertificateContext,
