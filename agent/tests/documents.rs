@@ -765,197 +765,223 @@ fn pyhanko_ltv(pdf: &Path, root: &Path) -> Output {
     Command::new(python).arg("-c").arg(SCRIPT).arg(pdf).arg(root).output().expect("run pyhanko's python")
 }
 
+/// Certificates (DER) a CA says are revoked.
+type Revoked = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+/// A test PKI whose CAs publish CRLs (and, `with_ocsp`, whose E-Government CA runs an
+/// OCSP responder) over loopback HTTP, an AzeDIT card of it behind pcscd, and a local
+/// TSA: what B-LT signatures are made against. CRLs are made fresh when asked, the
+/// E-Government CA's listing what the test puts in `crl_revoked`; the responder (`openssl
+/// ocsp` answering from an index) says revoked for `ocsp_revoked`. Nothing answers while
+/// `online` is false.
+struct LtvWorld {
+    dir: std::path::PathBuf,
+    pki: mohur_certs::TestPki,
+    azedit: std::path::PathBuf,
+    reader: String,
+    bundle: String,
+    tsa: LocalTsa,
+    server: mohur_tests::http::HttpServer,
+    online: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    crl_revoked: Revoked,
+    ocsp_revoked: Revoked,
+    ocsp_asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _card: PluggedCard,
+}
+
+impl LtvWorld {
+    fn start(name: &str, with_ocsp: bool) -> LtvWorld {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = temp_dir(name);
+        let pki_dir = dir.join("pki");
+        let online = Arc::new(AtomicBool::new(true));
+        let (crl_revoked, ocsp_revoked): (Revoked, Revoked) = Default::default();
+        let ocsp_asked = Arc::new(AtomicUsize::new(0));
+        let (srv_pki, scratch) = (pki_dir.clone(), dir.join("ocsp"));
+        let (srv_online, srv_crl, srv_ocsp, srv_asked) =
+            (online.clone(), crl_revoked.clone(), ocsp_revoked.clone(), ocsp_asked.clone());
+        let server = mohur_tests::http::HttpServer::start(move |req| {
+            if !srv_online.load(Ordering::SeqCst) {
+                return None;
+            }
+            if req.path == "/ocsp" && req.method == "POST" {
+                srv_asked.fetch_add(1, Ordering::SeqCst);
+                let list: Vec<Vec<u8>> = srv_ocsp.lock().unwrap().clone();
+                let answer = mohur_tests::ocsp::answer(&srv_pki, &scratch, &req.body, &list)?;
+                return Some(("application/ocsp-response".to_owned(), answer));
+            }
+            let stem = req.path.strip_prefix("/crl/")?.strip_suffix(".crl")?;
+            let list: Vec<Vec<u8>> = srv_crl.lock().unwrap().clone();
+            let refs: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+            let crl = mohur_certs::revocation_list(&srv_pki, stem, if stem == "ica" { &refs } else { &[] }).ok()?;
+            Some(("application/pkix-crl".to_owned(), crl))
+        });
+        let opts = mohur_certs::Options {
+            crl_base: Some(format!("{}/crl", server.url)),
+            ocsp_url: with_ocsp.then(|| format!("{}/ocsp", server.url)),
+            ..Default::default()
+        };
+        let pki = mohur_certs::generate_with(&pki_dir, &opts).unwrap();
+        let azedit = pki.holder_dirs.iter().find(|d| d.ends_with("azedit")).unwrap().clone();
+        let state =
+            mohur_card_sim::provision(&azedit, &mohur_card_sim::ProvisionOptions::new(Profile::Azedit)).unwrap();
+        let card = PluggedCard::new(state);
+        let reader = card.reader.name.clone();
+        let tsa = LocalTsa::start_for(&pki, &dir.join("tsa"), Behaviour::Grant);
+        let bundle = pki.bundle_pem.to_str().unwrap().to_owned();
+        LtvWorld {
+            dir,
+            pki,
+            azedit,
+            reader,
+            bundle,
+            tsa,
+            server,
+            online,
+            crl_revoked,
+            ocsp_revoked,
+            ocsp_asked,
+            _card: card,
+        }
+    }
+
+    /// Whether the CRLs and the responder answer.
+    fn set_online(&self, up: bool) {
+        self.online.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The card's signing certificate (DER).
+    fn signing_certificate(&self) -> Vec<u8> {
+        std::fs::read(self.azedit.join("sign.der")).unwrap()
+    }
+
+    /// `mohur sign FILE --level LEVEL ARGS` with the card's signing PIN typed.
+    fn sign(&self, file: &Path, level: &str, args: &[&str]) -> Output {
+        std::fs::write(self.dir.join("queue"), SIGN_PIN).unwrap();
+        let fixed = ["sign", file.to_str().unwrap(), "--json", "--level", level, "--reader", &self.reader];
+        mohur(&self.dir, &[&fixed[..], &["--ca-bundle", &self.bundle, "--tsa", &self.tsa.url], args].concat(), &[])
+    }
+
+    /// `mohur verify FILE --json` (`--online`): exit code and report.
+    fn verify(&self, file: &Path, online: bool) -> (Option<i32>, serde_json::Value) {
+        let mut args = vec!["verify", file.to_str().unwrap(), "--json", "--ca-bundle", &self.bundle];
+        if online {
+            args.push("--online");
+        }
+        let out = mohur(&self.dir, &args, &[]);
+        (out.status.code(), json(&out))
+    }
+
+    /// The names in the test's directory, to show that nothing was written.
+    fn listing(&self) -> Vec<std::ffi::OsString> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        names
+    }
+}
+
 #[test]
 fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_off_line() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    let dir = temp_dir("pades-lt");
-    let pki_dir = dir.join("pki");
-    // The CAs' CRL distribution point: each CRL made fresh when asked, revoking what the
-    // test puts in `revoked`; 404 while `online` is false.
-    let revoked: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let online = Arc::new(AtomicBool::new(true));
-    let (dp_dir, dp_revoked, dp_online) = (pki_dir.clone(), revoked.clone(), online.clone());
-    let crl_server = mohur_tests::http::HttpServer::start(move |req| {
-        if !dp_online.load(Ordering::SeqCst) {
-            return None;
-        }
-        let stem = req.path.strip_prefix("/crl/")?.strip_suffix(".crl")?;
-        let list = dp_revoked.lock().unwrap().clone();
-        let refs: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
-        let crl = mohur_certs::revocation_list(&dp_dir, stem, if stem == "ica" { &refs } else { &[] }).ok()?;
-        Some(("application/pkix-crl".to_owned(), crl))
-    });
-    let opts = mohur_certs::Options { crl_base: Some(format!("{}/crl", crl_server.url)), ..Default::default() };
-    let pki = mohur_certs::generate_with(&pki_dir, &opts).unwrap();
-    let azedit = pki.holder_dirs.iter().find(|d| d.ends_with("azedit")).unwrap();
-    let state = mohur_card_sim::provision(azedit, &mohur_card_sim::ProvisionOptions::new(Profile::Azedit)).unwrap();
-    let card = PluggedCard::new(state);
-    let reader = card.reader.name.clone();
-    let tsa = LocalTsa::start_for(&pki, &dir.join("tsa"), Behaviour::Grant);
-    let bundle = pki.bundle_pem.to_str().unwrap().to_owned();
-    let doc = dir.join("contract.pdf");
+    let w = LtvWorld::start("pades-lt", false);
+    let doc = w.dir.join("contract.pdf");
     std::fs::write(&doc, mohur_tests::pdf::document(1, "Contract", false)).unwrap();
-    let sign = |level: &str| {
-        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
-        let args = ["sign", doc.to_str().unwrap(), "--json", "--level", level, "--reader", &reader];
-        mohur(&dir, &[&args[..], &["--ca-bundle", &bundle, "--tsa", &tsa.url]].concat(), &[])
-    };
 
-    let out = sign("LT");
+    let out = w.sign(&doc, "LT", &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(json(&out)["level"], "B-LT");
-    assert!(crl_server.requests() >= 3, "the CRLs of the ICA, the PCA and the root were fetched");
+    assert!(w.server.requests() >= 3, "the CRLs of the ICA, the PCA and the root were fetched");
     // The CAs go off-line: everything a verifier needs is in the file.
-    online.store(false, Ordering::SeqCst);
-    let signed = dir.join("contract.signed.pdf");
-    let report = pyhanko_ltv(&signed, &pki.root_cert_pem);
+    w.set_online(false);
+    let signed = w.dir.join("contract.signed.pdf");
+    let report = pyhanko_ltv(&signed, &w.pki.root_cert_pem);
     let said = text(&report);
     assert!(report.status.success() && said.contains("Signature1 True True True"), "pyHanko LTV: {said}");
-    let out = mohur(&dir, &["verify", signed.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(json(&out)["signatures"][0]["level"], "B-LT", "{}", stdout(&out));
+    let (code, v) = w.verify(&signed, false);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["signatures"][0]["level"], "B-LT", "{v}");
 
     // B-LTA: and a document time-stamp over all of it. pyHanko checks the signature and
     // the document time-stamp with the DSS alone; mohur reports B-LTA.
-    online.store(true, Ordering::SeqCst);
-    let out = sign("LTA");
+    w.set_online(true);
+    let out = w.sign(&doc, "LTA", &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    online.store(false, Ordering::SeqCst);
-    let lta = dir.join("contract.signed-2.pdf");
-    let report = pyhanko_ltv(&lta, &pki.root_cert_pem);
+    w.set_online(false);
+    let lta = w.dir.join("contract.signed-2.pdf");
+    let report = pyhanko_ltv(&lta, &w.pki.root_cert_pem);
     let said = text(&report);
     assert!(said.contains("Signature1 True True True") && said.contains("Signature2 True True True"), "{said}");
-    let out = mohur(&dir, &["verify", lta.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let v = json(&out);
+    let (code, v) = w.verify(&lta, false);
+    assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
     assert_eq!(v["signatures"][1]["kind"], "documentTimestamp", "{v}");
     // A byte of the document time-stamp's own range changed: it no longer verifies.
     let mut bytes = std::fs::read(&lta).unwrap();
     let at = bytes.windows(6).rposition(|w| w == b"/Certs").unwrap();
     bytes[at + 1] = b'D';
-    let forged = dir.join("lta-forged.pdf");
+    let forged = w.dir.join("lta-forged.pdf");
     std::fs::write(&forged, bytes).unwrap();
-    let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--json", "--ca-bundle", &bundle], &[]);
-    assert_eq!(out.status.code(), Some(INVALID), "{}", stdout(&out));
+    let (code, v) = w.verify(&forged, false);
+    assert_eq!(code, Some(INVALID), "{v}");
 
     // A B-T file fails pyHanko's B-LT validation: the check above is not a formality.
-    let out = sign("T");
+    w.set_online(true);
+    let out = w.sign(&doc, "T", &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let report = pyhanko_ltv(&dir.join("contract.signed-3.pdf"), &pki.root_cert_pem);
+    let report = pyhanko_ltv(&w.dir.join("contract.signed-3.pdf"), &w.pki.root_cert_pem);
     assert!(!text(&report).contains("Signature1 True True True"), "{}", text(&report));
 
     // The CRLs not to be had, or the signer's certificate revoked: exit 11, no file.
-    let sign_cert = std::fs::read(azedit.join("sign.der")).unwrap();
     for (up, revoke, why) in [(false, false, "could be had"), (true, true, "is revoked")] {
-        online.store(up, Ordering::SeqCst);
+        w.set_online(up);
         if revoke {
-            revoked.lock().unwrap().push(sign_cert.clone());
+            w.crl_revoked.lock().unwrap().push(w.signing_certificate());
         }
-        let before: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        let out = sign("LT");
+        let before = w.listing();
+        let out = w.sign(&doc, "LT", &[]);
         assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
         assert_eq!(json(&out)["error"]["code"], "VALIDATION_DATA_FAILED");
         assert!(json(&out)["error"]["message"].as_str().unwrap().contains(why), "{}", stdout(&out));
-        let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(before, after);
+        assert_eq!(before, w.listing());
     }
 
     // mohur verify and revocation, the signing certificate now revoked at the CA: the B-T
     // file checked --online fetches the CRL and is refused; off-line its status is
     // unknown (said, not hidden); the B-LT file's own CRLs, from before, say good.
-    let verify = |file: &str, online: bool| {
-        let f = dir.join(file);
-        let mut args = vec!["verify", f.to_str().unwrap(), "--json", "--ca-bundle", &bundle];
-        if online {
-            args.push("--online");
-        }
-        let out = mohur(&dir, &args, &[]);
-        (out.status.code(), json(&out))
-    };
-    let (code, v) = verify("contract.signed-3.pdf", true);
+    let (code, v) = w.verify(&w.dir.join("contract.signed-3.pdf"), true);
     assert_eq!(code, Some(INVALID), "{v}");
     assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
-    online.store(false, Ordering::SeqCst);
-    let (code, v) = verify("contract.signed-3.pdf", false);
+    w.set_online(false);
+    let (code, v) = w.verify(&w.dir.join("contract.signed-3.pdf"), false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("unknown")), "{v}");
-    let (code, v) = verify("contract.signed.pdf", false);
+    let (code, v) = w.verify(&signed, false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");
 }
 
 #[test]
 fn a_pdf_signed_at_b_lt_carries_ocsp_answers_and_a_certificate_the_responder_revoked_is_refused() {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    let dir = temp_dir("pades-lt-ocsp");
-    let pki_dir = dir.join("pki");
-    // The E-Government CA's OCSP responder (`openssl ocsp` answering from an index that
-    // revokes what the test puts in `revoked`) and the CAs' CRLs, which never list
-    // anything here: only the responder says "revoked". Nothing answers while `online`
-    // is false.
-    let revoked: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let online = Arc::new(AtomicBool::new(true));
-    let asked = Arc::new(AtomicUsize::new(0));
-    let (srv_pki, srv_revoked, srv_online, srv_asked, scratch) =
-        (pki_dir.clone(), revoked.clone(), online.clone(), asked.clone(), dir.join("ocsp"));
-    let server = mohur_tests::http::HttpServer::start(move |req| {
-        if !srv_online.load(Ordering::SeqCst) {
-            return None;
-        }
-        if req.path == "/ocsp" && req.method == "POST" {
-            srv_asked.fetch_add(1, Ordering::SeqCst);
-            let list = srv_revoked.lock().unwrap().clone();
-            let answer = mohur_tests::ocsp::answer(&srv_pki, &scratch, &req.body, &list)?;
-            return Some(("application/ocsp-response".to_owned(), answer));
-        }
-        let stem = req.path.strip_prefix("/crl/")?.strip_suffix(".crl")?;
-        Some(("application/pkix-crl".to_owned(), mohur_certs::revocation_list(&srv_pki, stem, &[]).ok()?))
-    });
-    let opts = mohur_certs::Options {
-        crl_base: Some(format!("{}/crl", server.url)),
-        ocsp_url: Some(format!("{}/ocsp", server.url)),
-        ..Default::default()
-    };
-    let pki = mohur_certs::generate_with(&pki_dir, &opts).unwrap();
-    let azedit = pki.holder_dirs.iter().find(|d| d.ends_with("azedit")).unwrap();
-    let state = mohur_card_sim::provision(azedit, &mohur_card_sim::ProvisionOptions::new(Profile::Azedit)).unwrap();
-    let card = PluggedCard::new(state);
-    let reader = card.reader.name.clone();
-    let tsa = LocalTsa::start_for(&pki, &dir.join("tsa"), Behaviour::Grant);
-    let bundle = pki.bundle_pem.to_str().unwrap().to_owned();
-    let doc = dir.join("contract.pdf");
+    use std::sync::atomic::Ordering;
+    // The CAs' CRLs never list anything here: only the responder says "revoked".
+    let w = LtvWorld::start("pades-lt-ocsp", true);
+    let doc = w.dir.join("contract.pdf");
     std::fs::write(&doc, mohur_tests::pdf::document(1, "Contract", false)).unwrap();
-    let sign = |level: &str| {
-        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
-        let args = ["sign", doc.to_str().unwrap(), "--json", "--level", level, "--reader", &reader];
-        mohur(&dir, &[&args[..], &["--ca-bundle", &bundle, "--tsa", &tsa.url]].concat(), &[])
-    };
-    let verify = |file: &str, online: bool| {
-        let f = dir.join(file);
-        let mut args = vec!["verify", f.to_str().unwrap(), "--json", "--ca-bundle", &bundle];
-        if online {
-            args.push("--online");
-        }
-        let out = mohur(&dir, &args, &[]);
-        (out.status.code(), json(&out))
-    };
 
-    let out = sign("LT");
+    let out = w.sign(&doc, "LT", &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(json(&out)["level"], "B-LT");
     // The signer's and the TSA's certificates were asked about.
-    assert!(asked.load(Ordering::SeqCst) >= 2, "OCSP requests: {}", asked.load(Ordering::SeqCst));
-    let signed = dir.join("contract.signed.pdf");
+    let asked = w.ocsp_asked.load(Ordering::SeqCst);
+    assert!(asked >= 2, "OCSP requests: {asked}");
+    let signed = w.dir.join("contract.signed.pdf");
     let bytes = std::fs::read(&signed).unwrap();
     assert!(bytes.windows(7).any(|w| w == b"/OCSPs "), "the DSS has no /OCSPs");
     // The responder and the CAs go off-line: pyHanko validates with the DSS alone, with
     // revocation checking hard-fail.
-    online.store(false, Ordering::SeqCst);
-    let report = pyhanko_ltv(&signed, &pki.root_cert_pem);
+    w.set_online(false);
+    let report = pyhanko_ltv(&signed, &w.pki.root_cert_pem);
     let said = text(&report);
     assert!(report.status.success() && said.contains("Signature1 True True True"), "pyHanko LTV: {said}");
-    let (code, v) = verify("contract.signed.pdf", false);
+    let (code, v) = w.verify(&signed, false);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["signatures"][0]["level"], "B-LT", "{v}");
     assert_eq!(v["signatures"][0]["revocation"], "good", "{v}");
@@ -963,20 +989,92 @@ fn a_pdf_signed_at_b_lt_carries_ocsp_answers_and_a_certificate_the_responder_rev
     // A B-T file, then the responder says the signing certificate is revoked (the CRLs
     // still do not): B-LT is refused with no file, and the B-T file checked --online is
     // invalid; the B-LT file's own answer, from before, still says good.
-    online.store(true, Ordering::SeqCst);
-    let out = sign("T");
+    w.set_online(true);
+    let out = w.sign(&doc, "T", &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    revoked.lock().unwrap().push(std::fs::read(azedit.join("sign.der")).unwrap());
-    let before: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    let out = sign("LT");
+    w.ocsp_revoked.lock().unwrap().push(w.signing_certificate());
+    let before = w.listing();
+    let out = w.sign(&doc, "LT", &[]);
     assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
     assert!(json(&out)["error"]["message"].as_str().unwrap().contains("is revoked"), "{}", stdout(&out));
-    let after: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(before, after);
-    let (code, v) = verify("contract.signed-2.pdf", true);
+    assert_eq!(before, w.listing());
+    let (code, v) = w.verify(&w.dir.join("contract.signed-2.pdf"), true);
     assert_eq!(code, Some(INVALID), "{v}");
     assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
-    online.store(false, Ordering::SeqCst);
-    let (code, v) = verify("contract.signed.pdf", false);
+    w.set_online(false);
+    let (code, v) = w.verify(&signed, false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");
+}
+
+#[test]
+fn a_file_signed_at_b_lt_carries_ocsp_answers_and_crls_in_its_signed_data_that_openssl_reads() {
+    use std::sync::atomic::Ordering;
+    let w = LtvWorld::start("cades-lt", true);
+    let doc = w.dir.join("contract.txt");
+    std::fs::write(&doc, "I agree.\n").unwrap();
+
+    let out = w.sign(&doc, "LT", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let said = json(&out);
+    assert_eq!((said["format"].as_str(), said["level"].as_str()), (Some("cades"), Some("B-LT")), "{said}");
+    assert!(w.ocsp_asked.load(Ordering::SeqCst) >= 2, "the signer's and the TSA's certificates were asked about");
+    let p7s = w.dir.join("contract.txt.p7s");
+    // OpenSSL, off-line, reads the signed data: the signature checks against the test
+    // root, and the revocation data are there, the OCSP answers as RFC 5940's format.
+    w.set_online(false);
+    let root = w.pki.root_cert_pem.to_str().unwrap();
+    let checked = openssl(&[
+        "cms",
+        "-verify",
+        "-inform",
+        "DER",
+        "-in",
+        p7s.to_str().unwrap(),
+        "-CAfile",
+        root,
+        "-out",
+        "/dev/null",
+    ]);
+    assert!(checked.status.success(), "openssl cms -verify: {}", text(&checked));
+    let printed = openssl(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s.to_str().unwrap()]);
+    let printed = text(&printed);
+    assert!(printed.contains("1.3.6.1.5.5.7.16.2") || printed.contains("ocsp"), "no OCSP answer in crls: {printed}");
+    assert!(printed.contains("version: 5"), "signed data with an other revocation choice is version 5: {printed}");
+    // mohur verify, off-line: B-LT from what the file carries.
+    let (code, v) = w.verify(&p7s, false);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!((v["level"].as_str(), v["revocation"].as_str()), (Some("B-LT"), Some("good")), "{v}");
+
+    // In an ASiC-E container the signature is the same CAdES: B-LT too.
+    w.set_online(true);
+    let out = w.sign(&doc, "LT", &["--format", "asice"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["level"], "B-LT");
+    w.set_online(false);
+    let (code, v) = w.verify(&w.dir.join("contract.asice"), false);
+    assert_eq!(code, Some(0), "{v}");
+    let signature = &v["signatures"][0];
+    assert_eq!((signature["level"].as_str(), signature["revocation"].as_str()), (Some("B-LT"), Some("good")), "{v}");
+    w.set_online(true);
+    // LTA is a PDF's (a document time-stamp): refused before the PIN, nothing written.
+    let before = w.listing();
+    let out = w.sign(&doc, "LTA", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(before, w.listing());
+
+    // The responder says the signing certificate is revoked: B-LT is refused, no file;
+    // the B-T file checked --online is invalid; the B-LT file's own answer says good.
+    let out = w.sign(&doc, "T", &["--out", w.dir.join("t.p7s").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    w.ocsp_revoked.lock().unwrap().push(w.signing_certificate());
+    let before = w.listing();
+    let out = w.sign(&doc, "LT", &["--out", w.dir.join("lt-2.p7s").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(before, w.listing());
+    let (code, v) = w.verify(&w.dir.join("t.p7s"), true);
+    assert_eq!(code, Some(INVALID), "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("revoked"), "{v}");
+    w.set_online(false);
+    let (code, v) = w.verify(&p7s, false);
+    assert_eq!((code, v["revocation"].as_str()), (Some(0), Some("good")), "{v}");
 }

@@ -384,10 +384,10 @@ export class MohurClient {
    * (`pdf`, base64); with `format: 'asice'` all of them come back in one ASiC-E
    * container (`asice`, base64; `containerName` names it). Either way the whole files
    * are sent, never only their hashes.
-   * `level` is 'B', 'T' (with a time-stamp from the agent's configured TSA) or, for
-   * PDFs, 'LT' (and the certificates and CRLs in the PDF) or 'LTA' (and a document
-   * time-stamp over all of it); the agent's default is 'T'
-   * when it has a TSA.
+   * `level` is 'B', 'T' (with a time-stamp from the agent's configured TSA), 'LT' (and
+   * the certificates, OCSP answers and CRLs: in the PDF, or in the CMS signature) or,
+   * for PDFs, 'LTA' (and a document time-stamp over all of it); the agent's default is
+   * 'T' when it has a TSA.
    * @param {DocumentInput[]} documents at most 64
    * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades'|'asice', level?: 'B'|'T'|'LT'|'LTA', containerName?: string}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)

@@ -66,10 +66,10 @@ pub struct Args {
     /// PAdES for PDFs, CAdES otherwise (auto), either, or an ASiC-E container.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls), LT (B-LT,
-    /// PDFs: and the certificates, OCSP answers and CRLs in the PDF's DSS) or LTA (B-LTA: and a
-    /// document time-stamp). Default: T when a time-stamping authority is configured,
-    /// else B.
+    /// B (B-B), T (B-T: with a time-stamp from the configured tsa_urls), LT (B-LT: and
+    /// the certificates, OCSP answers and CRLs, in the PDF's DSS or the CMS signed data)
+    /// or LTA (B-LTA, PDFs: and a document time-stamp). Default: T when a time-stamping
+    /// authority is configured, else B.
     #[arg(long)]
     pub level: Option<Level>,
     /// Time-stamping authority (RFC 3161 over http:// or https://) for --level T, instead
@@ -173,7 +173,14 @@ impl<'a> Signer<'a> {
     /// time-stamped at B-T.
     fn cades(&self, context: String, req: &cms::SignRequest) -> Result<Vec<u8>, Failure> {
         let der = self.with_pin(context, |sign| cms::sign_cades(req, sign))?;
-        self.stamp(der)
+        let der = self.stamp(der)?;
+        if self.level < Level::LT {
+            return Ok(der);
+        }
+        // B-LT (LTA was refused before any dialog: it is made for PDFs).
+        let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);
+        let known = [self.chain.clone(), self.cas.clone()].concat();
+        Ok(crate::documents::ltv::add_to_signed_data(&der, &known, timeout)?)
     }
 
     /// Runs `f` with the card's signing callback after one PIN entry.
@@ -274,8 +281,8 @@ pub fn sign_file<'s>(
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = out.display().to_string())));
     }
     let signer = signer()?;
-    if !pades && signer.level >= Level::LT {
-        return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
+    if !pades && signer.level == Level::LTA {
+        return Err(Failure::usage(tr!("cli-sign-lta-pdf-only")));
     }
     let (level, cert, chain) = (signer.level, &signer.cert, &signer.chain);
     let sha256 = hex_lower(&super::sha256(&data));
@@ -366,8 +373,8 @@ fn sign_container(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::usage(tr!("cli-sign-not-over-original", name = f.display().to_string())));
     }
     let signer = Signer::new(args)?;
-    if signer.level >= Level::LT {
-        return Err(Failure::usage(tr!("cli-sign-lt-pdf-only")));
+    if signer.level == Level::LTA {
+        return Err(Failure::usage(tr!("cli-sign-lta-pdf-only")));
     }
     let mut context = tr!("cli-sign-context");
     let mut listed = Vec::new();

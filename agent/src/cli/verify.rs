@@ -124,10 +124,10 @@ mod imp {
         }
         // A ZIP (local file header, APPNOTE §4.3.7): an ASiC container.
         if der.starts_with(b"PK\x03\x04") {
-            return verify_container(&der, &trust);
+            return verify_container(&der, &trust, args.online);
         }
         // A detached signature (no eContent, RFC 5652 §5.2) needs the signed file.
-        let detached = ContentInfo::from_der(&der)
+        let detached = ContentInfo::from_der(&crate::signing::validation_data::decodable(&der))
             .ok()
             .and_then(|ci| ci.content.decode_as::<SignedData>().ok())
             .is_some_and(|sd| sd.encap_content_info.econtent.is_none());
@@ -144,10 +144,14 @@ mod imp {
         };
         let content = content_path.as_deref().map(read).transpose()?;
         let content_name = content_path.as_ref().map(|p| p.display().to_string());
-        match verify_cms(&der, content.as_deref(), &trust) {
-            Ok(v) => {
+        let verified = verify_cms(&der, content.as_deref(), &trust).and_then(|v| {
+            let (level, revocation) =
+                validation::cades_level(&der, &v, &trust, args.online).map_err(Error::BadRequest)?;
+            Ok((v, level, revocation))
+        });
+        match verified {
+            Ok((v, level, revocation)) => {
                 let time = time_text(v.signing_time);
-                let level = if v.timestamp.is_some() { Level::T } else { Level::B };
                 let mut text = format!(
                     "{}\n  {}: {}\n  {}: {}\n  {}: {time}\n",
                     tr!("cli-verify-valid"),
@@ -160,6 +164,17 @@ mod imp {
                 if let Some(t) = &v.timestamp {
                     text.push_str(&timestamp_line(t));
                 }
+                let revocation = match revocation {
+                    crate::documents::ltv::Revocation::Good => {
+                        text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-good")));
+                        json!({"revocation": "good"})
+                    }
+                    crate::documents::ltv::Revocation::Unknown(who) => {
+                        text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-unknown", who = who.join("; "))));
+                        json!({"revocation": "unknown", "revocationUnknownFor": who})
+                    }
+                    crate::documents::ltv::Revocation::Revoked(_) => json!({"revocation": "revoked"}),
+                };
                 text.push_str(&format!("  SHA-256: {}\n", hex_lower(&v.content_sha256)));
                 Ok(Outcome {
                     json: json!({
@@ -172,6 +187,8 @@ mod imp {
                         "contentSha256": hex_lower(&v.content_sha256),
                         "detached": detached,
                         "content": content_name,
+                        "revocation": revocation["revocation"],
+                        "revocationUnknownFor": revocation.get("revocationUnknownFor"),
                     }),
                     text,
                     exit: exit::OK,
@@ -188,6 +205,16 @@ mod imp {
                     exit: exit::INVALID,
                 })
             }
+        }
+    }
+
+    /// `good`, `unknown` or `revoked`, for the JSON report.
+    fn revocation_word(r: &crate::documents::ltv::Revocation) -> &'static str {
+        use crate::documents::ltv::Revocation;
+        match r {
+            Revocation::Good => "good",
+            Revocation::Unknown(_) => "unknown",
+            Revocation::Revoked(_) => "revoked",
         }
     }
 
@@ -283,15 +310,14 @@ mod imp {
 
     /// An ASiC-E container: each signature over its manifest, each document's digest,
     /// no document unsigned.
-    fn verify_container(bytes: &[u8], trust: &TrustStore) -> Result<Outcome, Failure> {
-        let check = validation::check_container(bytes, trust).map_err(Error::from)?;
+    fn verify_container(bytes: &[u8], trust: &TrustStore, online: bool) -> Result<Outcome, Failure> {
+        let check = validation::check_container(bytes, trust, online).map_err(Error::from)?;
         let valid = check.valid();
         let mut text = format!("{}\n", if valid { tr!("cli-verify-valid") } else { tr!("cli-verify-invalid") });
         let mut signatures = Vec::new();
         for (file, outcome) in &check.signatures {
             match outcome {
-                Ok(v) => {
-                    let level = if v.timestamp.is_some() { Level::T } else { Level::B };
+                Ok(validation::CadesCheck { verified: v, level, revocation }) => {
                     text.push_str(&format!(
                         "  {file}: {}: {} ({}: {})\n",
                         tr!("cli-label-signer"),
@@ -303,6 +329,7 @@ mod imp {
                         "file": file, "valid": true, "signer": v.signer_cn, "level": level.name(),
                         "signingTime": time_text(v.signing_time),
                         "timestamp": v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})),
+                        "revocation": revocation_word(revocation),
                     }));
                 }
                 Err(reason) => {

@@ -197,6 +197,20 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
     Ok(ValidationData { certificates: unique, crls, ocsps })
 }
 
+/// CAdES B-LT (ETSI EN 319 122-1 §6.3): `cms_der`, a time-stamped signature, with the
+/// certificates of the signature and its time-stamp and an OCSP answer or a CRL for each,
+/// gathered now ([`gather`]), in the signed data's `certificates` and `crls`
+/// ([`crate::signing::validation_data`]). `known`: CA certificates that complete the
+/// chains (the signer's, the bundle's).
+pub fn add_to_signed_data(cms_der: &[u8], known: &[Vec<u8>], timeout: Duration) -> crate::Result<Vec<u8>> {
+    use crate::signing::validation_data::{self, RevocationValues};
+    let certs = [certificates_of(cms_der), known.to_vec()].concat();
+    let data = gather(&certs, timeout)?;
+    let values = RevocationValues { crls: data.crls, ocsps: data.ocsps };
+    validation_data::add(cms_der, &data.certificates, &values)
+        .map_err(|e| crate::Error::Internal(format!("B-LT: the signed data cannot take its validation data: {e}")))
+}
+
 /// The certificates a CAdES signature and its time-stamp carry (the signer's, its chain,
 /// the TSA's and its chain): what [`gather`] needs.
 pub fn certificates_of(cms_der: &[u8]) -> Vec<Vec<u8>> {
@@ -212,7 +226,8 @@ pub fn certificates_of(cms_der: &[u8]) -> Vec<Vec<u8>> {
             })
             .collect()
     }
-    let Some(sd) = ContentInfo::from_der(cms_der).ok().and_then(|ci| ci.content.decode_as::<SignedData>().ok()) else {
+    let cms_der = crate::signing::validation_data::decodable(cms_der);
+    let Some(sd) = ContentInfo::from_der(&cms_der).ok().and_then(|ci| ci.content.decode_as::<SignedData>().ok()) else {
         return Vec::new();
     };
     let mut out = certs(&sd);

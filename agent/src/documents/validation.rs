@@ -18,9 +18,10 @@
 //! signature time-stamps, over their byte range. Not checked yet: OCSP responses, DocMDP
 //! permissions.
 
+use super::ltv;
 use super::pdf::{self, FoundSignature, PdfError};
 use super::Level;
-use crate::signing::verify::{verify_signature, TrustStore, VerifiedDetails};
+use crate::signing::verify::{verify_signature, TrustStore, VerifiedDetails, VerifiedTimestamp};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 /// The verdict on one signature of a PDF.
@@ -75,7 +76,7 @@ impl SignatureCheck {
 /// Checks every signature of `pdf` against `trust`. A PDF that cannot be read, or whose
 /// signature dictionaries are malformed, is a [`PdfError`].
 pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<SignatureCheck>, PdfError> {
-    use super::ltv::{self, Revocation};
+    use super::ltv::Revocation;
     let (found, has_dss) = pdf::read_signed(pdf)?;
     // The DSS's streams need a second, full parse: only when there is one.
     let dss = if has_dss { pdf::dss_contents(pdf)? } else { Default::default() };
@@ -109,24 +110,7 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
         let mut revocation = None;
         let mut outcome = outcome;
         if let Ok(v) = &outcome {
-            let mut certs = vec![v.signer_certificate.clone()];
-            certs.extend(ltv::certificates_of(&f.cms));
-            certs.extend(dss.certificates.iter().cloned());
-            certs.extend(trust.certificates());
-            certs.retain(|c| !c.is_empty());
-            let (mut crls, mut ocsps) = (dss.crls.clone(), dss.ocsps.clone());
-            if online {
-                // The responders first: they answer for one certificate, fresh.
-                let timeout = std::time::Duration::from_secs(15);
-                let fresh = ltv::fetch_ocsps(&certs, timeout);
-                for der in &fresh {
-                    certs.extend(super::ocsp::certificates(der));
-                }
-                ocsps.splice(0..0, fresh);
-                crls.extend(ltv::fetch_crls(&certs, timeout));
-            }
-            let at = v.timestamp.as_ref().map_or_else(std::time::SystemTime::now, |t| t.time);
-            let r = ltv::check_revocation(&certs, &crls, &ocsps, at);
+            let r = signature_revocation(&v.signer_certificate, v.timestamp.as_ref(), &f.cms, &dss, trust, online);
             if let Revocation::Revoked(who) = &r {
                 outcome = Err(format!("the certificate of {who} was revoked"));
             }
@@ -153,6 +137,62 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
         c.archived = c.validation_data && archive_ends.iter().any(|&a| a > end);
     }
     Ok(checks)
+}
+
+/// What revocation data say of the certificates of a verified signature (`cms_der`):
+/// the signer's, its chain's and its time-stamp's, as of the time-stamp (or now). The
+/// data the file `carries` (a PDF's DSS, a CAdES signature's signed data), and, when
+/// `online`, fresh answers of the certificates' OCSP responders and CRLs of their
+/// distribution points (the responders first: they answer for one certificate).
+pub fn signature_revocation(
+    signer_certificate: &[u8],
+    timestamp: Option<&VerifiedTimestamp>,
+    cms_der: &[u8],
+    carries: &ltv::ValidationData,
+    trust: &TrustStore,
+    online: bool,
+) -> ltv::Revocation {
+    let mut certs = vec![signer_certificate.to_vec()];
+    certs.extend(ltv::certificates_of(cms_der));
+    certs.extend(carries.certificates.iter().cloned());
+    certs.extend(trust.certificates());
+    certs.retain(|c| !c.is_empty());
+    let (mut crls, mut ocsps) = (carries.crls.clone(), carries.ocsps.clone());
+    if online {
+        let timeout = std::time::Duration::from_secs(15);
+        let fresh = ltv::fetch_ocsps(&certs, timeout);
+        for der in &fresh {
+            certs.extend(super::ocsp::certificates(der));
+        }
+        ocsps.splice(0..0, fresh);
+        crls.extend(ltv::fetch_crls(&certs, timeout));
+    }
+    let at = timestamp.map_or_else(std::time::SystemTime::now, |t| t.time);
+    ltv::check_revocation(&certs, &crls, &ocsps, at)
+}
+
+/// A verified CAdES signature (a `.p7s`, an ASiC-E container's): its level and what
+/// revocation data say of its certificates ([`signature_revocation`], with what its signed
+/// data carries). B-LT when it is time-stamped and carries revocation data that show its
+/// certificates were not revoked then. `Err`: a certificate was revoked.
+pub fn cades_level(
+    cms_der: &[u8],
+    v: &crate::signing::verify::VerifiedSignature,
+    trust: &TrustStore,
+    online: bool,
+) -> Result<(Level, ltv::Revocation), String> {
+    use ltv::Revocation;
+    let values = crate::signing::validation_data::revocation_values(cms_der).unwrap_or_default();
+    let carried = !(values.crls.is_empty() && values.ocsps.is_empty());
+    let carries = ltv::ValidationData { certificates: Vec::new(), crls: values.crls, ocsps: values.ocsps };
+    let r = signature_revocation(&v.signer_certificate, v.timestamp.as_ref(), cms_der, &carries, trust, online);
+    let level = match (&r, &v.timestamp) {
+        (Revocation::Revoked(who), _) => return Err(format!("the certificate of {who} was revoked")),
+        (_, None) => Level::B,
+        (Revocation::Good, Some(_)) if carried => Level::LT,
+        (_, Some(_)) => Level::T,
+    };
+    Ok((level, r))
 }
 
 /// What the updates after byte `end` change beyond signing and form filling, if anything.
@@ -267,11 +307,23 @@ fn appended_widgets(after: &Document, old: &[Object], new: &[Object]) -> Option<
     None
 }
 
+/// The verdict on a CAdES signature that verified.
+#[derive(Debug, Clone)]
+pub struct CadesCheck {
+    /// What the CMS check found.
+    pub verified: crate::signing::verify::VerifiedSignature,
+    /// B-B, B-T or B-LT.
+    pub level: Level,
+    /// What revocation data say of its certificates.
+    pub revocation: ltv::Revocation,
+}
+
 /// The verdict on an ASiC-E container (CAdES, EN 319 162-1 §4.4.3).
 #[derive(Debug, Clone)]
 pub struct ContainerCheck {
-    /// Per signature: its file, and what the CMS check over its manifest found.
-    pub signatures: Vec<(String, Result<crate::signing::verify::VerifiedSignature, String>)>,
+    /// Per signature: its file, and what the CMS check over its manifest found, with the
+    /// signature's level and revocation ([`cades_level`]).
+    pub signatures: Vec<(String, Result<CadesCheck, String>)>,
     /// Per document: its name and what is wrong with it (`None`: a manifest of a valid
     /// signature names it with the right digest).
     pub documents: Vec<(String, Option<String>)>,
@@ -289,7 +341,11 @@ impl ContainerCheck {
 /// Checks an ASiC-E container: each `META-INF/ASiCManifest*.xml` with the CAdES
 /// signature it names (detached, over the manifest's bytes), each document's digest
 /// against the manifests, and that no document is in the container unsigned.
-pub fn check_container(bytes: &[u8], trust: &TrustStore) -> Result<ContainerCheck, super::asic::AsicError> {
+pub fn check_container(
+    bytes: &[u8],
+    trust: &TrustStore,
+    online: bool,
+) -> Result<ContainerCheck, super::asic::AsicError> {
     use super::asic;
     let opened = asic::open(bytes)?;
     let mut signatures = Vec::new();
@@ -300,10 +356,15 @@ pub fn check_container(bytes: &[u8], trust: &TrustStore) -> Result<ContainerChec
         let sig_name = manifest.signature.trim_start_matches("./");
         let outcome = match opened.meta.get(sig_name) {
             None => Err(format!("{name} names {sig_name}, which is not in the container")),
-            Some(sig) => crate::signing::verify::verify_cms(sig, Some(manifest_bytes), trust).map_err(|e| match e {
-                crate::Error::BadRequest(m) => m,
-                other => other.to_string(),
-            }),
+            Some(sig) => crate::signing::verify::verify_cms(sig, Some(manifest_bytes), trust)
+                .map_err(|e| match e {
+                    crate::Error::BadRequest(m) => m,
+                    other => other.to_string(),
+                })
+                .and_then(|verified| {
+                    let (level, revocation) = cades_level(sig, &verified, trust, online)?;
+                    Ok(CadesCheck { verified, level, revocation })
+                }),
         };
         if outcome.is_ok() {
             for (doc, alg, digest) in &manifest.objects {

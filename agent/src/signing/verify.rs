@@ -374,6 +374,8 @@ pub fn verify_auth_token(
 pub struct VerifiedSignature {
     /// Common name of the signer's certificate.
     pub signer_cn: String,
+    /// The signer's certificate, DER.
+    pub signer_certificate: Vec<u8>,
     /// The signed signing-time attribute (RFC 5652 §11.3): the time the signer's
     /// computer claimed.
     pub signing_time: SystemTime,
@@ -500,6 +502,7 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
     let v = verify_signed_data(&sd, &[&content], trust, Usage::Document, SystemTime::now())?;
     Ok(VerifiedSignature {
         signer_cn: v.signer_cn,
+        signer_certificate: v.signer_certificate,
         signing_time: v.signing_time.ok_or_else(|| rejected("no signing-time attribute"))?,
         content_sha256: Hash::Sha256.digest(&content),
         timestamp: v.timestamp,
@@ -518,7 +521,9 @@ pub fn verify_signature(cms_der: &[u8], parts: &[&[u8]], trust: &TrustStore) -> 
 
 fn signed_data(cms_der: &[u8]) -> Result<(ContentInfo, SignedData)> {
     let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
-    let ci = ContentInfo::from_der(cms_der).map_err(parse)?;
+    // OCSP responses in `crls` (B-LT) are read by the revocation check, not by `cms`.
+    let cms_der = super::validation_data::decodable(cms_der);
+    let ci = ContentInfo::from_der(&cms_der).map_err(parse)?;
     if ci.content_type != rfc5911::ID_SIGNED_DATA {
         return Err(rejected(format!("CMS content type {} is not signed data", ci.content_type)));
     }

@@ -105,8 +105,10 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     if level >= Level::T && tsa.is_none() {
         return Err(TimestampError::NotConfigured.into());
     }
-    if level >= Level::LT && format != Format::Pades {
-        return Err(Error::BadRequest("level \"LT\" is made for \"pades\" (the PDF's DSS)".into()));
+    if level == Level::LTA && format != Format::Pades {
+        return Err(Error::BadRequest(
+            "level \"LTA\" is made for \"pades\" (a document time-stamp over the PDF)".into(),
+        ));
     }
     let slot = blocking_find(agent, p, purpose)?;
     let cert = slot.with(|t| t.certificate(purpose))?;
@@ -171,6 +173,9 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         if let (Level::T | Level::LT | Level::LTA, Some(tsa)) = (level, &tsa) {
             der = timestamp::stamp(&der, tsa)?;
         }
+        if level >= Level::LT {
+            der = cades_validation_data(agent, &der, &chain, tsa.as_ref())?;
+        }
         let container = asic::build(&documents, &manifest, &der)?;
         let name = match str_param(p, "containerName")? {
             Some(n) => clean_name(n),
@@ -226,8 +231,25 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                 }
                 json!({"name": d.name, "pdf": B64.encode(signed), "level": level.name()})
             }
-            None => json!({"name": d.name, "cms": B64.encode(der), "level": level.name()}),
+            None => {
+                if level >= Level::LT {
+                    der = cades_validation_data(agent, &der, &chain, tsa.as_ref())?;
+                }
+                json!({"name": d.name, "cms": B64.encode(der), "level": level.name()})
+            }
         });
     }
     Ok(json!({"signatures": results}))
+}
+
+/// CAdES B-LT: the validation data in the signed data, fetched after the time-stamp.
+fn cades_validation_data(
+    agent: &Agent,
+    der: &[u8],
+    chain: &[Vec<u8>],
+    tsa: Option<&timestamp::Tsa>,
+) -> Result<Vec<u8>> {
+    let timeout = tsa.map_or(std::time::Duration::from_secs(15), |t| t.timeout);
+    let known = [chain.to_vec(), agent.known_cas()].concat();
+    ltv::add_to_signed_data(der, &known, timeout)
 }
