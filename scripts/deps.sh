@@ -29,6 +29,9 @@ PACKAGES=(
     xvfb xauth trayer imagemagick keyutils dbus-daemon gnome-keyring
     # scripts/windows.sh: typing into the Windows dialogs under wine
     xdotool
+    # the visible PDF signature test: poppler draws the page (pdftoppm) and lists its
+    # fonts (pdffonts)
+    poppler-utils
 )
 # Node.js may come from elsewhere than Debian (its npm is then bundled): ask for the
 # Debian packages only when the commands are missing.

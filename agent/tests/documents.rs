@@ -379,6 +379,9 @@ async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
         json!({"format": "pades", "name": "x.pdf", "digest": b64.encode([0u8; 32]), "hashFunction": "SHA-256"}),
         json!({"format": "pades", "detached": true, "documents": documents}),
         json!({"format": "pades", "level": "LTV", "documents": documents}),
+        json!({"format": "pades", "visiblePage": 0, "documents": documents}),
+        json!({"format": "pades", "visiblePage": "2", "documents": documents}),
+        json!({"format": "asice", "visiblePage": 1, "documents": documents}),
     ];
     for (i, params) in bad.into_iter().enumerate() {
         let r = call(&mut ws, 10 + i as u64, "sign-document", params).await;
@@ -392,10 +395,17 @@ async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
     )
     .await;
     assert_eq!(code(&r), "BAD_DOCUMENT", "{r}");
+    // A visible signature on page 2: the annex has only one page.
+    let r =
+        call(&mut ws, 21, "sign-document", json!({"format": "pades", "visiblePage": 2, "documents": documents})).await;
+    assert_eq!(code(&r), "BAD_DOCUMENT", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("no page 2"), "{r}");
     assert!(!agent.pinentry_log().contains("GETPIN"), "{}", agent.pinentry_log());
 
+    // Signed visibly on page 1 of each: the box is in each file's update.
     agent.queue(&["pin 12345"]);
-    let r = call(&mut ws, 1, "sign-document", json!({"format": "pades", "documents": documents})).await;
+    let r =
+        call(&mut ws, 1, "sign-document", json!({"format": "pades", "visiblePage": 1, "documents": documents})).await;
     let sigs = r["result"]["signatures"].as_array().unwrap_or_else(|| panic!("{r}"));
     assert_eq!(sigs.len(), 2);
     // One dialog, naming both files with their pages and SHA-256, and the site.
@@ -410,6 +420,8 @@ async fn a_portal_gets_two_pdfs_signed_at_b_t_under_one_confirmation() {
         assert!(log.contains(&sha), "{log}");
         let signed = b64.decode(sig["pdf"].as_str().unwrap()).unwrap();
         assert!(signed.starts_with(original));
+        let update = String::from_utf8_lossy(&signed[original.len()..]);
+        assert!(update.contains("/AP") && update.contains("+DejaVuSans"), "{name}: no visible box: {update}");
         let path = dir.join(name);
         std::fs::write(&path, &signed).unwrap();
         // The signer chains to the demo's root, the TSA to the tests' root.
@@ -1077,4 +1089,80 @@ fn a_file_signed_at_b_lt_carries_ocsp_answers_and_crls_in_its_signed_data_that_o
     w.set_online(false);
     let (code, v) = w.verify(&p7s, false);
     assert_eq!((code, v["revocation"].as_str()), (Some(0), Some("good")), "{v}");
+}
+
+/// `pdftoppm` (poppler, scripts/deps.sh) draws `page` of `pdf` as a PNG at 72 dpi.
+fn draw_page(pdf: &Path, page: u32, png_stem: &Path) -> std::path::PathBuf {
+    let p = page.to_string();
+    let out = Command::new("pdftoppm")
+        .args(["-png", "-r", "72", "-singlefile", "-f", &p, "-l", &p])
+        .arg(pdf)
+        .arg(png_stem)
+        .output()
+        .expect("run pdftoppm (poppler-utils: scripts/deps.sh)");
+    assert!(out.status.success(), "pdftoppm: {}", text(&out));
+    png_stem.with_extension("png")
+}
+
+/// How many pixels differ between two PNGs of one size (ImageMagick's `compare -metric AE`).
+fn pixels_differing(a: &Path, b: &Path) -> u64 {
+    let out = Command::new("compare").args(["-metric", "AE"]).arg(a).arg(b).arg("null:").output().expect("compare");
+    let said = String::from_utf8_lossy(&out.stderr);
+    said.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or_else(|| panic!("compare: {said}"))
+        as u64
+}
+
+#[test]
+fn a_visible_signature_shows_the_signer_time_and_reason_in_azerbaijani_on_the_chosen_page() {
+    let dir = temp_dir("pades-visible");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let chain = pki().chain_pem.to_str().unwrap();
+    let doc = dir.join("contract.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(2, "Müqavilə", false)).unwrap();
+    let sign = |page: &str| {
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        let args = ["sign", doc.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain];
+        let visible = ["--visible", page, "--reason", "Şərtlərlə razıyam"];
+        mohur(&dir, &[&args[..], &visible[..]].concat(), &[("MOHUR_LANG", "az")])
+    };
+
+    // A page the document does not have: refused before the PIN, nothing written.
+    let out = sign("3");
+    assert_eq!(out.status.code(), Some(FAILURE), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["error"]["code"], "BAD_DOCUMENT", "{}", stdout(&out));
+    assert!(!dir.join("pinentry.log").exists() && !dir.join("contract.signed.pdf").exists());
+
+    let out = sign("2");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let signed = dir.join("contract.signed.pdf");
+    let report = pyhanko_validate(&signed);
+    let t = text(&report);
+    assert!(report.status.success() && t.contains("The signature is judged VALID"), "pyhanko: {t}");
+    // The font is in the file, a subset, with a ToUnicode map (poppler's pdffonts).
+    let fonts = Command::new("pdffonts").arg(&signed).output().expect("pdffonts");
+    let fonts = text(&fonts);
+    let line = fonts.lines().find(|l| l.contains("DejaVuSans")).unwrap_or_else(|| panic!("no DejaVuSans: {fonts}"));
+    // name, type, encoding, then embedded, subset, ToUnicode.
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert!(line.contains("CID TrueType") && words.windows(3).any(|w| w == ["yes", "yes", "yes"]), "{fonts}");
+    // As a person sees it: page 2 has the box (its pixels differ from the unsigned page's),
+    // page 1 is as it was. The pictures stay in the test's directory.
+    let unsigned2 = draw_page(&doc, 2, &dir.join("unsigned-2"));
+    let signed2 = draw_page(&signed, 2, &dir.join("signed-2"));
+    let boxed = pixels_differing(&unsigned2, &signed2);
+    assert!(boxed > 2_000, "only {boxed} pixels of page 2 changed: {}", signed2.display());
+    let (unsigned1, signed1) =
+        (draw_page(&doc, 1, &dir.join("unsigned-1")), draw_page(&signed, 1, &dir.join("signed-1")));
+    assert_eq!(pixels_differing(&unsigned1, &signed1), 0, "page 1 changed");
+    // The box's words, as its ToUnicode map gives them back, in Azerbaijani.
+    let bytes = std::fs::read(&signed).unwrap();
+    let cmap = String::from_utf8_lossy(&bytes);
+    for c in ['Ş', 'ə', 'ı'] {
+        let hex: String = c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("<{u:04X}>")).collect();
+        assert!(cmap.contains(&hex), "{c} is not in the ToUnicode map");
+    }
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let out = mohur(&dir, &["verify", signed.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }

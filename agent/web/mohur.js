@@ -389,7 +389,8 @@ export class MohurClient {
    * for PDFs, 'LTA' (and a document time-stamp over all of it); the agent's default is
    * 'T' when it has a TSA.
    * @param {DocumentInput[]} documents at most 64
-   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades'|'asice', level?: 'B'|'T'|'LT'|'LTA', containerName?: string}} [opts]
+   * `visiblePage` (PDFs) shows each signature in a box on that page (from 1).
+   * @param {RequestOptions & {detached?: boolean, largeDocumentBytes?: number, format?: 'cms'|'pades'|'asice', level?: 'B'|'T'|'LT'|'LTA', containerName?: string, visiblePage?: number}} [opts]
    *   `detached` defaults to true (the CMS does not embed the document)
    * @returns {Promise<{signatures: {name: string, cms?: string, pdf?: string, asice?: string, level: string}[]}>}
    */
@@ -429,6 +430,7 @@ export class MohurClient {
     const params = pades ? { documents: docs, format } : { documents: docs, format, detached };
     if (opts.level !== undefined) params.level = opts.level;
     if (format === 'asice' && opts.containerName !== undefined) params.containerName = opts.containerName;
+    if (format === 'pades' && opts.visiblePage !== undefined) params.visiblePage = opts.visiblePage;
     if (opts.tokenId) params.tokenId = opts.tokenId;
     return this.request('sign-document', params, opts);
   }

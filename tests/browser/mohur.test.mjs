@@ -265,12 +265,17 @@ test('PDFs for PAdES and files for ASiC-E are sent whole, whatever their size, w
   await c.signDocuments([{ name: 'big.pdf', data: big }], { format: 'pades', level: 'T', largeDocumentBytes: 1000 });
   const m = stub.received.at(-1).msg;
   assert.deepEqual(m.params, { documents: [{ name: 'big.pdf', document: bytesToBase64(big) }], format: 'pades', level: 'T' });
+  await c.signDocuments([{ name: 'big.pdf', data: big }], { format: 'pades', visiblePage: 2, largeDocumentBytes: 1000 });
+  assert.equal(stub.received.at(-1).msg.params.visiblePage, 2);
   await c.signDocuments([{ name: 'a.txt', data: big }, { name: 'b.txt', data: 'b' }], { format: 'asice', containerName: 'ab.asice', largeDocumentBytes: 1000 });
   assert.deepEqual(stub.received.at(-1).msg.params, {
     documents: [{ name: 'a.txt', document: bytesToBase64(big) }, { name: 'b.txt', document: 'Yg==' }],
     format: 'asice',
     containerName: 'ab.asice',
   });
+  // A visible page is a PDF's: not sent for a container.
+  await c.signDocuments([{ name: 'a.txt', data: 'a' }], { format: 'asice', visiblePage: 2 });
+  assert.equal(stub.received.at(-1).msg.params.visiblePage, undefined);
   const before = stub.received.length;
   await assert.rejects(c.signDocuments([{ name: 'x.pdf', digest: new Uint8Array(32) }], { format: 'pades' }), { code: 'BAD_REQUEST' });
   await assert.rejects(c.signDocuments([{ name: 'x.pdf', data: big }], { format: 'xades' }), { code: 'BAD_REQUEST' });

@@ -46,3 +46,8 @@ already-running = mohur artıq işləyir. Onun nişanı bildiriş sahəsində, s
 pin-wrong-try-again = PIN kodu səhvdir. Yenidən cəhd edin.
 webeid-insert-card-title = mohur: kartı taxın
 webeid-insert-card = { $origin } şəxsiyyət vəsiqənizi və ya USB tokeninizi istəyir. İndi onu taxın: kart tapılan kimi bu pəncərə özü bağlanacaq. OK sorğunu dayandırır.
+
+# Görünən PDF imzasının qutusu (sənəddə qalır).
+pdf-visible-signer = Elektron imza ilə imzalayıb: { $name }
+pdf-visible-time = Tarix: { $what }
+pdf-visible-reason = Səbəb: { $what }

@@ -51,3 +51,8 @@ already-running = mohur is already running. Its icon is in the notification area
 pin-wrong-try-again = Wrong PIN. Try again.
 webeid-insert-card-title = mohur: insert your card
 webeid-insert-card = { $origin } asks for your ID card or USB token. Insert it now: this window closes by itself when the card is found. OK stops the request.
+
+# A visible PDF signature's box (the document keeps these words).
+pdf-visible-signer = Signed electronically by { $name }
+pdf-visible-time = Date: { $what }
+pdf-visible-reason = Reason: { $what }

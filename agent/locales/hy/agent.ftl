@@ -46,3 +46,8 @@ already-running = mohur-ն արդեն աշխատում է։ Նրա պատկեր�
 pin-wrong-try-again = PIN-ը սխալ է։ Փորձեք կրկին։
 webeid-insert-card-title = mohur: տեղադրեք քարտը
 webeid-insert-card = { $origin }-ը խնդրում է ձեր նույնականացման քարտը կամ USB տոկենը։ Տեղադրեք այն հիմա․ քարտը գտնելուն պես այս պատուհանը ինքն իրեն կփակվի։ OK-ն դադարեցնում է հարցումը։
+
+# PDF-ի տեսանելի ստորագրության շրջանակը (մնում է փաստաթղթում)։
+pdf-visible-signer = Էլեկտրոնային ստորագրությամբ ստորագրել է՝ { $name }
+pdf-visible-time = Ամսաթիվ՝ { $what }
+pdf-visible-reason = Պատճառ՝ { $what }

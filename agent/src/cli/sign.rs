@@ -76,6 +76,10 @@ pub struct Args {
     /// of the configuration's tsa_urls; repeat it for fallbacks, tried in order.
     #[arg(long = "tsa", value_name = "URL")]
     pub tsa_urls: Vec<String>,
+    /// PDFs: show the signature in a box on this page (1 is the first): the signer's
+    /// name, the time and the reason, in the language of mohur's messages.
+    #[arg(long, value_name = "PAGE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub visible: Option<u32>,
     /// Why the document is signed (PDF: the signature's /Reason).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -231,6 +235,7 @@ fn sign(args: &Args) -> Result<Outcome, Failure> {
         detached: args.detached,
         out: args.out.as_deref(),
         reason: args.reason.as_deref(),
+        visible: args.visible,
     };
     sign_file(|| Signer::new(args), file, &options)
 }
@@ -246,6 +251,8 @@ pub struct FileOptions<'a> {
     pub out: Option<&'a Path>,
     /// A PDF signature's `/Reason`.
     pub reason: Option<&'a str>,
+    /// A PDF signature shown in a box on this page (from 1): name, time, reason.
+    pub visible: Option<u32>,
 }
 
 /// Signs one file as `mohur sign FILE` does (PAdES for a PDF, CAdES otherwise), with the
@@ -299,12 +306,17 @@ pub fn sign_file<'s>(
     let now = SystemTime::now();
     let signed = if pades {
         let reserve = crate::documents::pades_reserve(cert, chain, level);
+        let visible = options.visible.map(|page| crate::documents::appearance::Visible {
+            page,
+            lines: crate::documents::appearance::lines(&holder, now, options.reason),
+        });
         let options = pdf::SignatureOptions {
             signing_time: now,
             name: Some(&holder),
             reason: options.reason,
             reserve,
             document_timestamp: false,
+            visible: visible.as_ref(),
         };
         let prepared = pdf::prepare(data, &options).map_err(crate::Error::from)?;
         let der = signer.with_pin(context, |sign| crate::documents::pades_cms(&prepared, cert, chain, sign))?;

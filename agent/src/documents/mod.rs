@@ -11,6 +11,7 @@
 //!
 //! The signature itself is [`crate::signing::cms`]'s CAdES; this module packs it.
 
+pub mod appearance;
 pub mod asic;
 pub mod ltv;
 pub mod ocsp;
@@ -101,6 +102,7 @@ pub fn add_document_timestamp(pdf: Vec<u8>, tsa: &timestamp::Tsa) -> crate::Resu
         // A token with the TSA's certificates is a few KiB.
         reserve: 24 * 1024,
         document_timestamp: true,
+        visible: None,
     };
     let prepared = pdf::prepare(pdf, &options)?;
     let digest = prepared.digest(mohur_apdu::HashAlg::Sha256)?;

@@ -40,6 +40,17 @@ pub enum PdfError {
     /// A structure the signature needs is missing or malformed.
     #[error("the PDF's structure is not as the standard has it: {0}")]
     Structure(String),
+    /// A visible signature was asked for on a page the document does not have.
+    #[error("the PDF has {pages} page(s): there is no page {page} to show the signature on")]
+    NoSuchPage {
+        /// The page asked for (from 1).
+        page: u32,
+        /// How many there are.
+        pages: usize,
+    },
+    /// The visible signature's box could not be drawn (its font).
+    #[error("the visible signature cannot be drawn: {0}")]
+    Appearance(String),
     /// The CMS signature does not fit the space reserved for it.
     #[error("the signature ({0} bytes) does not fit the space reserved for it ({1} bytes)")]
     TooLarge(usize, usize),
@@ -292,6 +303,8 @@ pub struct SignatureOptions<'a> {
     /// 319 142-1 §5.4.3) rather than a signature: its `/Contents` is an RFC 3161 token
     /// over the byte range, and `signing_time`, `name` and `reason` are not written.
     pub document_timestamp: bool,
+    /// A visible signature ([`super::appearance`]): a box on a page; `None`: invisible.
+    pub visible: Option<&'a super::appearance::Visible>,
 }
 
 /// A PDF with its signature's incremental update in place and the space for the CMS still
@@ -418,8 +431,18 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     let root_id =
         doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| PdfError::structure("no /Root"))?;
     let catalog = doc.get_object(root_id).and_then(Object::as_dict).map_err(|_| PdfError::structure("no catalogue"))?;
-    let first_page = *doc.get_pages().get(&1).ok_or_else(|| PdfError::structure("no pages"))?;
-    let page = doc.get_object(first_page).and_then(Object::as_dict).map_err(|_| PdfError::structure("page 1"))?;
+    // The page of the widget: the visible signature's, else the first.
+    let pages = doc.get_pages();
+    let page_number = options.visible.map_or(1, |v| v.page);
+    let first_page = match pages.get(&page_number) {
+        Some(id) => *id,
+        None if pages.is_empty() => return Err(PdfError::structure("no pages")),
+        None => return Err(PdfError::NoSuchPage { page: page_number, pages: pages.len() }),
+    };
+    let page = doc
+        .get_object(first_page)
+        .and_then(Object::as_dict)
+        .map_err(|_| PdfError::structure("the signature's page"))?;
 
     let taken: Vec<Vec<u8>> = fields(&doc).into_iter().filter_map(|f| f.name).collect();
     let field = (1..).map(|n| format!("Signature{n}")).find(|n| !taken.iter().any(|t| t == n.as_bytes())).unwrap();
@@ -430,7 +453,11 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         );
     let sig_id: ObjectId = (size, 0);
     let widget_id: ObjectId = (size + 1, 0);
-    let next = size + 2;
+    let appearance = match options.visible {
+        Some(v) => Some(super::appearance::build(&v.lines, media_box(&doc, first_page), size + 2)?),
+        None => None,
+    };
+    let next = size + 2 + appearance.as_ref().map_or(0, |a| a.objects.len() as u32);
 
     // Rewritten objects, by id: what points to the new field.
     let mut rewritten: BTreeMap<ObjectId, Object> = BTreeMap::new();
@@ -511,8 +538,8 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         }
     }
 
-    // The field and its widget in one dictionary (§12.7.3.1, §12.5.6.19): invisible (a
-    // zero rectangle), printed and locked.
+    // The field and its widget in one dictionary (§12.7.3.1, §12.5.6.19), printed and
+    // locked: invisible (a zero rectangle), or a box with its appearance (§12.5.5).
     let mut widget = Dictionary::new();
     widget.set("Type", Object::Name(b"Annot".to_vec()));
     widget.set("Subtype", Object::Name(b"Widget".to_vec()));
@@ -520,7 +547,15 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     widget.set("T", Object::String(field.as_bytes().to_vec(), StringFormat::Literal));
     widget.set("V", Object::Reference(sig_id));
     widget.set("F", 132);
-    widget.set("Rect", vec![0.into(), 0.into(), 0.into(), 0.into()]);
+    match &appearance {
+        Some(a) => {
+            widget.set("Rect", a.rect.iter().map(|&x| Object::Real(x)).collect::<Vec<_>>());
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference((a.form, 0)));
+            widget.set("AP", ap);
+        }
+        None => widget.set("Rect", vec![0.into(), 0.into(), 0.into(), 0.into()]),
+    }
     widget.set("P", Object::Reference(first_page));
 
     let xref_is_stream = pdf.get(doc.xref_start..).is_some_and(|rest| !rest.starts_with(b"xref"));
@@ -567,6 +602,10 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
         offsets.insert(id.0, (id.1, pdf.len()));
         pdf.extend_from_slice(format!("{} {} obj\n{}\nendobj\n", id.0, id.1, serialize(&object)).as_bytes());
     }
+    for (n, bytes) in appearance.into_iter().flat_map(|a| a.objects) {
+        offsets.insert(n, (0, pdf.len()));
+        pdf.extend_from_slice(&bytes);
+    }
 
     append_xref(&mut pdf, &mut offsets, next, xref_is_stream, prev, &trailer_entries);
 
@@ -578,6 +617,22 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     }
     pdf[range_at..range_at + text.len()].copy_from_slice(text.as_bytes());
     Ok(Prepared { bytes: pdf, contents, byte_range, field })
+}
+
+/// The page's `/MediaBox` (§7.7.3.3; inherited from its page tree), else US Letter.
+fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
+    let mut at = Some(page);
+    for _ in 0..32 {
+        let Some(dict) = at.and_then(|id| doc.get_object(id).and_then(Object::as_dict).ok()) else { break };
+        if let Ok(Object::Array(a)) = dict.get(b"MediaBox").map(|o| doc.dereference(o).map_or(o, |(_, o)| o)) {
+            let n: Vec<f32> = a.iter().filter_map(|o| o.as_float().ok()).collect();
+            if let [x0, y0, x1, y1] = n[..] {
+                return [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+            }
+        }
+        at = dict.get(b"Parent").and_then(Object::as_reference).ok();
+    }
+    [0.0, 0.0, 612.0, 792.0]
 }
 
 /// Ends an incremental update: a cross-reference section for `offsets` (object number →
@@ -915,6 +970,7 @@ mod tests {
             reason: None,
             reserve: 64,
             document_timestamp: false,
+            visible: None,
         };
         prepare(pdf, &options).unwrap().finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap()
     }

@@ -68,6 +68,19 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(Error::BadRequest("`detached` must be a boolean".into())),
     };
+    // A visible signature: a box with the signer's name and the time on this page (from 1)
+    // of each PDF.
+    let visible_page = match p.get("visiblePage") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= 1) {
+            Some(page) => Some(page),
+            None => return Err(Error::BadRequest("`visiblePage` must be a page number, 1 or more".into())),
+        },
+        Some(_) => return Err(Error::BadRequest("`visiblePage` must be a page number, 1 or more".into())),
+    };
+    if visible_page.is_some() && format != Format::Pades {
+        return Err(Error::BadRequest("`visiblePage` is for \"pades\"".into()));
+    }
     if format != Format::Cms && detached {
         return Err(Error::BadRequest("`detached` is for \"cms\": PAdES and ASiC-E carry their documents".into()));
     }
@@ -141,12 +154,17 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     let prepared: Vec<Option<pdf::Prepared>> = if format == Format::Pades {
         let holder = slot.info().holder;
         let reserve = crate::documents::pades_reserve(&cert, &chain, level);
+        let visible = visible_page.map(|page| crate::documents::appearance::Visible {
+            page,
+            lines: crate::documents::appearance::lines(&holder, now, None),
+        });
         let options = pdf::SignatureOptions {
             signing_time: now,
             name: Some(&holder),
             reason: None,
             reserve,
             document_timestamp: false,
+            visible: visible.as_ref(),
         };
         docs.iter_mut()
             .map(|d| pdf::prepare(d.data.take().unwrap_or_default(), &options).map(Some).map_err(Error::from))
