@@ -1166,3 +1166,93 @@ fn a_visible_signature_shows_the_signer_time_and_reason_in_azerbaijani_on_the_ch
     let out = mohur(&dir, &["verify", signed.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }
+
+/// pyHanko (its Python API) signs `src` into `dst` with the test PKI's AzeDIT signing key:
+/// a certification signature with DocMDP permissions `perm` (`NO_CHANGES`,
+/// `FILL_FORMS`), or with `approval`, an approval signature; `ignore_docmdp` plays a
+/// tool that signs whatever the certification allows (pyHanko itself refuses).
+fn pyhanko_certify(src: &Path, dst: &Path, perm: &str, field: &str, ignore_docmdp: bool) {
+    const SCRIPT: &str = "import sys\n\
+        from pyhanko.sign import signers\n\
+        from pyhanko.sign.fields import MDPPerm\n\
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter\n\
+        key, cert, chain, src, dst, perm, field, ignore = sys.argv[1:9]\n\
+        if ignore == 'yes':\n\
+        \x20   signers.PdfSigner._enforce_certification_constraints = lambda self, reader: None\n\
+        signer = signers.SimpleSigner.load(key, cert, ca_chain_files=(chain,))\n\
+        certify = perm != 'approval'\n\
+        meta = signers.PdfSignatureMetadata(field_name=field, certify=certify,\n\
+        \x20   docmdp_permissions=MDPPerm[perm] if certify else MDPPerm.FILL_FORMS)\n\
+        with open(src, 'rb') as f:\n\
+        \x20   w = IncrementalPdfFileWriter(f)\n\
+        \x20   with open(dst, 'wb') as o:\n\
+        \x20       signers.sign_pdf(w, meta, signer=signer, output=o)\n";
+    let holder = pki().dir.join("azedit");
+    let python = mohur_tests::pyhanko().with_file_name("python");
+    let o = Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(holder.join("sign.key.pem"))
+        .arg(holder.join("sign.pem"))
+        .arg(&pki().chain_pem)
+        .args([src, dst])
+        .args([perm, field, if ignore_docmdp { "yes" } else { "no" }])
+        .output()
+        .expect("run pyhanko's python");
+    assert!(o.status.success(), "pyHanko: {}", text(&o));
+}
+
+#[test]
+fn a_document_certified_with_no_changes_allowed_is_not_signed_again_and_a_later_signature_breaks_it() {
+    let dir = temp_dir("docmdp");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let chain = pki().chain_pem.to_str().unwrap();
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    let doc = dir.join("decision.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "Decision", false)).unwrap();
+    let verify = |f: &Path| {
+        let out = mohur(&dir, &["verify", f.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+        (out.status.code(), json(&out))
+    };
+    let sign = |f: &Path| {
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        mohur(&dir, &["sign", f.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain], &[])
+    };
+
+    // Certified by pyHanko, no changes allowed: mohur says so, and does not sign it.
+    let certified = dir.join("certified.pdf");
+    pyhanko_certify(&doc, &certified, "NO_CHANGES", "Author", false);
+    let (code, v) = verify(&certified);
+    assert_eq!((code, v["signatures"][0]["docMdp"].as_u64()), (Some(0), Some(1)), "{v}");
+    let out = sign(&certified);
+    assert_eq!(out.status.code(), Some(FAILURE), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["error"]["code"], "BAD_DOCUMENT", "{}", stdout(&out));
+    assert!(!dir.join("pinentry.log").exists() && !dir.join("certified.signed.pdf").exists());
+
+    // A tool that ignores the certification signs after it: the certification is broken.
+    // mohur says the author's signature is invalid (the later one is valid in itself);
+    // pyHanko does not judge both valid either.
+    let broken = dir.join("broken.pdf");
+    pyhanko_certify(&certified, &broken, "approval", "Later", true);
+    let (code, v) = verify(&broken);
+    assert_eq!(code, Some(INVALID), "{v}");
+    let author = &v["signatures"][0];
+    assert_eq!(author["valid"], false, "{v}");
+    assert!(author["changedAfter"].as_str().unwrap_or("").contains("DocMDP P=1"), "{v}");
+    assert_eq!(v["signatures"][1]["valid"], true, "{v}");
+    let report = pyhanko_validate(&broken);
+    assert!(text(&report).matches("The signature is judged VALID").count() < 2, "{}", text(&report));
+
+    // Certified with form filling and signing allowed: mohur signs after it, and both
+    // tools find both signatures valid.
+    let fill = dir.join("fill.pdf");
+    pyhanko_certify(&doc, &fill, "FILL_FORMS", "Author", false);
+    let out = sign(&fill);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let both = dir.join("fill.signed.pdf");
+    let (code, v) = verify(&both);
+    assert_eq!((code, v["signatures"][0]["docMdp"].as_u64()), (Some(0), Some(2)), "{v}");
+    let report = pyhanko_validate(&both);
+    assert_eq!(text(&report).matches("The signature is judged VALID").count(), 2, "{}", text(&report));
+}

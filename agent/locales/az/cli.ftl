@@ -63,6 +63,11 @@ cli-verify-pdf-signature = İmza { $n } ({ $field }):
 cli-verify-no-signature = Bu faylda imza yoxdur.
 cli-verify-by-tsa = verən: { $tsa }
 cli-verify-covers-whole = İmza bütün faylı əhatə edir.
+cli-verify-certified = Sənədi təsdiqləyir: { $n ->
+    [1] ondan sonra heç bir dəyişikliyə icazə yoxdur
+    [2] ondan sonra formaların doldurulmasına və imzalanmasına icazə var
+   *[other] ondan sonra formaların doldurulmasına, imzalanmasına və şərhlərə icazə var
+}
 cli-verify-revocation-good = Ləğv edilməyib: sertifikat mərkəzlərinin ləğv siyahıları bunu təsdiq edir.
 cli-verify-revocation-unknown = Bu sertifikatların ləğv edilib-edilmədiyi məlum deyil (faylda ləğv siyahısı yoxdur; --online onları yükləyir): { $who }
 cli-verify-document-timestamp = Sənədin zaman möhürü: faylın və ondan əvvəlki yoxlama məlumatlarının həmin vaxt mövcud olduğunu sübut edir.

@@ -63,6 +63,11 @@ cli-verify-pdf-signature = Signature { $n } ({ $field }):
 cli-verify-no-signature = This file carries no signature.
 cli-verify-by-tsa = by { $tsa }
 cli-verify-covers-whole = It covers the whole file.
+cli-verify-certified = Certifies the document: { $n ->
+    [1] no changes allowed after it
+    [2] form filling and signing allowed after it
+   *[other] form filling, signing and comments allowed after it
+}
 cli-verify-revocation-good = Not revoked: the CAs' revocation lists say so.
 cli-verify-revocation-unknown = Whether these certificates were revoked is not known (no revocation list in the file; --online fetches them): { $who }
 cli-verify-document-timestamp = A document time-stamp: it proves the file and the validation data before it existed at its time.

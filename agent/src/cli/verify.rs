@@ -253,7 +253,11 @@ mod imp {
                 "coversWholeFile": c.covers_whole_file,
                 "changedAfter": c.changed_after,
                 "kind": if c.is_document_timestamp() { "documentTimestamp" } else { "signature" },
+                "docMdp": c.found.doc_mdp,
             });
+            if let Some(p) = c.found.doc_mdp {
+                text.push_str(&format!("  {}\n", tr!("cli-verify-certified", n = p)));
+            }
             match &c.outcome {
                 Ok(v) => {
                     let level = c.level().map(Level::name);

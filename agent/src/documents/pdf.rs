@@ -40,6 +40,10 @@ pub enum PdfError {
     /// A structure the signature needs is missing or malformed.
     #[error("the PDF's structure is not as the standard has it: {0}")]
     Structure(String),
+    /// The document is certified with no changes allowed (DocMDP P=1): a signature after
+    /// it would invalidate the certification.
+    #[error("the PDF is certified with no changes allowed: another signature would break its certification")]
+    NoChangesAllowed,
     /// A visible signature was asked for on a page the document does not have.
     #[error("the PDF has {pages} page(s): there is no page {page} to show the signature on")]
     NoSuchPage {
@@ -109,6 +113,10 @@ pub struct FoundSignature {
     pub name: Option<String>,
     /// `/Reason`.
     pub reason: Option<String>,
+    /// A certification signature's DocMDP permissions (`/P` of its `/Reference`'s
+    /// DocMDP transform, ISO 32000-1 §12.8.2.2): 1 no changes, 2 form filling and
+    /// signing, 3 also annotations; `None` for an approval signature.
+    pub doc_mdp: Option<u8>,
 }
 
 impl FoundSignature {
@@ -191,6 +199,7 @@ pub fn read_signed(pdf: &[u8]) -> Result<(Vec<FoundSignature>, bool), PdfError> 
             claimed_time: text(b"M"),
             name: text(b"Name"),
             reason: text(b"Reason"),
+            doc_mdp: doc_mdp(&doc, sig),
         });
     }
     Ok((found, has_dss))
@@ -424,6 +433,21 @@ fn deref_dict<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Dictio
     doc.dereference(o?).ok()?.1.as_dict().ok()
 }
 
+/// The DocMDP permissions of the signature dictionary `sig`, if it certifies the document
+/// (a `/Reference` to the DocMDP transform method; `/P` defaults to 2, ISO 32000-1
+/// §12.8.2.2, Table 254).
+fn doc_mdp(doc: &Document, sig: &Dictionary) -> Option<u8> {
+    let references = doc.dereference(sig.get(b"Reference").ok()?).ok()?.1.as_array().ok()?;
+    let transform = references
+        .iter()
+        .filter_map(|r| deref_dict(doc, Some(r)))
+        .find(|r| r.get(b"TransformMethod").ok().and_then(|m| m.as_name().ok()) == Some(b"DocMDP"))?;
+    let p = deref_dict(doc, transform.get(b"TransformParams").ok())
+        .and_then(|params| params.get(b"P").ok()?.as_i64().ok())
+        .unwrap_or(2);
+    Some(p.clamp(1, 3) as u8)
+}
+
 /// Prepares the incremental update that will carry a signature (module docs). Takes the
 /// original bytes and appends to them.
 pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared, PdfError> {
@@ -431,6 +455,14 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     let root_id =
         doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| PdfError::structure("no /Root"))?;
     let catalog = doc.get_object(root_id).and_then(Object::as_dict).map_err(|_| PdfError::structure("no catalogue"))?;
+    // A document certified with no changes allowed (the catalogue's /Perms /DocMDP,
+    // §12.8.4) loses its certification to any signature after it.
+    let certification = deref_dict(&doc, catalog.get(b"Perms").ok())
+        .and_then(|perms| deref_dict(&doc, perms.get(b"DocMDP").ok()))
+        .and_then(|sig| doc_mdp(&doc, sig));
+    if certification == Some(1) && !options.document_timestamp {
+        return Err(PdfError::NoChangesAllowed);
+    }
     // The page of the widget: the visible signature's, else the first.
     let pages = doc.get_pages();
     let page_number = options.visible.map_or(1, |v| v.page);

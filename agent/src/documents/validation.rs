@@ -129,6 +129,19 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
             revocation,
         });
     }
+    // DocMDP P=1 (ISO 32000-1 §12.8.2.2): a certification that allows no changes is
+    // broken by any later signature; validation data and document time-stamps (the
+    // long-term updates of ISO 32000-2 §12.8.4.3) are not changes.
+    let signature_ends: Vec<usize> =
+        checks.iter().filter(|c| !c.is_document_timestamp()).map(|c| c.found.covers_until()).collect();
+    for c in &mut checks {
+        let end = c.found.covers_until();
+        if c.found.doc_mdp == Some(1) && c.changed_after.is_none() && signature_ends.iter().any(|&e| e > end) {
+            c.changed_after = Some(
+                "it certifies the document with no changes allowed (DocMDP P=1), and it was signed again after".into(),
+            );
+        }
+    }
     // B-LTA: a valid document time-stamp after a signature's validation data.
     let archive_ends: Vec<usize> =
         checks.iter().filter(|c| c.is_document_timestamp() && c.valid()).map(|c| c.found.covers_until()).collect();
