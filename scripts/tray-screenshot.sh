@@ -3,16 +3,24 @@
 # Xvfb as the display, trayer as the tray (an XEmbed system tray), the agent with
 # --port 0 and no PC/SC, ImageMagick's `import` for the picture.
 #
-#   scripts/tray-screenshot.sh OUT.png [MOHUR_BINARY [AGENT_ARGS...]]
+#   [TRAY_MENU=1] [MOHUR_LANG=az] scripts/tray-screenshot.sh OUT.png [MOHUR_BINARY [AGENT_ARGS...]]
+#
+# With TRAY_MENU=1 the icon is right-clicked as a person does (xdotool) and OUT.png shows
+# its menu; OUT-before.png is the screen before the click. MOHUR_LANG: the agent's
+# language (default en).
 #
 # Exit 0 with OUT.png written; 2 when an X tool is missing (Debian: xvfb xauth trayer
-# imagemagick); 1 on failure. Everything it starts is stopped when it exits.
+# imagemagick, and xdotool for the menu); 1 on failure. Everything it starts is stopped
+# when it exits.
 set -euo pipefail
 
 out=${1:?usage: tray-screenshot.sh OUT.png [MOHUR_BINARY [AGENT_ARGS...]]}
 mohur=${2:-$(dirname "$0")/../target/debug/mohur}
 shift $(($# < 2 ? $# : 2))
-for tool in Xvfb trayer import convert; do
+menu=${TRAY_MENU:-0}
+tools=(Xvfb trayer import convert)
+((menu)) && tools+=(xdotool)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "tray-screenshot.sh: $tool is missing" >&2; exit 2; }
 done
 
@@ -30,7 +38,9 @@ n=90
 while [[ -e /tmp/.X$n-lock ]]; do n=$((n + 1)); done
 export DISPLAY=:$n
 unset WAYLAND_DISPLAY
-Xvfb "$DISPLAY" -screen 0 320x64x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Room below the tray for the menu when it is to be opened.
+if ((menu)); then screen=480x360x24; else screen=320x64x24; fi
+Xvfb "$DISPLAY" -screen 0 "$screen" -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [[ -S /tmp/.X11-unix/X$n ]] && break; sleep 0.1; done
 
@@ -39,12 +49,18 @@ trayer --edge top --align left --widthtype pixel --width 160 --heighttype pixel 
 pids+=($!)
 sleep 1
 
-HOME=$work XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data MOHUR_LANG=en \
+HOME=$work XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data MOHUR_LANG=${MOHUR_LANG:-en} \
     "$mohur" agent --port 0 --no-pcsc --no-well-known-modules "$@" >"$work/agent.out" 2>"$work/agent.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening on" "$work/agent.out" || { echo "tray-screenshot.sh: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
 # The icon appears once the tray host has embedded it.
 sleep 2
+if ((menu)); then
+    import -window root "${out%.png}-before.png"
+    # The icon is the tray's first, at its left (trayer: top left, 32 pixels high).
+    xdotool mousemove 16 16 click 3
+    sleep 1.5
+fi
 import -window root "$out"
 echo "tray-screenshot.sh: $out"
