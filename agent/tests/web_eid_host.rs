@@ -15,7 +15,7 @@ use mohur_tests::{card_state, pki, PluggedCard};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const ORIGIN: &str = "https://portal.test";
@@ -54,20 +54,8 @@ fn frames(mut bytes: &[u8]) -> Vec<Value> {
 
 /// Starts the host as Chromium does.
 fn spawn(dir: &Path, env: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
+    let mut cmd = mohur_command(dir);
     cmd.arg("chrome-extension://gbnmjkkoeofjpfnifigkdbpmcelelcbb/")
-        .env("HOME", dir)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("XDG_STATE_HOME")
-        .env_remove("MOHUR_CONFIG")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env("MOHUR_LANG", "en")
-        .env("MOHUR_PINENTRY", scripted_pinentry())
-        .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
-        .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("host.log")).unwrap());

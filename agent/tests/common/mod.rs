@@ -80,23 +80,9 @@ impl AgentProc {
     /// `mohur ARGS` with HOME in `dir`, the scripted pinentry and `env`.
     pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> AgentProc {
         let log = dir.join("agent.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
+        let mut cmd = mohur_command(dir);
         cmd.args(args)
-            .env("HOME", dir)
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("XDG_STATE_HOME")
-            .env_remove("MOHUR_CONFIG")
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            // Not the developer's desktop keyring: the kernel keyring, as in CI.
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env("MOHUR_PINENTRY", scripted_pinentry())
-            .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
-            .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
             .env("MOHUR_LOG", "info,mohur_agent=debug")
-            // The tests read the dialogs in English.
-            .env("MOHUR_LANG", "en")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -276,22 +262,30 @@ pub fn install_loopback_tls(home: &Path, service: &str, nssdbs: &[PathBuf]) -> i
     Forget(service.to_owned())
 }
 
-/// `mohur ARGS` with HOME in `dir`, English, the scripted pinentry reading `dir/queue`.
-pub fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `mohur` as every test runs it: HOME in `dir`, none of the developer's configuration,
+/// display or desktop keyring (the kernel keyring, as in CI), the dialogs in English
+/// through the scripted pinentry reading `dir/queue` and logging to `dir/pinentry.log`.
+pub fn mohur_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohur"));
-    cmd.args(args)
-        .env("HOME", dir)
+    cmd.env("HOME", dir)
         .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_STATE_HOME")
         .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_STATE_HOME")
         .env_remove("MOHUR_CONFIG")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("MOHUR_LANG", "en")
         .env("MOHUR_PINENTRY", scripted_pinentry())
         .env("SCRIPTED_PINENTRY_QUEUE", dir.join("queue"))
-        .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"))
-        .stdin(Stdio::null());
+        .env("SCRIPTED_PINENTRY_LOG", dir.join("pinentry.log"));
+    cmd
+}
+
+/// `mohur ARGS` with HOME in `dir`, English, the scripted pinentry reading `dir/queue`.
+pub fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = mohur_command(dir);
+    cmd.args(args).stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
