@@ -1129,26 +1129,13 @@ fn health(port: u16, timeout: Duration) -> Result<Result<String, String>, std::i
     let mut buf = Vec::new();
     // A server that never closes is cut off by the read timeout; what came is judged.
     let _ = s.take(64 * 1024).read_to_end(&mut buf);
-    Ok(health_answer(&buf).map_err(|status_line| {
+    Ok(crate::server::health_answer(&buf).map_err(|status_line| {
         if status_line.is_empty() {
             tr!("doctor-no-answer", n = timeout.as_secs())
         } else {
             status_line
         }
     }))
-}
-
-/// The `mohur VERSION` line of a 200 answer to `GET /health` (plain or over TLS), else
-/// the status line (empty when nothing came).
-pub(crate) fn health_answer(reply: &[u8]) -> Result<String, String> {
-    let text = String::from_utf8_lossy(reply);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_ref(), ""));
-    let status_line = head.lines().next().unwrap_or("").to_owned();
-    // The body may come chunked (a length line before it): look for the line itself.
-    match body.lines().map(str::trim).find(|l| l.starts_with("mohur ")) {
-        Some(v) if status_line.split_whitespace().nth(1) == Some("200") => Ok(v.to_owned()),
-        _ => Err(status_line),
-    }
 }
 
 fn check_agent(port: u16, timeout: Duration) -> Check {

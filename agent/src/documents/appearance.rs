@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::pdf::PdfError;
+/// The font could not be read or cut down (a broken build: it is compiled in).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its font: {0}")]
+pub struct FontError(String);
 
 /// DejaVu Sans for the box (agent/assets/fonts/make.sh says how it was made; its
 /// licence is beside it).
@@ -65,8 +68,8 @@ pub fn lines(signer: &str, at: std::time::SystemTime, reason: Option<&str>) -> V
     out
 }
 
-fn font_error(what: impl std::fmt::Display) -> PdfError {
-    PdfError::Appearance(format!("its font: {what}"))
+fn font_error(what: impl std::fmt::Display) -> FontError {
+    FontError(what.to_string())
 }
 
 fn number(x: f32) -> String {
@@ -76,7 +79,7 @@ fn number(x: f32) -> String {
 
 /// The appearance of `lines` in a box at the lower left of a page whose `/MediaBox` is
 /// `media_box`, as objects numbered from `first`.
-pub fn build(lines: &[String], media_box: [f32; 4], first: u32) -> Result<Appearance, PdfError> {
+pub fn build(lines: &[String], media_box: [f32; 4], first: u32) -> Result<Appearance, FontError> {
     let face = ttf_parser::Face::parse(FONT, 0).map_err(font_error)?;
     let em = f32::from(face.units_per_em());
     let scale = |v: f32| v * 1000.0 / em;

@@ -54,7 +54,7 @@ pub enum PdfError {
     },
     /// The visible signature's box could not be drawn (its font).
     #[error("the visible signature cannot be drawn: {0}")]
-    Appearance(String),
+    Appearance(#[from] super::appearance::FontError),
     /// The CMS signature does not fit the space reserved for it.
     #[error("the signature ({0} bytes) does not fit the space reserved for it ({1} bytes)")]
     TooLarge(usize, usize),

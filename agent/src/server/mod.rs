@@ -368,3 +368,16 @@ where
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }
+
+/// The `mohur VERSION` line of a 200 answer to `GET /health` (plain or over TLS), else
+/// the status line (empty when nothing came).
+pub(crate) fn health_answer(reply: &[u8]) -> Result<String, String> {
+    let text = String::from_utf8_lossy(reply);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_ref(), ""));
+    let status_line = head.lines().next().unwrap_or("").to_owned();
+    // The body may come chunked (a length line before it): look for the line itself.
+    match body.lines().map(str::trim).find(|l| l.starts_with("mohur ")) {
+        Some(v) if status_line.split_whitespace().nth(1) == Some("200") => Ok(v.to_owned()),
+        _ => Err(status_line),
+    }
+}

@@ -95,7 +95,7 @@ pub fn probe(port: u16, ca_der: &[u8], timeout: std::time::Duration) -> Result<S
     let mut reply = Vec::new();
     // A close without close_notify after the answer is no failure of the agent's TLS.
     let read = stream.take(64 * 1024).read_to_end(&mut reply);
-    crate::doctor::health_answer(&reply).map_err(|status_line| match read {
+    super::health_answer(&reply).map_err(|status_line| match read {
         Err(e) if status_line.is_empty() => e.to_string(),
         _ if status_line.is_empty() => "no answer".to_owned(),
         _ => status_line,
