@@ -160,16 +160,25 @@ impl Pkcs11Module {
     pub fn tokens(&self, counter: &RetryCounter) -> Result<Vec<Pkcs11Token>> {
         let slots = self.ctx.get_slots_with_token().map_err(map_err)?;
         let mut tokens = Vec::new();
+        let mut failed = None;
         for slot in slots {
             match self.token_in(slot, counter) {
                 Ok(Some(t)) => tokens.push(t),
                 Ok(None) => {}
                 // A token pulled between C_GetSlotList and C_GetTokenInfo is just gone.
                 Err(Error::TokenRemoved) => {}
-                Err(e) => return Err(e),
+                // One token that cannot be read (a module's error, a store being written
+                // by another process) does not hide the others; with none, it is the answer.
+                Err(e) => {
+                    tracing::warn!("{}: slot {slot}: {e}", self.path.display());
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(tokens)
+        match failed {
+            Some(e) if tokens.is_empty() => Err(e),
+            _ => Ok(tokens),
+        }
     }
 
     /// The token labelled `label` (`CK_TOKEN_INFO.label`), or [`Error::NoToken`].
