@@ -189,8 +189,10 @@ fn ask_installer(env: &DoctorEnv) -> Result<InstallReport, String> {
         const CREATE_NO_WINDOW: u32 = 0x0800_0000; // winbase.h
         cmd.creation_flags(CREATE_NO_WINDOW);
     }
-    // It runs certutil and modutil, each of which may hang on a broken module.
-    let out = run_tool(&mut cmd, env.timeout * 3)?;
+    // It runs certutil and modutil for every browser database, each of which may hang on
+    // a broken module: as long as the three checks that ran them here took at most
+    // (2 × timeout each), and one more for the modules.
+    let out = run_tool(&mut cmd, env.timeout * 8)?;
     let found: InstallReport = serde_json::from_str(&out).map_err(|e| format!("{}: {e}", program.display()))?;
     if found.format != report::FORMAT {
         return Err(tr!("doctor-installer-other-version", name = program.display().to_string()));
