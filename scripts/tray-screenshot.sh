@@ -33,16 +33,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free display number: the first without a lock file.
-n=90
-while [[ -e /tmp/.X$n-lock ]]; do n=$((n + 1)); done
-export DISPLAY=:$n
 unset WAYLAND_DISPLAY
 # Room below the tray for the menu when it is to be opened.
 if ((menu)); then screen=480x360x24; else screen=320x64x24; fi
-Xvfb "$DISPLAY" -screen 0 "$screen" -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself and writes its number (-displayfd): two of these
+# scripts started at once (the tests run in parallel) never take the same one.
+Xvfb -displayfd 3 -screen 0 "$screen" -nolisten tcp 3>"$work/display" >"$work/xvfb.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do [[ -S /tmp/.X11-unix/X$n ]] && break; sleep 0.1; done
+for _ in $(seq 100); do [[ -s $work/display ]] && break; sleep 0.1; done
+n=$(tr -dc 0-9 <"$work/display")
+[[ -n $n ]] || { echo "tray-screenshot.sh: Xvfb did not start:" >&2; cat "$work/xvfb.log" >&2; exit 1; }
+export DISPLAY=:$n
 
 trayer --edge top --align left --widthtype pixel --width 160 --heighttype pixel --height 32 \
     --transparent false --tint 0xffffff >"$work/trayer.log" 2>&1 &
@@ -60,7 +61,16 @@ if ((menu)); then
     import -window root "${out%.png}-before.png"
     # The icon is the tray's first, at its left (trayer: top left, 32 pixels high).
     xdotool mousemove 16 16 click 3
-    sleep 1.5
+    # Until the menu is drawn (a loaded machine takes a while), at most 10 s.
+    for _ in $(seq 50); do
+        sleep 0.2
+        import -window root "$out"
+        # compare exits 1 when the pictures differ: that is the answer, not a failure.
+        changed=$({ compare -metric AE "${out%.png}-before.png" "$out" null: 2>&1 || true; } | tr -dc 0-9. | cut -d. -f1)
+        ((${changed:-0} > 5000)) && break
+    done
+    echo "tray-screenshot.sh: $out"
+    exit 0
 fi
 import -window root "$out"
 echo "tray-screenshot.sh: $out"

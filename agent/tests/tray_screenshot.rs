@@ -11,8 +11,13 @@ use mohur_agent::tray::model::IconState;
 use std::path::Path;
 use std::process::Command;
 
+/// One X session at a time: the two tests would otherwise share the machine's cores
+/// with two displays, two trays and two agents.
+static X: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs the script; `None` when it says an X tool is missing.
 fn screenshot(name: &str, extra: &[&str]) -> Option<Vec<(u32, [u8; 3])>> {
+    let _x = X.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tray-{name}-{}.png", std::process::id()));
     let run = Command::new(root.join("scripts/tray-screenshot.sh"))
@@ -72,6 +77,7 @@ fn pixels_differing(a: &Path, b: &Path) -> u64 {
 
 #[test]
 fn a_right_click_on_the_icon_opens_the_menu_in_the_citizens_language() {
+    let _x = X.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut menus = Vec::new();
     for lang in ["en", "az", "hy"] {
