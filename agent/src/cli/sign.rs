@@ -182,9 +182,7 @@ impl<'a> Signer<'a> {
             return Ok(der);
         }
         // B-LT (LTA was refused before any dialog: it is made for PDFs).
-        let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);
-        let known = [self.chain.clone(), self.cas.clone()].concat();
-        Ok(crate::documents::ltv::add_to_signed_data(&der, &known, timeout)?)
+        Ok(crate::documents::ltv::add_to_signed_data(&der, &self.known_cas(), self.fetch_timeout())?)
     }
 
     /// Runs `f` with the card's signing callback after one PIN entry.
@@ -206,10 +204,20 @@ impl<'a> Signer<'a> {
     /// B-LT: the certificates of the signature and its time-stamp, an OCSP answer or a CRL for each,
     /// fetched now (after the time-stamp), added to the PDF's DSS.
     fn add_validation_data(&self, pdf: Vec<u8>, cms_der: &[u8]) -> Result<Vec<u8>, Failure> {
-        let timeout = self.tsa.as_ref().map_or(Duration::from_secs(15), |t| t.timeout);
-        let certs = [crate::documents::ltv::certificates_of(cms_der), self.chain.clone(), self.cas.clone()].concat();
-        let data = crate::documents::ltv::gather(&certs, timeout).map_err(crate::Error::from)?;
+        let data = crate::documents::ltv::signature_data(cms_der, &self.known_cas(), self.fetch_timeout())
+            .map_err(crate::Error::from)?;
         Ok(pdf::add_dss(pdf, &data).map_err(crate::Error::from)?)
+    }
+
+    /// The CA certificates that complete a B-LT signature's paths: the signer's chain,
+    /// the bundle's and the configured intermediates.
+    fn known_cas(&self) -> Vec<Vec<u8>> {
+        [self.chain.clone(), self.cas.clone()].concat()
+    }
+
+    /// How long one OCSP answer or CRL may take: the TSA's timeout.
+    fn fetch_timeout(&self) -> Duration {
+        self.tsa.as_ref().map_or(crate::documents::ltv::FETCH_TIMEOUT, |t| t.timeout)
     }
 
     /// The signature time-stamp at B-T; nothing at B-B.

@@ -197,15 +197,24 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
     Ok(ValidationData { certificates: unique, crls, ocsps })
 }
 
-/// CAdES B-LT (ETSI EN 319 122-1 §6.3): `cms_der`, a time-stamped signature, with the
-/// certificates of the signature and its time-stamp and an OCSP answer or a CRL for each,
-/// gathered now ([`gather`]), in the signed data's `certificates` and `crls`
-/// ([`crate::signing::validation_data`]). `known`: CA certificates that complete the
-/// chains (the signer's, the bundle's).
+/// How long fetching one OCSP answer or CRL may take when no TSA's timeout says
+/// otherwise (`mohur verify --online`, B-LT without a configured timeout).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The validation data of a time-stamped signature `cms_der`: the certificates of the
+/// signer's and the TSA's paths (completed from `known`, the CA certificates at hand)
+/// and an OCSP answer or a CRL for each, gathered now ([`gather`]). What B-LT puts in a
+/// PDF's DSS or in the signed data.
+pub fn signature_data(cms_der: &[u8], known: &[Vec<u8>], timeout: Duration) -> Result<ValidationData, LtvError> {
+    gather(&[certificates_of(cms_der), known.to_vec()].concat(), timeout)
+}
+
+/// CAdES B-LT (ETSI EN 319 122-1 §6.3): `cms_der`, a time-stamped signature, with its
+/// [`signature_data`] in the signed data's `certificates` and `crls`
+/// ([`crate::signing::validation_data`]).
 pub fn add_to_signed_data(cms_der: &[u8], known: &[Vec<u8>], timeout: Duration) -> crate::Result<Vec<u8>> {
     use crate::signing::validation_data::{self, RevocationValues};
-    let certs = [certificates_of(cms_der), known.to_vec()].concat();
-    let data = gather(&certs, timeout)?;
+    let data = signature_data(cms_der, known, timeout)?;
     let values = RevocationValues { crls: data.crls, ocsps: data.ocsps };
     validation_data::add(cms_der, &data.certificates, &values)
         .map_err(|e| crate::Error::Internal(format!("B-LT: the signed data cannot take its validation data: {e}")))

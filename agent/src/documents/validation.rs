@@ -11,12 +11,13 @@
 //! annotation that is not a signature widget, an object removed) makes the earlier
 //! signature "changed after signing", as pyHanko and Adobe Reader report it.
 //!
-//! Revocation is judged from the CRLs in the document's DSS (and, with `online`, those
-//! the certificates' distribution points give now), as of the signature's time-stamp:
-//! a certificate revoked before it makes the signature invalid; one no CRL covers is
-//! reported as unknown. Document time-stamps (`ETSI.RFC3161`) are checked like
-//! signature time-stamps, over their byte range. Not checked yet: OCSP responses, DocMDP
-//! permissions.
+//! Revocation is judged from the OCSP answers and CRLs the file carries (a PDF's DSS, a
+//! CAdES signature's signed data) and, with `online`, those the certificates' responders
+//! and distribution points give now, as of the signature's time-stamp: a certificate
+//! revoked before it makes the signature invalid; one nothing covers is reported as
+//! unknown. Document time-stamps (`ETSI.RFC3161`) are checked like signature
+//! time-stamps, over their byte range. A certification that allows no changes (DocMDP
+//! P=1) is broken by any later signature.
 
 use super::ltv;
 use super::pdf::{self, FoundSignature, PdfError};
@@ -172,7 +173,7 @@ pub fn signature_revocation(
     certs.retain(|c| !c.is_empty());
     let (mut crls, mut ocsps) = (carries.crls.clone(), carries.ocsps.clone());
     if online {
-        let timeout = std::time::Duration::from_secs(15);
+        let timeout = ltv::FETCH_TIMEOUT;
         let fresh = ltv::fetch_ocsps(&certs, timeout);
         for der in &fresh {
             certs.extend(super::ocsp::certificates(der));

@@ -237,12 +237,8 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                 let mut signed = prepared.finish(&der)?;
                 if level >= Level::LT {
                     // B-LT: the certificates and their CRLs, fetched after the time-stamp.
-                    let timeout = tsa.as_ref().map_or(std::time::Duration::from_secs(15), |t| t.timeout);
-                    let mut certs = ltv::certificates_of(&der);
-                    certs.extend(chain.iter().cloned());
-                    certs.extend(agent.known_cas());
-                    let data = ltv::gather(&certs, timeout)?;
-                    signed = pdf::add_dss(signed, &data)?;
+                    let known = [chain.clone(), agent.known_cas()].concat();
+                    signed = pdf::add_dss(signed, &ltv::signature_data(&der, &known, fetch_timeout(tsa.as_ref()))?)?;
                 }
                 if let (Level::LTA, Some(tsa)) = (level, &tsa) {
                     signed = crate::documents::add_document_timestamp(signed, tsa)?;
@@ -267,7 +263,11 @@ fn cades_validation_data(
     chain: &[Vec<u8>],
     tsa: Option<&timestamp::Tsa>,
 ) -> Result<Vec<u8>> {
-    let timeout = tsa.map_or(std::time::Duration::from_secs(15), |t| t.timeout);
     let known = [chain.to_vec(), agent.known_cas()].concat();
-    ltv::add_to_signed_data(der, &known, timeout)
+    ltv::add_to_signed_data(der, &known, fetch_timeout(tsa))
+}
+
+/// How long one OCSP answer or CRL may take: the TSA's timeout.
+fn fetch_timeout(tsa: Option<&timestamp::Tsa>) -> std::time::Duration {
+    tsa.map_or(ltv::FETCH_TIMEOUT, |t| t.timeout)
 }
