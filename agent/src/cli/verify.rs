@@ -164,20 +164,7 @@ mod imp {
                 if let Some(t) = &v.timestamp {
                     text.push_str(&timestamp_line(t));
                 }
-                let revocation = match revocation {
-                    crate::documents::ltv::Revocation::Good => {
-                        text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-good")));
-                        json!({"revocation": "good"})
-                    }
-                    crate::documents::ltv::Revocation::Unknown(who) => {
-                        text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-unknown", who = who.join("; "))));
-                        json!({"revocation": "unknown", "revocationUnknownFor": who})
-                    }
-                    crate::documents::ltv::Revocation::Revoked(_) => json!({"revocation": "revoked"}),
-                };
-                text.push_str(&format!("  SHA-256: {}\n", hex_lower(&v.content_sha256)));
-                Ok(Outcome {
-                    json: json!({
+                let mut report = json!({
                         "valid": true,
                         "format": "cades",
                         "level": level.name(),
@@ -187,12 +174,12 @@ mod imp {
                         "contentSha256": hex_lower(&v.content_sha256),
                         "detached": detached,
                         "content": content_name,
-                        "revocation": revocation["revocation"],
-                        "revocationUnknownFor": revocation.get("revocationUnknownFor"),
-                    }),
-                    text,
-                    exit: exit::OK,
-                })
+                });
+                if let Some(line) = report_revocation(&revocation, &mut report) {
+                    text.push_str(&line);
+                }
+                text.push_str(&format!("  SHA-256: {}\n", hex_lower(&v.content_sha256)));
+                Ok(Outcome { json: report, text, exit: exit::OK })
             }
             Err(e) => {
                 let reason = match e {
@@ -208,19 +195,30 @@ mod imp {
         }
     }
 
-    /// `good`, `unknown` or `revoked`, for the JSON report.
-    fn revocation_word(r: &crate::documents::ltv::Revocation) -> &'static str {
+    /// What revocation data say of a signature, in its JSON `entry` (`"revocation"`:
+    /// `good`, `unknown` or `revoked`; `"revocationUnknownFor"`) and as the line of text
+    /// the report shows (none for revoked: the signature is invalid and says why).
+    fn report_revocation(r: &crate::documents::ltv::Revocation, entry: &mut serde_json::Value) -> Option<String> {
         use crate::documents::ltv::Revocation;
         match r {
-            Revocation::Good => "good",
-            Revocation::Unknown(_) => "unknown",
-            Revocation::Revoked(_) => "revoked",
+            Revocation::Good => {
+                entry["revocation"] = json!("good");
+                Some(format!("  {}\n", tr!("cli-verify-revocation-good")))
+            }
+            Revocation::Unknown(who) => {
+                entry["revocation"] = json!("unknown");
+                entry["revocationUnknownFor"] = json!(who);
+                Some(format!("  {}\n", tr!("cli-verify-revocation-unknown", who = who.join("; "))))
+            }
+            Revocation::Revoked(_) => {
+                entry["revocation"] = json!("revoked");
+                None
+            }
         }
     }
 
     /// Every signature of a PDF, and whether the file changed after each.
     fn verify_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Outcome, Failure> {
-        use crate::documents::ltv::Revocation;
         let checks = validation::check_pdf(pdf, trust, online).map_err(Error::from)?;
         if checks.is_empty() {
             let reason = tr!("cli-verify-no-signature");
@@ -280,18 +278,8 @@ mod imp {
                     text.push_str(&format!("  {reason}\n"));
                 }
             }
-            match &c.revocation {
-                Some(Revocation::Good) => {
-                    entry["revocation"] = json!("good");
-                    text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-good")));
-                }
-                Some(Revocation::Unknown(who)) => {
-                    entry["revocation"] = json!("unknown");
-                    entry["revocationUnknownFor"] = json!(who);
-                    text.push_str(&format!("  {}\n", tr!("cli-verify-revocation-unknown", who = who.join("; "))));
-                }
-                Some(Revocation::Revoked(_)) => entry["revocation"] = json!("revoked"),
-                None => {}
+            if let Some(line) = c.revocation.as_ref().and_then(|r| report_revocation(r, &mut entry)) {
+                text.push_str(&line);
             }
             if let Some(t) = &c.found.claimed_time {
                 text.push_str(&format!("  {}: {t}\n", tr!("cli-label-claimed-time")));
@@ -329,12 +317,14 @@ mod imp {
                         tr!("cli-label-level"),
                         level.name()
                     ));
-                    signatures.push(json!({
+                    let mut entry = json!({
                         "file": file, "valid": true, "signer": v.signer_cn, "level": level.name(),
                         "signingTime": time_text(v.signing_time),
                         "timestamp": v.timestamp.as_ref().map(|t| json!({"time": time_text(t.time), "tsa": t.tsa_cn})),
-                        "revocation": revocation_word(revocation),
-                    }));
+                    });
+                    // The container's text has one line per signature: the JSON says it.
+                    let _ = report_revocation(revocation, &mut entry);
+                    signatures.push(entry);
                 }
                 Err(reason) => {
                     text.push_str(&format!("  {file}: {reason}\n"));
