@@ -1104,14 +1104,6 @@ fn draw_page(pdf: &Path, page: u32, png_stem: &Path) -> std::path::PathBuf {
     png_stem.with_extension("png")
 }
 
-/// How many pixels differ between two PNGs of one size (ImageMagick's `compare -metric AE`).
-fn pixels_differing(a: &Path, b: &Path) -> u64 {
-    let out = Command::new("compare").args(["-metric", "AE"]).arg(a).arg(b).arg("null:").output().expect("compare");
-    let said = String::from_utf8_lossy(&out.stderr);
-    said.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or_else(|| panic!("compare: {said}"))
-        as u64
-}
-
 #[test]
 fn a_visible_signature_shows_the_signer_time_and_reason_in_azerbaijani_on_the_chosen_page() {
     let dir = temp_dir("pades-visible");
@@ -1150,11 +1142,11 @@ fn a_visible_signature_shows_the_signer_time_and_reason_in_azerbaijani_on_the_ch
     // page 1 is as it was. The pictures stay in the test's directory.
     let unsigned2 = draw_page(&doc, 2, &dir.join("unsigned-2"));
     let signed2 = draw_page(&signed, 2, &dir.join("signed-2"));
-    let boxed = pixels_differing(&unsigned2, &signed2);
+    let boxed = mohur_tests::pixels_differing(&unsigned2, &signed2);
     assert!(boxed > 2_000, "only {boxed} pixels of page 2 changed: {}", signed2.display());
     let (unsigned1, signed1) =
         (draw_page(&doc, 1, &dir.join("unsigned-1")), draw_page(&signed, 1, &dir.join("signed-1")));
-    assert_eq!(pixels_differing(&unsigned1, &signed1), 0, "page 1 changed");
+    assert_eq!(mohur_tests::pixels_differing(&unsigned1, &signed1), 0, "page 1 changed");
     // The box's words, as its ToUnicode map gives them back, in Azerbaijani.
     let bytes = std::fs::read(&signed).unwrap();
     let cmap = String::from_utf8_lossy(&bytes);

@@ -67,14 +67,6 @@ fn the_icon_shows_in_an_x_tray_and_not_with_no_tray() {
     assert_eq!(pixels(&hidden, icons::CHIP), 0, "{hidden:?}");
 }
 
-/// How many pixels differ between two PNGs of one size (ImageMagick's `compare -metric AE`).
-fn pixels_differing(a: &Path, b: &Path) -> u64 {
-    let out = Command::new("compare").args(["-metric", "AE"]).arg(a).arg(b).arg("null:").output().expect("compare");
-    let said = String::from_utf8_lossy(&out.stderr);
-    said.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or_else(|| panic!("compare: {said}"))
-        as u64
-}
-
 #[test]
 fn a_right_click_on_the_icon_opens_the_menu_in_the_citizens_language() {
     let _x = X.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -98,14 +90,14 @@ fn a_right_click_on_the_icon_opens_the_menu_in_the_citizens_language() {
         // The menu is open below the icon: a large part of the screen changed. The
         // pictures stay in the tests' directory for a person to look at.
         let before = out.with_file_name(format!("tray-menu-{lang}-{}-before.png", std::process::id()));
-        let opened = pixels_differing(&before, &out);
+        let opened = mohur_tests::pixels_differing(&before, &out);
         assert!(opened > 20_000, "{lang}: the right click opened no menu ({opened} pixels changed): {}", out.display());
         menus.push((lang, out));
     }
     // Its words are the language's: each menu looks different from the others.
     for (i, (a, pa)) in menus.iter().enumerate() {
         for (b, pb) in &menus[i + 1..] {
-            let differ = pixels_differing(pa, pb);
+            let differ = mohur_tests::pixels_differing(pa, pb);
             assert!(differ > 1_000, "the {a} and {b} menus look the same ({differ} pixels differ)");
         }
     }

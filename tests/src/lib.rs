@@ -388,6 +388,21 @@ pub fn mohur_install_path() -> PathBuf {
     })
 }
 
+/// How many pixels differ between two PNGs of one size (ImageMagick's `compare -metric
+/// AE`, scripts/deps.sh): how the tests tell that something was drawn.
+pub fn pixels_differing(a: &Path, b: &Path) -> u64 {
+    let out = std::process::Command::new("compare")
+        .args(["-metric", "AE"])
+        .arg(a)
+        .arg(b)
+        .arg("null:")
+        .output()
+        .expect("compare");
+    let said = String::from_utf8_lossy(&out.stderr);
+    said.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or_else(|| panic!("compare: {said}"))
+        as u64
+}
+
 /// A free TCP port on 127.0.0.1 (bound once, then released for a server to take).
 pub fn free_local_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
