@@ -15,6 +15,13 @@ pub fn document_of_size(size: usize) -> Vec<u8> {
     build(1, "Large", false, size)
 }
 
+/// A PDF of `pages` pages and about `size` bytes, shared among its pages' content streams
+/// as [`document_of_size`] fills its one (a scanned document: a stream per page).
+pub fn document_of_pages_and_size(pages: usize, size: usize) -> Vec<u8> {
+    build(pages, "Scanned", false, size / pages.max(1))
+}
+
+/// `padding`: the size each page's content stream is filled up to (0: not filled).
 fn build(pages: usize, title: &str, xref_stream: bool, padding: usize) -> Vec<u8> {
     let mut objects: Vec<String> = Vec::new();
     // 1: catalog, 2: pages, 3: info, 4: font, then a page and its contents per page.
@@ -25,7 +32,7 @@ fn build(pages: usize, title: &str, xref_stream: bool, padding: usize) -> Vec<u8
     objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
     for i in 0..pages {
         let mut text = format!("BT /F1 18 Tf 72 720 Td (Page {} of {pages}) Tj ET", i + 1);
-        if i == 0 && padding > 0 {
+        if padding > 0 {
             let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
             while text.len() < padding {
                 text.push_str("\n%");

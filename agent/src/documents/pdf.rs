@@ -270,7 +270,7 @@ fn has_revocation_data(doc: &Document) -> bool {
 
 /// The certificates, CRLs and OCSP responses (DER) in the document's DSS (none without one).
 pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> {
-    let doc = load_revision(pdf, pdf.len())?;
+    let doc = load(pdf)?;
     let Ok(catalog) = doc.catalog() else { return Ok(Default::default()) };
     let Some(dss) = deref_dict(&doc, catalog.get(b"DSS").ok()) else { return Ok(Default::default()) };
     let streams = |key: &[u8]| -> Vec<Vec<u8>> {
@@ -278,22 +278,9 @@ pub fn dss_contents(pdf: &[u8]) -> Result<super::ltv::ValidationData, PdfError> 
         else {
             return Vec::new();
         };
-        list.iter()
-            .filter_map(|o| doc.dereference(o).ok())
-            .filter_map(|(_, o)| o.as_stream().ok())
-            .map(|s| s.decompressed_content().unwrap_or_else(|_| s.content.clone()))
-            .collect()
+        list.iter().filter_map(|o| o.as_reference().ok()).filter_map(|id| stream_data(pdf, &doc, id)).collect()
     };
     Ok(super::ltv::ValidationData { certificates: streams(b"Certs"), crls: streams(b"CRLs"), ocsps: streams(b"OCSPs") })
-}
-
-/// Loads `pdf` whole (streams too), as it reads at `end`: the revision that ended there.
-pub(crate) fn load_revision(pdf: &[u8], end: usize) -> Result<Document, PdfError> {
-    let doc = Document::load_mem(&pdf[..end.min(pdf.len())]).map_err(PdfError::Unreadable)?;
-    if doc.xref_recovery.is_some() {
-        return Err(PdfError::Damaged);
-    }
-    Ok(doc)
 }
 
 /// What goes into the signature dictionary besides the signature.
@@ -379,20 +366,30 @@ fn hash_ranges(alg: HashAlg, parts: [&[u8]; 2]) -> Result<Vec<u8>, crate::Error>
     })
 }
 
-/// Loads the parts of a PDF that signing reads; stream contents are dropped as they are
-/// read (the update never rewrites a stream), so that a large PDF is not held twice.
-fn load(pdf: &[u8]) -> Result<Document, PdfError> {
-    fn no_stream_data(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+/// Loads the structure of a PDF: every object, with each stream's data replaced by its
+/// SHA-256 (object and cross-reference streams keep theirs: lopdf reads objects out of
+/// them). Nothing here reads a stream's data, and two streams' digests are equal when
+/// their data are, which is what [`super::validation`] compares revisions by; a PDF is so
+/// held about once (the file), not twice. [`stream_data`] reads one stream's data when it
+/// is needed (the DSS's).
+///
+/// lopdf copies a stream's data out of the file as it parses the object and reads it again
+/// afterwards when the filter left it empty; a digest is neither.
+pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
+    fn digest_stream_data(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
         if let Object::Stream(stream) = object {
             let kind = stream.dict.get(b"Type").and_then(Object::as_name).unwrap_or_default();
-            if kind != b"ObjStm" && kind != b"XRef" {
-                stream.content = Vec::new();
+            // A stream whose length lopdf could not resolve has no data yet (and a
+            // position instead): left for lopdf, which tries again after the others.
+            if kind != b"ObjStm" && kind != b"XRef" && stream.start_position.is_none() {
+                use sha2::Digest;
+                stream.content = sha2::Sha256::digest(&stream.content).to_vec();
             }
         }
         // lopdf keeps the object as the filter left it; what is returned only says "keep".
         Some((id, Object::Null))
     }
-    let options = LoadOptions { filter: Some(no_stream_data), ..LoadOptions::default() };
+    let options = LoadOptions { filter: Some(digest_stream_data), ..LoadOptions::default() };
     let doc = Document::load_mem_with_options(pdf, options).map_err(|e| match e {
         lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => PdfError::Encrypted,
         e => PdfError::Unreadable(e),
@@ -404,6 +401,32 @@ fn load(pdf: &[u8]) -> Result<Document, PdfError> {
         return Err(PdfError::Damaged);
     }
     Ok(doc)
+}
+
+/// The data of stream `id` of `doc` (as [`load`]ed from `pdf`), decoded, read from the
+/// file: `None` if it is not a stream written where the cross-reference table says, with
+/// `/Length` bytes of data between `stream` and `endstream` (ISO 32000-1 §7.3.8.1).
+fn stream_data(pdf: &[u8], doc: &Document, id: ObjectId) -> Option<Vec<u8>> {
+    let dict = &doc.get_object(id).ok()?.as_stream().ok()?.dict;
+    // lopdf sets /Length to the length of the data it read (resolving an indirect one).
+    let length = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
+    let lopdf::xref::XrefEntry::Normal { offset, .. } = *doc.reference_table.get(id.0)? else { return None };
+    let object = pdf.get(offset as usize..)?;
+    // The keyword `stream` after the dictionary, then CRLF or LF, the data and `endstream`
+    // (§7.3.8.1); the first such place, as a string in the dictionary may say "stream" too.
+    let data = (1..object.len().min(64 * 1024)).find_map(|i| {
+        if !object[i..].starts_with(b"stream") || !b">\r\n \t\x0c".contains(&object[i - 1]) {
+            return None;
+        }
+        let after = &object[i + 6..];
+        let eol = [&b"\r\n"[..], b"\n"].into_iter().find(|e| after.starts_with(e))?.len();
+        let data = after.get(eol..eol.checked_add(length)?)?;
+        let rest = &after[eol + length..];
+        let rest = [&b"\r\n"[..], b"\n", b"\r"].into_iter().find_map(|e| rest.strip_prefix(e)).unwrap_or(rest);
+        rest.starts_with(b"endstream").then_some(data)
+    })?;
+    let stream = lopdf::Stream::new(dict.clone(), data.to_vec());
+    Some(stream.decompressed_content().unwrap_or(stream.content))
 }
 
 /// A form field of the AcroForm (only what signing needs).
@@ -989,6 +1012,53 @@ mod tests {
             let Object::String(bytes, _) = text_string(s) else { panic!() };
             assert_eq!(text_string_value(&bytes), s);
         }
+    }
+
+    /// A PDF of `objects` (numbered from 1, the first the catalogue) with a classic
+    /// cross-reference table.
+    fn pdf_of(objects: &[&[u8]]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        let trailer = format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1);
+        out.extend_from_slice(trailer.as_bytes());
+        out
+    }
+
+    #[test]
+    fn a_loaded_stream_holds_the_digest_of_its_data_which_is_read_from_the_file_when_needed() {
+        use sha2::Digest;
+        let data = b"BT (stream endstream) Tj ET\r\nmore";
+        let mut direct = format!("<< /Length {} >>\nstream\n", data.len()).into_bytes();
+        direct.extend_from_slice(data);
+        direct.extend_from_slice(b"\nendstream");
+        // An indirect /Length, a CRLF after `stream`, and "stream" inside the dictionary.
+        let mut indirect = b"<< /Length 4 0 R /Note (a stream) >>\r\nstream\r\n".to_vec();
+        indirect.extend_from_slice(data);
+        indirect.extend_from_slice(b"\r\nendstream");
+        let length = data.len().to_string();
+        let pdf = pdf_of(&[b"<< /Type /Catalog >>", &direct, &indirect, length.as_bytes()]);
+        let doc = load(&pdf).unwrap();
+        for id in [(2, 0), (3, 0)] {
+            let stream = doc.get_object(id).unwrap().as_stream().unwrap();
+            assert_eq!(stream.content, sha2::Sha256::digest(data).to_vec(), "{id:?}");
+            assert_eq!(stream_data(&pdf, &doc, id).as_deref(), Some(&data[..]), "{id:?}");
+        }
+        // Not a stream, or a stream whose /Length points nowhere: nothing.
+        assert_eq!(stream_data(&pdf, &doc, (1, 0)), None);
+        let short = String::from_utf8(pdf.clone()).unwrap().replace("/Length 4 0 R", "/Length 5 0 R");
+        let doc = load(short.as_bytes()).unwrap();
+        assert_eq!(stream_data(short.as_bytes(), &doc, (3, 0)), None);
     }
 
     /// A one-page PDF (the tests crate writes it byte by byte), prepared and "signed"

@@ -211,8 +211,9 @@ pub fn cades_level(
 
 /// What the updates after byte `end` change beyond signing and form filling, if anything.
 fn changes_after(pdf: &[u8], end: usize) -> Result<Option<String>, PdfError> {
-    let before = pdf::load_revision(pdf, end)?;
-    let after = pdf::load_revision(pdf, pdf.len())?;
+    // Streams are compared by their data's digests (pdf::load).
+    let before = pdf::load(&pdf[..end])?;
+    let after = pdf::load(pdf)?;
     let info = before.trailer.get(b"Info").and_then(Object::as_reference).ok();
     for (id, old) in &before.objects {
         let what = |why: &str| Some(format!("object {} {} {why}", id.0, id.1));
