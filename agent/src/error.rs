@@ -52,6 +52,10 @@ pub enum Error {
     /// The request is malformed.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A signature, certificate, time-stamp or token that does not hold, and why
+    /// ([`crate::signing::rejection`]). `BAD_REQUEST`, as any input refused.
+    #[error("bad request: {0}")]
+    Rejected(crate::signing::rejection::Rejection),
     /// The method does not exist in this protocol version.
     #[error("unknown method {0:?}")]
     UnknownMethod(String),
@@ -114,7 +118,7 @@ impl Error {
             Error::TokenRemoved => "TOKEN_REMOVED",
             Error::KeyNotAllowed(_) => "KEY_NOT_ALLOWED",
             Error::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
-            Error::BadRequest(_) => "BAD_REQUEST",
+            Error::BadRequest(_) | Error::Rejected(_) => "BAD_REQUEST",
             Error::UnknownMethod(_) => "UNKNOWN_METHOD",
             Error::Timeout => "TIMEOUT",
             Error::Busy | Error::OverBudget => "BUSY",

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cms_support::*;
 use mohur_agent::signing::cms::{sign_cades, Content, SignRequest};
+use mohur_agent::signing::rejection::Why;
 use mohur_agent::signing::verify::verify_cms;
 use mohur_apdu::HashAlg;
 use openssl::cms::{CMSOptions, CmsContentInfo};
@@ -40,10 +41,16 @@ fn openssl_accepts(der: &[u8], content: Option<&[u8]>) -> bool {
         .is_ok()
 }
 
-fn assert_rejected<T: std::fmt::Debug>(r: mohur_agent::Result<T>, why: &str) {
-    let err = r.expect_err(why);
+/// Refused as a signature of kind `why` (what mohur's reports tell), with `detail` in its
+/// technical detail.
+fn assert_rejected<T: std::fmt::Debug>(r: mohur_agent::Result<T>, why: Why, detail: &str) {
+    let err = r.expect_err(detail);
     assert_eq!(err.code(), "BAD_REQUEST", "{err}");
-    assert!(err.to_string().contains(why), "expected {why:?}, got: {err}");
+    assert!(err.to_string().contains(detail), "expected {detail:?}, got: {err}");
+    match err {
+        mohur_agent::Error::Rejected(r) => assert_eq!(r.why, why, "{}", r.detail),
+        other => panic!("not a rejection: {other:?}"),
+    }
 }
 
 #[test]
@@ -68,13 +75,13 @@ fn cades_from_the_agent_verifies() {
             if detached {
                 let mut other = DOC.to_vec();
                 other.push(b'!');
-                assert_rejected(verify_cms(&der, Some(&other), &trust), "CMS signature does not verify");
+                assert_rejected(verify_cms(&der, Some(&other), &trust), Why::Altered, "CMS signature does not verify");
                 assert!(!openssl_accepts(&der, Some(&other)));
             } else {
                 let at = der.windows(DOC.len()).position(|w| w == DOC).unwrap();
                 let mut bad = der.clone();
                 bad[at] ^= 0x01;
-                assert_rejected(verify_cms(&bad, None, &trust), "CMS signature does not verify");
+                assert_rejected(verify_cms(&bad, None, &trust), Why::Altered, "CMS signature does not verify");
                 assert!(!openssl_accepts(&bad, None));
             }
         }
@@ -89,7 +96,7 @@ fn cades_from_the_agent_verifies() {
         };
         let der = sign_cades(&req, &mut token(key)).unwrap();
         assert_eq!(verify_cms(&der, Some(DOC), &trust).unwrap().content_sha256, digest);
-        assert_rejected(verify_cms(&der, Some(&DOC[1..]), &trust), "CMS signature does not verify");
+        assert_rejected(verify_cms(&der, Some(&DOC[1..]), &trust), Why::Altered, "CMS signature does not verify");
     }
 }
 
@@ -111,9 +118,9 @@ fn tampered_signature_value_fails() {
         Ok(s)
     })
     .unwrap();
-    assert_rejected(verify_cms(&der, Some(DOC), &trust()), "CMS signature does not verify");
+    assert_rejected(verify_cms(&der, Some(DOC), &trust()), Why::Altered, "CMS signature does not verify");
     assert!(!openssl_accepts(&der, Some(DOC)));
-    assert_rejected(verify_cms(b"\x30\x03\x02\x01\x00", None, &trust()), "not a DER CMS message");
+    assert_rejected(verify_cms(b"\x30\x03\x02\x01\x00", None, &trust()), Why::Unreadable, "not a DER CMS message");
 }
 
 #[test]
@@ -131,7 +138,7 @@ fn signer_from_another_ca_fails() {
         signing_time: Some(t0()),
     };
     let der = sign_cades(&req, &mut token(&key.private_key_to_pem_pkcs8().unwrap())).unwrap();
-    assert_rejected(verify_cms(&der, None, &trust()), "does not chain to a trusted CA");
+    assert_rejected(verify_cms(&der, None, &trust()), Why::UntrustedIssuer, "does not chain to a trusted CA");
     assert!(!openssl_accepts(&der, None));
 }
 
@@ -143,5 +150,9 @@ fn plain_cms_without_signing_certificate_v2_is_not_cades() {
     let key = PKey::private_key_from_pem(&h.sign_key_pem).unwrap();
     let ci = CmsContentInfo::sign(Some(&cert), Some(&key), None, Some(DOC), CMSOptions::BINARY).unwrap();
     let der = ci.to_der().unwrap();
-    assert_rejected(verify_cms(&der, None, &trust()), "not CAdES: no signing-certificate-v2 attribute");
+    assert_rejected(
+        verify_cms(&der, None, &trust()),
+        Why::Unsupported,
+        "not CAdES: no signing-certificate-v2 attribute",
+    );
 }

@@ -576,6 +576,17 @@ fn mohur_verify_reports_the_time_stamp_of_a_p7s_and_refuses_one_for_another_sign
     let out = mohur(&dir, &["verify", grafted.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
     assert_eq!(out.status.code(), Some(INVALID), "{}{}", stdout(&out), stderr(&out));
     assert!(json(&out)["reason"].as_str().unwrap().contains("imprint"), "{}", stdout(&out));
+    assert_eq!(json(&out)["why"], "bad-timestamp", "{}", stdout(&out));
+    // In Armenian: the reason in Armenian, the technical detail after it in brackets.
+    let out = mohur(&dir, &["verify", grafted.to_str().unwrap(), "--ca-bundle", bundle], &[("MOHUR_LANG", "hy")]);
+    let said = stdout(&out);
+    let lines: Vec<&str> = said.lines().map(str::trim).collect();
+    assert_eq!(
+        lines[..2],
+        ["Ստորագրությունը ՎԱՎԵՐ ՉԷ։", "Ժամանակի դրոշմը չի պատկանում այս ստորագրությանը, կամ դրան հնարավոր չէ վստահել։"],
+        "{said}"
+    );
+    assert!(lines[2].starts_with('(') && lines[2].contains("imprint"), "{said}");
 }
 
 /// Python's zipfile, an independent ZIP reader and writer: `script` runs with
@@ -669,15 +680,28 @@ fn several_files_go_in_one_asic_e_container_that_openssl_checks_and_mohur_verifi
         dst = zipfile.ZipFile(sys.argv[2], 'w')\n\
         for i in src.infolist():\n    data = src.read(i.filename)\n    if i.filename == sys.argv[3]: data = sys.argv[4].encode()\n    dst.writestr(i, data)\n\
         if sys.argv[5]: dst.writestr(sys.argv[5], b'unsigned')\ndst.close()";
-    for (name, swap, extra, why) in [
-        ("swapped.asice", "letter.txt", "", "digest differs"),
-        ("extra.asice", "", "added.txt", "no signature covers it"),
+    for (name, swap, extra, why, code, told) in [
+        (
+            "swapped.asice",
+            "letter.txt",
+            "",
+            "digest differs",
+            "altered",
+            "İmzalanmış məlumatlar imzalandıqdan sonra DƏYİŞDİRİLİB",
+        ),
+        ("extra.asice", "", "added.txt", "no signature covers it", "unsigned", "Bu faylı heç bir imza əhatə etmir."),
     ] {
         let forged = dir.join(name);
         python(rewrite, &[container.to_str().unwrap(), forged.to_str().unwrap(), swap, "Salam, 1000 AZN.\n", extra]);
         let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
         assert_eq!(out.status.code(), Some(INVALID), "{name}: {}", stdout(&out));
         assert!(stdout(&out).contains(why), "{name}: {}", stdout(&out));
+        let v = json(&out);
+        let refused: Vec<_> = v["documents"].as_array().unwrap().iter().filter(|d| d["signed"] == false).collect();
+        assert_eq!((refused.len(), refused[0]["why"].as_str()), (1, Some(code)), "{name}: {v}");
+        // The report in Azerbaijani says why in Azerbaijani.
+        let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--ca-bundle", bundle], &[("MOHUR_LANG", "az")]);
+        assert!(stdout(&out).contains(told), "{name}: {}", stdout(&out));
     }
 }
 
@@ -963,6 +987,15 @@ fn a_pdf_signed_at_b_lt_carries_its_crls_and_validates_in_pyhanko_with_the_cas_o
     let (code, v) = w.verify(&w.dir.join("contract.signed-3.pdf"), true);
     assert_eq!(code, Some(INVALID), "{v}");
     assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
+    assert_eq!(v["signatures"][0]["why"], "revoked", "{v}");
+    // Told in the citizen's language, with the holder's name; the detail after it.
+    let b_t = w.dir.join("contract.signed-3.pdf");
+    let args = ["verify", b_t.to_str().unwrap(), "--online", "--ca-bundle", &w.bundle];
+    let said = stdout(&mohur(&w.dir, &args, &[("MOHUR_LANG", "az")]));
+    let holder = v["signatures"][0]["reason"].as_str().unwrap().trim_start_matches("the certificate of ");
+    let holder = holder.trim_end_matches(" was revoked");
+    assert!(said.contains(&format!("{holder} adına verilmiş sertifikat LƏĞV EDİLİB.")), "{said}");
+    assert!(said.contains("İmza etibarlı DEYİL."), "{said}");
     w.set_online(false);
     let (code, v) = w.verify(&w.dir.join("contract.signed-3.pdf"), false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("unknown")), "{v}");
@@ -1013,6 +1046,15 @@ fn a_pdf_signed_at_b_lt_carries_ocsp_answers_and_a_certificate_the_responder_rev
     let (code, v) = w.verify(&w.dir.join("contract.signed-2.pdf"), true);
     assert_eq!(code, Some(INVALID), "{v}");
     assert!(v["signatures"][0]["reason"].as_str().unwrap().contains("revoked"), "{v}");
+    assert_eq!(v["signatures"][0]["why"], "revoked", "{v}");
+    // Told in the citizen's language, with the holder's name; the detail after it.
+    let b_t = w.dir.join("contract.signed-3.pdf");
+    let args = ["verify", b_t.to_str().unwrap(), "--online", "--ca-bundle", &w.bundle];
+    let said = stdout(&mohur(&w.dir, &args, &[("MOHUR_LANG", "az")]));
+    let holder = v["signatures"][0]["reason"].as_str().unwrap().trim_start_matches("the certificate of ");
+    let holder = holder.trim_end_matches(" was revoked");
+    assert!(said.contains(&format!("{holder} adına verilmiş sertifikat LƏĞV EDİLİB.")), "{said}");
+    assert!(said.contains("İmza etibarlı DEYİL."), "{said}");
     w.set_online(false);
     let (code, v) = w.verify(&signed, false);
     assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("good")), "{v}");

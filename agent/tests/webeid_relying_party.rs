@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cms_support::*;
 use mohur_agent::demo::relying_party::{verify_auth_token, verify_login, NonceStore, TrustStore, VerifiedLogin};
+use mohur_agent::signing::rejection::Why;
 use mohur_agent::signing::webeid::{authenticate, AuthToken};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
@@ -204,9 +205,18 @@ fn expired_and_future_certificates_fail() {
     let expired = issue_cert("EXPIRED", &key, Some((&ica, &ica_key)), -30, -1, true).to_der().unwrap();
     let (t, nonce) = login(&expired, &pem(&key), ORIGIN, &nonces);
     assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "has expired (notAfter");
+    // Its kind and whose certificate, for the reports that tell it in the citizen's words.
+    let (t, nonce) = login(&expired, &pem(&key), ORIGIN, &nonces);
+    let kind = |r: mohur_agent::Result<VerifiedLogin>| match r {
+        Err(mohur_agent::Error::Rejected(r)) => (r.why, r.who),
+        other => panic!("not a rejection: {other:?}"),
+    };
+    assert_eq!(kind(verify_login(&t, ORIGIN, &nonce, &nonces, &trust())), (Why::Expired, Some("EXPIRED".into())));
     let future = issue_cert("FUTURE", &key, Some((&ica, &ica_key)), 1, 30, true).to_der().unwrap();
     let (t, nonce) = login(&future, &pem(&key), ORIGIN, &nonces);
     assert_rejected(verify_login(&t, ORIGIN, &nonce, &nonces, &trust()), "is not valid yet (notBefore");
+    let (t, nonce) = login(&future, &pem(&key), ORIGIN, &nonces);
+    assert_eq!(kind(verify_login(&t, ORIGIN, &nonce, &nonces, &trust())), (Why::NotYetValid, Some("FUTURE".into())));
 }
 
 #[test]

@@ -121,6 +121,7 @@ impl From<Error> for Failure {
             Error::Pdf(why) => (exit::FAILURE, tr!("cli-error-document", what = why.to_string())),
             Error::Ltv(why) => (exit::VALIDATION_DATA, tr!("cli-error-ltv", what = why.to_string())),
             Error::Asic(why) => (exit::FAILURE, tr!("cli-error-container", what = why.to_string())),
+            Error::Rejected(r) => (exit::FAILURE, format!("{} ({})", r.told(), r.detail)),
             other => (exit::FAILURE, tr!("cli-error-other", what = other.to_string())),
         };
         let code = match &e {

@@ -16,9 +16,12 @@
 //!
 //! `--json`: `{"valid": true, "format": "cades", "level", "signer", "signingTime",
 //! "timestamp", "contentSha256", "detached", "content"}` or `{"valid": false, "reason",
-//! …}`; for a PDF `{"valid", "format": "pades", "signatures": [{"field", "valid",
-//! "reason", "signer", "level", "claimedTime", "timestamp", "coversWholeFile",
+//! "why", …}`; for a PDF `{"valid", "format": "pades", "signatures": [{"field", "valid",
+//! "reason", "why", "signer", "level", "claimedTime", "timestamp", "coversWholeFile",
 //! "changedAfter"}]}` (valid: every signature is). Invalid: exit [`exit::INVALID`].
+//! `"reason"` is the technical detail (English); `"why"` its kind, a stable code
+//! ([`crate::signing::rejection::Why::code`]). The text report tells the kind in the
+//! citizen's language, the detail after it in brackets.
 
 //!
 //! The check is RustCrypto's ([`crate::signing::verify`]), the same in every build.
@@ -71,6 +74,7 @@ mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};
     use crate::documents::{validation, Level};
+    use crate::signing::rejection::Rejection;
     use crate::signing::verify::{verify_cms, TrustStore};
     use crate::{tr, Error};
     use cms::content_info::ContentInfo;
@@ -146,7 +150,7 @@ mod imp {
         let content_name = content_path.as_ref().map(|p| p.display().to_string());
         let verified = verify_cms(&der, content.as_deref(), &trust).and_then(|v| {
             let (level, revocation) =
-                validation::cades_level(&der, &v, &trust, args.online).map_err(Error::BadRequest)?;
+                validation::cades_level(&der, &v, &trust, args.online).map_err(Error::Rejected)?;
             Ok((v, level, revocation))
         });
         match verified {
@@ -182,17 +186,22 @@ mod imp {
                 Ok(Outcome { json: report, text, exit: exit::OK })
             }
             Err(e) => {
-                let reason = match e {
-                    Error::BadRequest(m) => m,
-                    other => other.to_string(),
-                };
+                let r = Rejection::from(e);
                 Ok(Outcome {
-                    json: json!({"valid": false, "reason": reason, "detached": detached, "content": content_name}),
-                    text: format!("{}\n  {reason}\n", tr!("cli-verify-invalid")),
+                    json: json!({
+                        "valid": false, "reason": r.detail, "why": r.why.code(), "detached": detached, "content": content_name,
+                    }),
+                    text: format!("{}\n{}", tr!("cli-verify-invalid"), rejection_lines(&r)),
                     exit: exit::INVALID,
                 })
             }
         }
+    }
+
+    /// Why a signature was refused, as the report's lines: in the citizen's language, then
+    /// the technical detail (English) in brackets.
+    fn rejection_lines(r: &Rejection) -> String {
+        format!("  {}\n  ({})\n", r.told(), r.detail)
     }
 
     /// What revocation data say of a signature, in its JSON `entry` (`"revocation"`:
@@ -273,9 +282,10 @@ mod imp {
                         text.push_str(&timestamp_line(t));
                     }
                 }
-                Err(reason) => {
-                    entry["reason"] = json!(reason);
-                    text.push_str(&format!("  {reason}\n"));
+                Err(r) => {
+                    entry["reason"] = json!(r.detail);
+                    entry["why"] = json!(r.why.code());
+                    text.push_str(&rejection_lines(r));
                 }
             }
             if let Some(line) = c.revocation.as_ref().and_then(|r| report_revocation(r, &mut entry)) {
@@ -326,9 +336,9 @@ mod imp {
                     let _ = report_revocation(revocation, &mut entry);
                     signatures.push(entry);
                 }
-                Err(reason) => {
-                    text.push_str(&format!("  {file}: {reason}\n"));
-                    signatures.push(json!({"file": file, "valid": false, "reason": reason}));
+                Err(r) => {
+                    text.push_str(&format!("  {file}: {} ({})\n", r.told(), r.detail));
+                    signatures.push(json!({"file": file, "valid": false, "reason": r.detail, "why": r.why.code()}));
                 }
             }
         }
@@ -339,9 +349,14 @@ mod imp {
         for (name, problem) in &check.documents {
             match problem {
                 None => text.push_str(&format!("  ✓ {name}\n")),
-                Some(p) => text.push_str(&format!("  ✗ {name}: {p}\n")),
+                Some(r) => text.push_str(&format!("  ✗ {name}: {} ({})\n", r.told(), r.detail)),
             }
-            documents.push(json!({"name": name, "signed": problem.is_none(), "problem": problem}));
+            documents.push(json!({
+                "name": name,
+                "signed": problem.is_none(),
+                "problem": problem.as_ref().map(|r| &r.detail),
+                "why": problem.as_ref().map(|r| r.why.code()),
+            }));
         }
         Ok(Outcome {
             json: json!({"valid": valid, "format": "asice", "signatures": signatures, "documents": documents}),

@@ -181,7 +181,8 @@ pub fn routes(
                                 "signer": v.map(|v| v.signer_cn.clone()),
                                 "level": c.level().map(|l| l.name()),
                                 "timestamp": v.and_then(|v| v.timestamp.as_ref()).map(|t| rfc3339(t.time)),
-                                "reason": c.outcome.as_ref().err().cloned().or_else(|| c.changed_after.clone()),
+                                "reason": c.outcome.as_ref().err().map(|r| r.detail.clone()).or_else(|| c.changed_after.clone()),
+                                "why": c.outcome.as_ref().err().map(|r| r.why.code()),
                             })
                         })
                         .collect();

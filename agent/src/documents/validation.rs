@@ -22,6 +22,7 @@
 use super::ltv;
 use super::pdf::{self, FoundSignature, PdfError};
 use super::Level;
+use crate::signing::rejection::{Rejection, Why};
 use crate::signing::verify::{verify_signature, TrustStore, VerifiedDetails, VerifiedTimestamp};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
@@ -31,7 +32,7 @@ pub struct SignatureCheck {
     /// The signature as found.
     pub found: FoundSignature,
     /// What the CMS check found, or why it failed.
-    pub outcome: Result<VerifiedDetails, String>,
+    pub outcome: Result<VerifiedDetails, Rejection>,
     /// The signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     /// What was changed after the signature other than by signing and form filling.
@@ -87,11 +88,9 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
     let mut checks = Vec::with_capacity(found.len());
     for f in found {
         let outcome = match f.sub_filter.as_str() {
-            "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => verify_signature(&f.cms, &f.signed_parts(pdf), trust)
-                .map_err(|e| match e {
-                    crate::Error::BadRequest(m) => m,
-                    other => other.to_string(),
-                }),
+            "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => {
+                verify_signature(&f.cms, &f.signed_parts(pdf), trust).map_err(Rejection::from)
+            }
             // A document time-stamp: its TSA is its signer.
             "ETSI.RFC3161" => crate::signing::verify::verify_document_timestamp(&f.cms, &f.signed_parts(pdf), trust)
                 .map(|t| VerifiedDetails {
@@ -100,11 +99,11 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
                     signing_time: None,
                     timestamp: Some(t),
                 })
-                .map_err(|e| match e {
-                    crate::Error::BadRequest(m) => m,
-                    other => other.to_string(),
-                }),
-            other => Err(format!("signatures of the kind {other:?} are not checked by this version of mohur")),
+                .map_err(Rejection::from),
+            other => Err(Rejection::new(
+                Why::Unsupported,
+                format!("signatures of the kind {other:?} are not checked by this version of mohur"),
+            )),
         };
         // Revocation, as of the time-stamp (or now): OCSP answers and CRLs from the DSS,
         // and asked of the certificates' responders and distribution points when `online`.
@@ -113,7 +112,7 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
         if let Ok(v) = &outcome {
             let r = signature_revocation(&v.signer_certificate, v.timestamp.as_ref(), &f.cms, &dss, trust, online);
             if let Revocation::Revoked(who) = &r {
-                outcome = Err(format!("the certificate of {who} was revoked"));
+                outcome = Err(revoked(who));
             }
             revocation = Some(r);
         }
@@ -194,19 +193,24 @@ pub fn cades_level(
     v: &crate::signing::verify::VerifiedSignature,
     trust: &TrustStore,
     online: bool,
-) -> Result<(Level, ltv::Revocation), String> {
+) -> Result<(Level, ltv::Revocation), Rejection> {
     use ltv::Revocation;
     let values = crate::signing::validation_data::revocation_values(cms_der).unwrap_or_default();
     let carried = !(values.crls.is_empty() && values.ocsps.is_empty());
     let carries = ltv::ValidationData { certificates: Vec::new(), crls: values.crls, ocsps: values.ocsps };
     let r = signature_revocation(&v.signer_certificate, v.timestamp.as_ref(), cms_der, &carries, trust, online);
     let level = match (&r, &v.timestamp) {
-        (Revocation::Revoked(who), _) => return Err(format!("the certificate of {who} was revoked")),
+        (Revocation::Revoked(who), _) => return Err(revoked(who)),
         (_, None) => Level::B,
         (Revocation::Good, Some(_)) if carried => Level::LT,
         (_, Some(_)) => Level::T,
     };
     Ok((level, r))
+}
+
+/// The refusal of a signature one of whose certificates (`who`'s) was revoked.
+fn revoked(who: &str) -> Rejection {
+    Rejection::new(Why::Revoked, format!("the certificate of {who} was revoked")).about(who)
 }
 
 /// What the updates after byte `end` change beyond signing and form filling, if anything.
@@ -338,10 +342,10 @@ pub struct CadesCheck {
 pub struct ContainerCheck {
     /// Per signature: its file, and what the CMS check over its manifest found, with the
     /// signature's level and revocation ([`cades_level`]).
-    pub signatures: Vec<(String, Result<CadesCheck, String>)>,
+    pub signatures: Vec<(String, Result<CadesCheck, Rejection>)>,
     /// Per document: its name and what is wrong with it (`None`: a manifest of a valid
     /// signature names it with the right digest).
-    pub documents: Vec<(String, Option<String>)>,
+    pub documents: Vec<(String, Option<Rejection>)>,
 }
 
 impl ContainerCheck {
@@ -365,17 +369,19 @@ pub fn check_container(
     let opened = asic::open(bytes)?;
     let mut signatures = Vec::new();
     // Document name → the digest problems found, or None once a valid signature covers it.
-    let mut covered: std::collections::BTreeMap<&str, Option<String>> =
-        opened.documents.keys().map(|n| (n.as_str(), Some("no signature covers it".to_owned()))).collect();
+    let mut covered: std::collections::BTreeMap<&str, Option<Rejection>> = opened
+        .documents
+        .keys()
+        .map(|n| (n.as_str(), Some(Rejection::new(Why::Unsigned, "no signature covers it"))))
+        .collect();
     for (name, manifest_bytes, manifest) in &opened.manifests {
         let sig_name = manifest.signature.trim_start_matches("./");
         let outcome = match opened.meta.get(sig_name) {
-            None => Err(format!("{name} names {sig_name}, which is not in the container")),
+            None => {
+                Err(Rejection::new(Why::MissingFile, format!("{name} names {sig_name}, which is not in the container")))
+            }
             Some(sig) => crate::signing::verify::verify_cms(sig, Some(manifest_bytes), trust)
-                .map_err(|e| match e {
-                    crate::Error::BadRequest(m) => m,
-                    other => other.to_string(),
-                })
+                .map_err(Rejection::from)
                 .and_then(|verified| {
                     let (level, revocation) = cades_level(sig, &verified, trust, online)?;
                     Ok(CadesCheck { verified, level, revocation })
@@ -384,13 +390,14 @@ pub fn check_container(
         if outcome.is_ok() {
             for (doc, alg, digest) in &manifest.objects {
                 let Some(state) = covered.get_mut(doc.as_str()) else {
-                    signatures.push((sig_name.to_owned(), Err(format!("{doc:?} is signed but not in the container"))));
+                    let missing = format!("{doc:?} is signed but not in the container");
+                    signatures.push((sig_name.to_owned(), Err(Rejection::new(Why::MissingFile, missing))));
                     continue;
                 };
                 *state = match opened.documents[doc].for_method(alg) {
                     Some(d) if d == digest.as_slice() => None,
-                    Some(_) => Some("changed after signing: its digest differs".to_owned()),
-                    None => Some(format!("its digest method {alg} is not accepted")),
+                    Some(_) => Some(Rejection::new(Why::Altered, "changed after signing: its digest differs")),
+                    None => Some(Rejection::new(Why::Unsupported, format!("its digest method {alg} is not accepted"))),
                 };
             }
         }

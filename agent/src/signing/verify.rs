@@ -26,14 +26,39 @@ use crate::signing::cms::{
     SigningCertificateV2, ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V2,
     ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNING_TIME,
 };
+use crate::signing::rejection::{Rejection, Why};
 use crate::signing::webeid::{validate_nonce, validate_origin, AuthToken, FORMAT, FORMAT_1_1};
 use crate::{Error, Result};
 
 /// The longest path from an end entity to a root that is followed.
 const MAX_PATH: usize = 8;
 
-fn rejected(msg: impl Into<String>) -> Error {
-    Error::BadRequest(msg.into())
+/// A refusal of kind `why` ([`Rejection`]): every check here says why this way.
+fn rejected(why: Why, detail: impl Into<String>) -> Error {
+    Error::Rejected(Rejection::new(why, detail))
+}
+
+/// A refusal about one certificate (expired, not yet valid): its holder is told.
+fn rejected_about(why: Why, cert: &Certificate, detail: impl Into<String>) -> Error {
+    Error::Rejected(Rejection::new(why, detail).about(holder(&cert.tbs_certificate.subject)))
+}
+
+/// `e` with `prefix` before its detail, and of kind `why` where one is given (the kind
+/// found inside is kept otherwise).
+fn reworded(e: Error, prefix: &str, why: Option<Why>) -> Error {
+    match e {
+        Error::Rejected(r) => Error::Rejected(Rejection {
+            why: why.unwrap_or(r.why),
+            who: r.who,
+            detail: format!("{prefix}{}", r.detail),
+        }),
+        other => other,
+    }
+}
+
+/// A certificate's holder as a person reads it: the common name, else the whole name.
+pub fn holder(name: &Name) -> String {
+    name_attribute(name, rfc4519::COMMON_NAME).unwrap_or_else(|| name_text(name))
 }
 
 /// The CAs a relying party trusts: self-signed roots (the trust anchors) and the
@@ -59,13 +84,16 @@ impl TrustStore {
     /// `chain` (PEM, any number). An intermediate is no trust anchor on its own: every
     /// path must end at the root (RFC 5280 §6.1).
     pub fn from_pem(root: &[u8], chain: &[u8]) -> Result<TrustStore> {
-        let roots = pem_certificates(root).map_err(|e| rejected(format!("trust anchor is not PEM: {e}")))?;
-        let [root] = <[Certificate; 1]>::try_from(roots)
-            .map_err(|v| rejected(format!("the trust anchor file holds {} certificates, not one", v.len())))?;
+        let roots = pem_certificates(root)
+            .map_err(|e| rejected(Why::BadTrustStore, format!("trust anchor is not PEM: {e}")))?;
+        let [root] = <[Certificate; 1]>::try_from(roots).map_err(|v| {
+            rejected(Why::BadTrustStore, format!("the trust anchor file holds {} certificates, not one", v.len()))
+        })?;
         if !is_self_signed(&root) {
-            return Err(rejected("trust anchor is not a self-signed certificate"));
+            return Err(rejected(Why::BadTrustStore, "trust anchor is not a self-signed certificate"));
         }
-        let intermediates = pem_certificates(chain).map_err(|e| rejected(format!("chain is not PEM: {e}")))?;
+        let intermediates =
+            pem_certificates(chain).map_err(|e| rejected(Why::BadTrustStore, format!("chain is not PEM: {e}")))?;
         Ok(TrustStore { roots: vec![root], intermediates })
     }
 
@@ -74,7 +102,7 @@ impl TrustStore {
     pub fn from_bundle(certificates: Vec<Certificate>) -> Result<TrustStore> {
         let (roots, intermediates): (Vec<_>, Vec<_>) = certificates.into_iter().partition(is_self_signed);
         if roots.is_empty() {
-            return Err(rejected("the CA bundle has no self-signed root"));
+            return Err(rejected(Why::BadTrustStore, "the CA bundle has no self-signed root"));
         }
         Ok(TrustStore { roots, intermediates })
     }
@@ -100,7 +128,10 @@ impl TrustStore {
                 return Ok(path);
             }
             if path.len() > MAX_PATH {
-                return Err(rejected("certificate does not chain to a trusted CA: the path is too long"));
+                return Err(rejected(
+                    Why::UntrustedIssuer,
+                    "certificate does not chain to a trusted CA: the path is too long",
+                ));
             }
             let issuer_name = &current.tbs_certificate.issuer;
             let candidates = self.roots.iter().chain(&self.intermediates).chain(untrusted);
@@ -108,11 +139,14 @@ impl TrustStore {
                 .filter(|c| &c.tbs_certificate.subject == issuer_name && !path.contains(c))
                 .find(|c| signed_by(current, c))
                 .ok_or_else(|| {
-                    rejected(format!(
-                        "certificate does not chain to a trusted CA: no trusted issuer {} signed {}",
-                        name_text(issuer_name),
-                        name_text(&current.tbs_certificate.subject)
-                    ))
+                    rejected(
+                        Why::UntrustedIssuer,
+                        format!(
+                            "certificate does not chain to a trusted CA: no trusted issuer {} signed {}",
+                            name_text(issuer_name),
+                            name_text(&current.tbs_certificate.subject)
+                        ),
+                    )
                 })?;
             // The CAs already on the path below this issuer (RFC 5280 §6.1.4 (l)-(m)).
             let below = path.len() - 1;
@@ -159,7 +193,7 @@ fn extension<'a, T: Decode<'a>>(cert: &'a Certificate, oid: ObjectIdentifier) ->
     };
     T::from_der(ext.extn_value.as_bytes())
         .map(Some)
-        .map_err(|e| rejected(format!("certificate extension {oid} does not parse: {e}")))
+        .map_err(|e| rejected(Why::Unreadable, format!("certificate extension {oid} does not parse: {e}")))
 }
 
 /// RFC 5280 §4.1.2.5.
@@ -167,10 +201,18 @@ fn check_validity(cert: &Certificate, now: SystemTime) -> Result<()> {
     let v = &cert.tbs_certificate.validity;
     let subject = name_text(&cert.tbs_certificate.subject);
     if now < v.not_before.to_system_time() {
-        return Err(rejected(format!("certificate {subject} is not valid yet (notBefore {})", v.not_before)));
+        return Err(rejected_about(
+            Why::NotYetValid,
+            cert,
+            format!("certificate {subject} is not valid yet (notBefore {})", v.not_before),
+        ));
     }
     if now > v.not_after.to_system_time() {
-        return Err(rejected(format!("certificate {subject} has expired (notAfter {})", v.not_after)));
+        return Err(rejected_about(
+            Why::Expired,
+            cert,
+            format!("certificate {subject} has expired (notAfter {})", v.not_after),
+        ));
     }
     Ok(())
 }
@@ -188,11 +230,14 @@ fn check_critical_extensions(cert: &Certificate) -> Result<()> {
     ];
     for ext in cert.tbs_certificate.extensions.iter().flatten() {
         if ext.critical && !PROCESSED.contains(&ext.extn_id) {
-            return Err(rejected(format!(
-                "certificate {} has a critical extension {} that is not checked",
-                name_text(&cert.tbs_certificate.subject),
-                ext.extn_id
-            )));
+            return Err(rejected(
+                Why::Unsupported,
+                format!(
+                    "certificate {} has a critical extension {} that is not checked",
+                    name_text(&cert.tbs_certificate.subject),
+                    ext.extn_id
+                ),
+            ));
         }
     }
     Ok(())
@@ -204,17 +249,23 @@ fn check_ca(issuer: &Certificate, below: usize) -> Result<()> {
     let subject = name_text(&issuer.tbs_certificate.subject);
     let bc: Option<BasicConstraints> = extension(issuer, rfc5280::ID_CE_BASIC_CONSTRAINTS)?;
     let Some(bc) = bc.filter(|bc| bc.ca) else {
-        return Err(rejected(format!("issuer {subject} is not a CA")));
+        return Err(rejected(Why::UntrustedIssuer, format!("issuer {subject} is not a CA")));
     };
     // `below` counts the end entity too, which does not count against the constraint.
     if let Some(max) = bc.path_len_constraint {
         if below.saturating_sub(1) > usize::from(max) {
-            return Err(rejected(format!("issuer {subject} may have {max} CAs below it, the path has more")));
+            return Err(rejected(
+                Why::UntrustedIssuer,
+                format!("issuer {subject} may have {max} CAs below it, the path has more"),
+            ));
         }
     }
     let ku: Option<KeyUsage> = extension(issuer, rfc5280::ID_CE_KEY_USAGE)?;
     if ku.is_some_and(|ku| !ku.0.contains(KeyUsages::KeyCertSign)) {
-        return Err(rejected(format!("issuer {subject} may not sign certificates (no keyCertSign)")));
+        return Err(rejected(
+            Why::UntrustedIssuer,
+            format!("issuer {subject} may not sign certificates (no keyCertSign)"),
+        ));
     }
     Ok(())
 }
@@ -228,7 +279,7 @@ fn token_alg(name: &str) -> Result<(Scheme, Hash, usize)> {
         "RS384" => (Scheme::RsaPkcs1, Hash::Sha384, 0),
         "RS512" => (Scheme::RsaPkcs1, Hash::Sha512, 0),
         "PS256" => (Scheme::RsaPss, Hash::Sha256, 0),
-        other => return Err(rejected(format!("unsupported token algorithm {other:?}"))),
+        other => return Err(rejected(Why::Unsupported, format!("unsupported token algorithm {other:?}"))),
     })
 }
 
@@ -260,10 +311,13 @@ fn check_signing_certificate(token: &AuthToken, auth_der: &[u8]) -> Result<()> {
     let sign = token
         .unverified_signing_certificate
         .as_deref()
-        .ok_or_else(|| rejected("web-eid:1.1 token without unverifiedSigningCertificate"))?;
-    let sign = STANDARD.decode(sign).map_err(|e| rejected(format!("signing certificate is not base64: {e}")))?;
+        .ok_or_else(|| rejected(Why::Unreadable, "web-eid:1.1 token without unverifiedSigningCertificate"))?;
+    let sign = STANDARD
+        .decode(sign)
+        .map_err(|e| rejected(Why::Unreadable, format!("signing certificate is not base64: {e}")))?;
     if !crate::signing::webeid::signing_certificate_fits(auth_der, &sign, SystemTime::now()) {
         return Err(rejected(
+            Why::WrongCertificate,
             "the signing certificate is not the same holder's, from the same issuer, valid, for non-repudiation",
         ));
     }
@@ -275,7 +329,7 @@ fn check_signing_certificate(token: &AuthToken, auth_der: &[u8]) -> Result<()> {
     };
     match algorithms {
         Some(all) if all.iter().all(known) => Ok(()),
-        _ => Err(rejected("web-eid:1.1 token without supported signature algorithms it may have")),
+        _ => Err(rejected(Why::Unsupported, "web-eid:1.1 token without supported signature algorithms it may have")),
     }
 }
 
@@ -300,19 +354,23 @@ pub fn verify_auth_token(
     trust: &TrustStore,
 ) -> Result<VerifiedLogin> {
     if token.format != FORMAT && token.format != FORMAT_1_1 {
-        return Err(rejected(format!("unsupported token format {:?}", token.format)));
+        return Err(rejected(Why::Unsupported, format!("unsupported token format {:?}", token.format)));
     }
     let origin = validate_origin(expected_origin)?;
     validate_nonce(nonce)?;
 
     let der = STANDARD
         .decode(&token.unverified_certificate)
-        .map_err(|e| rejected(format!("certificate is not base64: {e}")))?;
-    let cert = Certificate::from_der(&der).map_err(|e| rejected(format!("certificate is not DER X.509: {e}")))?;
+        .map_err(|e| rejected(Why::Unreadable, format!("certificate is not base64: {e}")))?;
+    let cert = Certificate::from_der(&der)
+        .map_err(|e| rejected(Why::Unreadable, format!("certificate is not DER X.509: {e}")))?;
     trust.verify_path(&cert, &[], SystemTime::now())?;
     let ku: Option<KeyUsage> = extension(&cert, rfc5280::ID_CE_KEY_USAGE)?;
     if !ku.is_some_and(|ku| ku.0.contains(KeyUsages::DigitalSignature)) {
-        return Err(rejected("certificate is not an authentication certificate (no digitalSignature key usage)"));
+        return Err(rejected(
+            Why::NotForSigning,
+            "certificate is not an authentication certificate (no digitalSignature key usage)",
+        ));
     }
 
     let (scheme, hash, field_len) = token_alg(&token.algorithm)?;
@@ -323,24 +381,29 @@ pub fn verify_auth_token(
         Some(other) => format!("EC {other}"),
         None => "RSA".to_owned(),
     };
-    let mismatch =
-        || rejected(format!("token algorithm {} does not match the certificate's {key_name} key", token.algorithm));
-    let sig = STANDARD.decode(&token.signature).map_err(|e| rejected(format!("token signature is not base64: {e}")))?;
+    let mismatch = || {
+        rejected(
+            Why::WrongCertificate,
+            format!("token algorithm {} does not match the certificate's {key_name} key", token.algorithm),
+        )
+    };
+    let sig = STANDARD
+        .decode(&token.signature)
+        .map_err(|e| rejected(Why::Unreadable, format!("token signature is not base64: {e}")))?;
     let sig = if scheme == Scheme::Ecdsa {
         let want = if field_len == 32 { rfc5912::SECP_256_R_1 } else { rfc5912::SECP_384_R_1 };
         if curve != Some(want) {
             return Err(mismatch());
         }
         if sig.len() != 2 * field_len {
-            return Err(rejected(format!(
-                "token signature is {} bytes, {} needs r ‖ s of {}",
-                sig.len(),
-                token.algorithm,
-                2 * field_len
-            )));
+            return Err(rejected(
+                Why::Unreadable,
+                format!("token signature is {} bytes, {} needs r ‖ s of {}", sig.len(), token.algorithm, 2 * field_len),
+            ));
         }
         // RFC 7518 §3.4: raw r ‖ s; the verifier takes an ECDSA-Sig-Value (RFC 3279 §2.2.3).
-        mohur_apdu::signature::ecdsa_raw_to_der(&sig).map_err(|e| rejected(format!("token signature: {e}")))?
+        mohur_apdu::signature::ecdsa_raw_to_der(&sig)
+            .map_err(|e| rejected(Why::Unreadable, format!("token signature: {e}")))?
     } else {
         if curve.is_some() {
             return Err(mismatch());
@@ -352,7 +415,7 @@ pub fn verify_auth_token(
     let spki = &cert.tbs_certificate.subject_public_key_info;
     // A malformed signature is a failed verification, not an internal error.
     verify_digest(spki, scheme, hash, &hash.digest(&signed_value), &sig)
-        .map_err(|_| rejected("token signature does not verify for this origin and nonce"))?;
+        .map_err(|_| rejected(Why::Altered, "token signature does not verify for this origin and nonce"))?;
     if token.format == FORMAT_1_1 {
         check_signing_certificate(token, &der)?;
     }
@@ -360,7 +423,7 @@ pub fn verify_auth_token(
     let subject = &cert.tbs_certificate.subject;
     Ok(VerifiedLogin {
         subject_cn: name_attribute(subject, rfc4519::COMMON_NAME)
-            .ok_or_else(|| rejected("certificate subject has no common name"))?,
+            .ok_or_else(|| rejected(Why::Unreadable, "certificate subject has no common name"))?,
         given_name: name_attribute(subject, rfc4519::GIVEN_NAME),
         surname: name_attribute(subject, rfc4519::SURNAME),
         country: name_attribute(subject, rfc4519::COUNTRY_NAME),
@@ -421,7 +484,7 @@ fn digest_alg(oid: ObjectIdentifier) -> Result<Hash> {
         rfc5912::ID_SHA_256 => Ok(Hash::Sha256),
         rfc5912::ID_SHA_384 => Ok(Hash::Sha384),
         rfc5912::ID_SHA_512 => Ok(Hash::Sha512),
-        other => Err(rejected(format!("unsupported digest algorithm {other}"))),
+        other => Err(rejected(Why::Unsupported, format!("unsupported digest algorithm {other}"))),
     }
 }
 
@@ -433,7 +496,7 @@ fn signature_alg(si: &SignerInfo, digest: Hash) -> Result<(Scheme, Hash)> {
         if hash == digest {
             Ok((scheme, hash))
         } else {
-            Err(rejected("the signature algorithm's hash differs from the digest algorithm"))
+            Err(rejected(Why::Unsupported, "the signature algorithm's hash differs from the digest algorithm"))
         }
     };
     match si.signature_algorithm.oid {
@@ -444,7 +507,7 @@ fn signature_alg(si: &SignerInfo, digest: Hash) -> Result<(Scheme, Hash)> {
         rfc5912::ECDSA_WITH_SHA_256 => with(Scheme::Ecdsa, Hash::Sha256),
         rfc5912::ECDSA_WITH_SHA_384 => with(Scheme::Ecdsa, Hash::Sha384),
         rfc5912::ECDSA_WITH_SHA_512 => with(Scheme::Ecdsa, Hash::Sha512),
-        other => Err(rejected(format!("unsupported signature algorithm {other}"))),
+        other => Err(rejected(Why::Unsupported, format!("unsupported signature algorithm {other}"))),
     }
 }
 
@@ -464,7 +527,7 @@ fn signer_certificate<'a>(sd: &'a SignedData, si: &SignerInfo) -> Result<&'a Cer
                 .is_some_and(|s| s.0 == ski.0)
         }),
     };
-    found.ok_or_else(|| rejected("signer certificate is not in the CMS message"))
+    found.ok_or_else(|| rejected(Why::WrongCertificate, "signer certificate is not in the CMS message"))
 }
 
 /// A signer's certificate must allow signing documents: a keyUsage, where present, with
@@ -473,13 +536,16 @@ fn signer_certificate<'a>(sd: &'a SignedData, si: &SignerInfo) -> Result<&'a Cer
 fn check_signer_usage(cert: &Certificate) -> Result<()> {
     let ku: Option<KeyUsage> = extension(cert, rfc5280::ID_CE_KEY_USAGE)?;
     if ku.is_some_and(|ku| !ku.0.contains(KeyUsages::DigitalSignature) && !ku.0.contains(KeyUsages::NonRepudiation)) {
-        return Err(rejected("signer certificate may not sign (neither digitalSignature nor nonRepudiation)"));
+        return Err(rejected(
+            Why::NotForSigning,
+            "signer certificate may not sign (neither digitalSignature nor nonRepudiation)",
+        ));
     }
     let eku: Option<ExtendedKeyUsage> = extension(cert, rfc5280::ID_CE_EXT_KEY_USAGE)?;
     if eku.is_some_and(|eku| {
         !eku.0.contains(&rfc5280::ID_KP_EMAIL_PROTECTION) && !eku.0.contains(&rfc5280::ANY_EXTENDED_KEY_USAGE)
     }) {
-        return Err(rejected("signer certificate's extended key usage does not allow signatures"));
+        return Err(rejected(Why::NotForSigning, "signer certificate's extended key usage does not allow signatures"));
     }
     Ok(())
 }
@@ -487,23 +553,25 @@ fn check_signer_usage(cert: &Certificate) -> Result<()> {
 /// Verifies a CAdES-BES or CAdES-T signature (RFC 5652 §5.6) over a content, embedded
 /// or `detached_content`, as [`verify_signature`] does; it must carry a signing-time.
 pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &TrustStore) -> Result<VerifiedSignature> {
-    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let parse = |e: der::Error| rejected(Why::Unreadable, format!("not a DER CMS message: {e}"));
     let (_, sd) = signed_data(cms_der)?;
     let embedded = match &sd.encap_content_info.econtent {
         Some(any) => Some(any.decode_as::<OctetString>().map_err(parse)?.into_bytes()),
         None => None,
     };
     let content = match (embedded, detached_content) {
-        (Some(_), Some(_)) => return Err(rejected("the CMS message embeds its content and a detached one was given")),
+        (Some(_), Some(_)) => {
+            return Err(rejected(Why::Unreadable, "the CMS message embeds its content and a detached one was given"))
+        }
         (Some(c), None) => c,
         (None, Some(d)) => d.to_vec(),
-        (None, None) => return Err(rejected("a detached signature needs its content")),
+        (None, None) => return Err(rejected(Why::NoContent, "a detached signature needs its content")),
     };
     let v = verify_signed_data(&sd, &[&content], trust, Usage::Document, SystemTime::now())?;
     Ok(VerifiedSignature {
         signer_cn: v.signer_cn,
         signer_certificate: v.signer_certificate,
-        signing_time: v.signing_time.ok_or_else(|| rejected("no signing-time attribute"))?,
+        signing_time: v.signing_time.ok_or_else(|| rejected(Why::Unreadable, "no signing-time attribute"))?,
         content_sha256: Hash::Sha256.digest(&content),
         timestamp: v.timestamp,
     })
@@ -514,18 +582,18 @@ pub fn verify_cms(cms_der: &[u8], detached_content: Option<&[u8]>, trust: &Trust
 pub fn verify_signature(cms_der: &[u8], parts: &[&[u8]], trust: &TrustStore) -> Result<VerifiedDetails> {
     let (_, sd) = signed_data(cms_der)?;
     if sd.encap_content_info.econtent.is_some() {
-        return Err(rejected("the signature embeds a content of its own; it must be detached"));
+        return Err(rejected(Why::Unsupported, "the signature embeds a content of its own; it must be detached"));
     }
     verify_signed_data(&sd, parts, trust, Usage::Document, SystemTime::now())
 }
 
 fn signed_data(cms_der: &[u8]) -> Result<(ContentInfo, SignedData)> {
-    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let parse = |e: der::Error| rejected(Why::Unreadable, format!("not a DER CMS message: {e}"));
     // OCSP responses in `crls` (B-LT) are read by the revocation check, not by `cms`.
     let cms_der = super::validation_data::decodable(cms_der);
     let ci = ContentInfo::from_der(&cms_der).map_err(parse)?;
     if ci.content_type != rfc5911::ID_SIGNED_DATA {
-        return Err(rejected(format!("CMS content type {} is not signed data", ci.content_type)));
+        return Err(rejected(Why::Unreadable, format!("CMS content type {} is not signed data", ci.content_type)));
     }
     let sd: SignedData = ci.content.decode_as().map_err(parse)?;
     Ok((ci, sd))
@@ -573,7 +641,7 @@ fn verify_signed_data(
     usage: Usage,
     now: SystemTime,
 ) -> Result<VerifiedDetails> {
-    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let parse = |e: der::Error| rejected(Why::Unreadable, format!("not a DER CMS message: {e}"));
     let untrusted: Vec<Certificate> = sd
         .certificates
         .iter()
@@ -584,27 +652,28 @@ fn verify_signed_data(
         })
         .collect();
     if sd.signer_infos.0.is_empty() {
-        return Err(rejected("CMS message has no signer"));
+        return Err(rejected(Why::Unreadable, "CMS message has no signer"));
     }
     let mut first_timestamp = None;
     for (i, si) in sd.signer_infos.0.iter().enumerate() {
         let digest = digest_alg(si.digest_alg.oid)?;
         let (scheme, hash) = signature_alg(si, digest)?;
-        let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
+        let attrs =
+            si.signed_attrs.as_ref().ok_or_else(|| rejected(Why::Unreadable, "CMS signer has no signed attributes"))?;
         let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
         let message_digest = attr(ID_MESSAGE_DIGEST)
-            .ok_or_else(|| rejected("no message-digest attribute"))?
+            .ok_or_else(|| rejected(Why::Unreadable, "no message-digest attribute"))?
             .decode_as::<OctetString>()
             .map_err(parse)?;
         if message_digest.as_bytes() != digest_parts(digest, parts) {
-            return Err(rejected("CMS signature does not verify: the content's digest differs"));
+            return Err(rejected(Why::Altered, "CMS signature does not verify: the content's digest differs"));
         }
         let content_type = attr(ID_CONTENT_TYPE)
-            .ok_or_else(|| rejected("no content-type attribute"))?
+            .ok_or_else(|| rejected(Why::Unreadable, "no content-type attribute"))?
             .decode_as::<ObjectIdentifier>()
             .map_err(parse)?;
         if content_type != sd.encap_content_info.econtent_type {
-            return Err(rejected("the content-type attribute differs from the content's type"));
+            return Err(rejected(Why::Altered, "the content-type attribute differs from the content's type"));
         }
         let cert = signer_certificate(sd, si)?;
         // RFC 5652 §5.4: the signature is over the DER of the attributes as a SET OF.
@@ -616,7 +685,7 @@ fn verify_signed_data(
             &hash.digest(&signed),
             si.signature.as_bytes(),
         )
-        .map_err(|e| rejected(format!("CMS signature does not verify: {e}")))?;
+        .map_err(|e| rejected(Why::Altered, format!("CMS signature does not verify: {e}")))?;
         let tokens: Vec<_> = si
             .unsigned_attrs
             .iter()
@@ -629,7 +698,7 @@ fn verify_signed_data(
                 Some(verify_timestamp(&token.to_der().map_err(parse)?, si.signature.as_bytes(), trust, now)?)
             }
             (Usage::Document, []) | (Usage::TimeStamping, _) => None,
-            (Usage::Document, _) => return Err(rejected("more than one signature time-stamp")),
+            (Usage::Document, _) => return Err(rejected(Why::BadTimestamp, "more than one signature time-stamp")),
         };
         let at = timestamp.as_ref().map_or(now, |t| t.time);
         trust.verify_path(cert, &untrusted, at)?;
@@ -645,7 +714,8 @@ fn verify_signed_data(
     let si = &sd.signer_infos.0.as_slice()[0];
     let signer = signer_certificate(sd, si)?;
     let signer_der = signer.to_der().map_err(parse)?;
-    let attrs = si.signed_attrs.as_ref().ok_or_else(|| rejected("CMS signer has no signed attributes"))?;
+    let attrs =
+        si.signed_attrs.as_ref().ok_or_else(|| rejected(Why::Unreadable, "CMS signer has no signed attributes"))?;
     check_ess_signing_certificate(attrs, &signer_der)?;
     let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
     let signing_time = match attr(ID_SIGNING_TIME) {
@@ -653,24 +723,30 @@ fn verify_signed_data(
         None => None,
     };
     let signer_cn = name_attribute(&signer.tbs_certificate.subject, rfc4519::COMMON_NAME)
-        .ok_or_else(|| rejected("signer certificate has no common name"))?;
+        .ok_or_else(|| rejected(Why::Unreadable, "signer certificate has no common name"))?;
     Ok(VerifiedDetails { signer_cn, signer_certificate: signer_der, signing_time, timestamp: first_timestamp })
 }
 
 /// The ESS signing-certificate binding of the signer's certificate: v2 (RFC 5035 §3; its
 /// hash SHA-256 unless it names another) or v1 (RFC 2634 §5.4, SHA-1).
 fn check_ess_signing_certificate(attrs: &cms::signed_data::SignedAttributes, signer_der: &[u8]) -> Result<()> {
-    let parse = |e: der::Error| rejected(format!("not a DER CMS message: {e}"));
+    let parse = |e: der::Error| rejected(Why::Unreadable, format!("not a DER CMS message: {e}"));
     let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.get(0));
     if let Some(v2) = attr(ID_AA_SIGNING_CERTIFICATE_V2) {
         let scv2 = v2.decode_as::<SigningCertificateV2>().map_err(parse)?;
-        let first = scv2.certs.first().ok_or_else(|| rejected("signing-certificate-v2 lists no certificate"))?;
+        let first = scv2
+            .certs
+            .first()
+            .ok_or_else(|| rejected(Why::Unreadable, "signing-certificate-v2 lists no certificate"))?;
         let hash = match &first.hash_algorithm {
             None => Hash::Sha256,
             Some(a) => digest_alg(a.oid)?,
         };
         if first.cert_hash.as_bytes() != hash.digest(signer_der) {
-            return Err(rejected("signing-certificate-v2 does not match the signer's certificate"));
+            return Err(rejected(
+                Why::WrongCertificate,
+                "signing-certificate-v2 does not match the signer's certificate",
+            ));
         }
         return Ok(());
     }
@@ -685,13 +761,13 @@ fn check_ess_signing_certificate(attrs: &cms::signed_data::SignedAttributes, sig
             .and_then(|ids| ids.get(0).cloned())
             .and_then(|id| id.decode_as::<der::asn1::SequenceOf<der::Any, 4>>().ok())
             .and_then(|fields| fields.get(0).and_then(|h| h.decode_as::<OctetString>().ok()))
-            .ok_or_else(|| rejected("signing-certificate (v1) cannot be read"))?;
+            .ok_or_else(|| rejected(Why::Unreadable, "signing-certificate (v1) cannot be read"))?;
         if first_hash.as_bytes() != <sha1::Sha1 as sha2::Digest>::digest(signer_der).as_slice() {
-            return Err(rejected("signing-certificate does not match the signer's certificate"));
+            return Err(rejected(Why::WrongCertificate, "signing-certificate does not match the signer's certificate"));
         }
         return Ok(());
     }
-    Err(rejected("not CAdES: no signing-certificate-v2 attribute"))
+    Err(rejected(Why::Unsupported, "not CAdES: no signing-certificate-v2 attribute"))
 }
 
 /// Verifies a signature time-stamp token (RFC 3161 §2.4.2) over `signature_value`: a
@@ -704,12 +780,12 @@ pub fn verify_timestamp(
     trust: &TrustStore,
     now: SystemTime,
 ) -> Result<VerifiedTimestamp> {
-    verify_token(token_der, &[signature_value], trust, now).map_err(|e| {
-        if e.to_string().contains("imprint differs") {
-            rejected("the time-stamp is for another signature (its imprint differs)")
-        } else {
-            e
+    verify_token(token_der, &[signature_value], trust, now).map_err(|e| match e {
+        Error::Rejected(r) if r.detail.contains("imprint differs") => {
+            rejected(Why::BadTimestamp, "the time-stamp is for another signature (its imprint differs)")
         }
+        // Whatever is wrong inside it, it is the time-stamp that does not hold.
+        e => reworded(e, "", Some(Why::BadTimestamp)),
     })
 }
 
@@ -722,24 +798,30 @@ pub fn verify_document_timestamp(token_der: &[u8], parts: &[&[u8]], trust: &Trus
 
 /// A token whose message imprint is the digest of `parts`, hashed as one stream.
 fn verify_token(token_der: &[u8], parts: &[&[u8]], trust: &TrustStore, now: SystemTime) -> Result<VerifiedTimestamp> {
-    let bad = |what: &'static str| move |e: der::Error| rejected(format!("the time-stamp token: {what}: {e}"));
-    let (_, sd) = signed_data(token_der).map_err(|e| rejected(format!("the time-stamp token: {e}")))?;
+    let bad = |what: &'static str| {
+        move |e: der::Error| rejected(Why::BadTimestamp, format!("the time-stamp token: {what}: {e}"))
+    };
+    let (_, sd) = signed_data(token_der).map_err(|e| reworded(e, "the time-stamp token: ", Some(Why::BadTimestamp)))?;
     if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
-        return Err(rejected("the time-stamp token does not carry TSTInfo"));
+        return Err(rejected(Why::BadTimestamp, "the time-stamp token does not carry TSTInfo"));
     }
-    let econtent = sd.encap_content_info.econtent.as_ref().ok_or_else(|| rejected("the time-stamp token is empty"))?;
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| rejected(Why::BadTimestamp, "the time-stamp token is empty"))?;
     let tst_der = econtent.decode_as::<OctetString>().map_err(bad("TSTInfo"))?.into_bytes();
     let info = x509_tsp::TstInfo::from_der(&tst_der).map_err(bad("TSTInfo"))?;
     let hash = digest_alg(info.message_imprint.hash_algorithm.oid)?;
     if info.message_imprint.hashed_message.as_bytes() != digest_parts(hash, parts) {
-        return Err(rejected("the time-stamp is for other data (its imprint differs)"));
+        return Err(rejected(Why::Altered, "the time-stamp is for other data (its imprint differs)"));
     }
     let time = info.gen_time.to_system_time();
     if time > now + std::time::Duration::from_secs(300) {
-        return Err(rejected("the time-stamp is in the future"));
+        return Err(rejected(Why::BadTimestamp, "the time-stamp is in the future"));
     }
     let v = verify_signed_data(&sd, &[&tst_der], trust, Usage::TimeStamping, time)
-        .map_err(|e| rejected(format!("the time-stamp token does not verify: {e}")))?;
+        .map_err(|e| reworded(e, "the time-stamp token does not verify: ", None))?;
     Ok(VerifiedTimestamp { time, tsa_cn: v.signer_cn })
 }
 
@@ -754,6 +836,7 @@ fn check_tsa_usage(cert: &Certificate) -> Result<()> {
     let eku: Option<ExtendedKeyUsage> = extension(cert, rfc5280::ID_CE_EXT_KEY_USAGE)?;
     if !critical || !eku.is_some_and(|eku| eku.0.contains(&rfc5280::ID_KP_TIME_STAMPING)) {
         return Err(rejected(
+            Why::NotForSigning,
             "the TSA's certificate is not for time-stamping (critical extended key usage timeStamping)",
         ));
     }

@@ -114,7 +114,7 @@ impl From<Error> for WebEidError {
             | Error::PinFormat(_)
             | Error::PinIncorrect { .. } => "ERR_WEBEID_USER_CANCELLED",
             Error::Timeout => "ERR_WEBEID_USER_TIMEOUT",
-            Error::BadRequest(_) | Error::UnknownMethod(_) | Error::KeyNotAllowed(_) => {
+            Error::BadRequest(_) | Error::Rejected(_) | Error::UnknownMethod(_) | Error::KeyNotAllowed(_) => {
                 "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"
             }
             _ => "ERR_WEBEID_NATIVE_FATAL",
