@@ -295,9 +295,7 @@ mod imp {
                 text.push_str(&format!("  {}: {t}\n", tr!("cli-label-claimed-time")));
             }
             match (&c.changed_after, c.covers_whole_file) {
-                (Some(what), _) => {
-                    text.push_str(&format!("  {}\n", tr!("cli-verify-changed-after", what = what.as_str())))
-                }
+                (Some(what), _) => text.push_str(&format!("  {}\n  ({what})\n", tr!("cli-verify-changed-after"))),
                 (None, true) => text.push_str(&format!("  {}\n", tr!("cli-verify-covers-whole"))),
                 (None, false) => text.push_str(&format!("  {}\n", tr!("cli-verify-later-signatures"))),
             }
