@@ -1203,6 +1203,66 @@ fn a_visible_signature_shows_the_signer_time_and_reason_in_azerbaijani_on_the_ch
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }
 
+/// ImageMagick: the region where two drawings of a page differ, `(x, y, width, height)`
+/// from the picture's top left.
+fn differing_region(a: &Path, b: &Path) -> (u32, u32, u32, u32) {
+    let out = Command::new("convert")
+        .arg(a)
+        .arg(b)
+        .args(["-compose", "difference", "-composite", "-threshold", "1%", "-trim", "-format", "%w %h %X %Y", "info:"])
+        .output()
+        .expect("convert (ImageMagick)");
+    let said = text(&out);
+    let n: Vec<u32> = said.split_whitespace().filter_map(|w| w.trim_start_matches('+').parse().ok()).collect();
+    match n[..] {
+        [w, h, x, y] => (x, y, w, h),
+        _ => panic!("convert: {said}"),
+    }
+}
+
+/// ImageMagick: how light a region of a picture is on average (0 black, 1 white).
+fn lightness(png: &Path, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
+    let out = Command::new("convert")
+        .arg(png)
+        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "-colorspace", "Gray", "-format", "%[fx:mean]", "info:"])
+        .output()
+        .expect("convert (ImageMagick)");
+    text(&out).trim().parse().unwrap_or_else(|_| panic!("convert: {}", text(&out)))
+}
+
+#[test]
+fn on_a_turned_page_the_visible_signature_is_at_the_lower_left_as_shown_and_reads_upright() {
+    let dir = temp_dir("pades-visible-turned");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let chain = pki().chain_pem.to_str().unwrap();
+    for rotate in [90u16, 180, 270] {
+        let doc = dir.join(format!("turned-{rotate}.pdf"));
+        std::fs::write(&doc, mohur_tests::pdf::turned_document(rotate)).unwrap();
+        std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+        let args = ["sign", doc.to_str().unwrap(), "--json", "--reader", &reader, "--ca-bundle", chain];
+        let out = mohur(&dir, &[&args[..], &["--visible", "1", "--reason", "Razıyam"]].concat(), &[]);
+        assert_eq!(out.status.code(), Some(0), "{rotate}: {}{}", stdout(&out), stderr(&out));
+        let signed = dir.join(format!("turned-{rotate}.signed.pdf"));
+        let report = pyhanko_validate(&signed);
+        assert!(text(&report).contains("The signature is judged VALID"), "{rotate}: {}", text(&report));
+
+        // Drawn by poppler as a reader shows the page (turned): where the pictures differ
+        // is the box, 36 pt from the left and the bottom, wider than high.
+        let before = draw_page(&doc, 1, &dir.join(format!("unsigned-{rotate}")));
+        let after = draw_page(&signed, 1, &dir.join(format!("signed-{rotate}")));
+        let (shown_w, shown_h) = if rotate == 180 { (595, 842) } else { (842, 595) };
+        let (x, y, w, h) = differing_region(&before, &after);
+        let at = after.display();
+        assert!(x.abs_diff(36) <= 2 && (shown_h - y - h).abs_diff(36) <= 2, "{rotate}: box at {x},{y} {w}x{h}: {at}");
+        assert!(w.abs_diff(240) <= 2 && h < 80 && x + w < shown_w, "{rotate}: box {w}x{h}: {at}");
+        // Upright: the lines start at the box's left, and the short ones leave its right
+        // half lighter; turned upside down it would be the other way round.
+        let (left, right) = (lightness(&after, (x, y, w / 2, h)), lightness(&after, (x + w / 2, y, w / 2, h)));
+        assert!(left + 0.02 < right, "{rotate}: left {left:.3}, right {right:.3}: {at}");
+    }
+}
+
 /// pyHanko (its Python API) signs `src` into `dst` with the test PKI's AzeDIT signing key:
 /// a certification signature with DocMDP permissions `perm` (`NO_CHANGES`,
 /// `FILL_FORMS`), or with `approval`, an approval signature; `ignore_docmdp` plays a

@@ -6,23 +6,30 @@
 /// A PDF of `pages` empty A4 pages with a text line each and `title` in its Info
 /// dictionary (UTF-16BE when not ASCII); `xref_stream` picks the cross-reference form.
 pub fn document(pages: usize, title: &str, xref_stream: bool) -> Vec<u8> {
-    build(pages, title, xref_stream, 0)
+    build(pages, title, xref_stream, 0, "")
+}
+
+/// A one-page PDF whose page is shown turned clockwise by `rotate` degrees (`/Rotate`,
+/// ISO 32000-1 §7.7.3.3).
+pub fn turned_document(rotate: u16) -> Vec<u8> {
+    build(1, "Turned", false, 0, &format!("/Rotate {rotate} "))
 }
 
 /// A one-page PDF of about `size` bytes: its page's content stream carries comment
 /// lines of pseudo-random hex after the text (a stand-in for scanned pages).
 pub fn document_of_size(size: usize) -> Vec<u8> {
-    build(1, "Large", false, size)
+    build(1, "Large", false, size, "")
 }
 
 /// A PDF of `pages` pages and about `size` bytes, shared among its pages' content streams
 /// as [`document_of_size`] fills its one (a scanned document: a stream per page).
 pub fn document_of_pages_and_size(pages: usize, size: usize) -> Vec<u8> {
-    build(pages, "Scanned", false, size / pages.max(1))
+    build(pages, "Scanned", false, size / pages.max(1), "")
 }
 
-/// `padding`: the size each page's content stream is filled up to (0: not filled).
-fn build(pages: usize, title: &str, xref_stream: bool, padding: usize) -> Vec<u8> {
+/// `padding`: the size each page's content stream is filled up to (0: not filled);
+/// `page_entries`: more entries of each page's dictionary.
+fn build(pages: usize, title: &str, xref_stream: bool, padding: usize, page_entries: &str) -> Vec<u8> {
     let mut objects: Vec<String> = Vec::new();
     // 1: catalog, 2: pages, 3: info, 4: font, then a page and its contents per page.
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 5 + 2 * i)).collect();
@@ -45,7 +52,7 @@ fn build(pages: usize, title: &str, xref_stream: bool, padding: usize) -> Vec<u8
             }
         }
         objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents {} 0 R >>",
+            "<< /Type /Page {page_entries}/Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents {} 0 R >>",
             6 + 2 * i
         ));
         objects.push(format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()));

@@ -24,8 +24,44 @@ const FONT_SIZE: f32 = 9.0;
 const LINE: f32 = 1.25;
 /// The smallest font size a long name is shrunk to.
 const MIN_FONT_SIZE: f32 = 5.0;
-/// From the page's lower left corner.
+/// From the page's lower left corner, as the page is shown.
 const MARGIN: f32 = 36.0;
+
+/// The part of a page a reader sees: its box (the `/CropBox` within the `/MediaBox`,
+/// ISO 32000-1 §14.11.2) and how it is turned when shown (`/Rotate`, §7.7.3.3: degrees
+/// clockwise, a multiple of 90).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageView {
+    /// `[x0, y0, x1, y1]` in the page's space, x0 < x1 and y0 < y1.
+    pub area: [f32; 4],
+    /// 0, 90, 180 or 270.
+    pub rotate: u16,
+}
+
+impl PageView {
+    /// An upright page of `area`.
+    pub fn upright(area: [f32; 4]) -> PageView {
+        PageView { area, rotate: 0 }
+    }
+
+    /// Where a box `width` × `height` (as shown) goes at the lower left of the page as
+    /// shown, `MARGIN` from its edges, in the page's space; and the `/Matrix` that turns
+    /// the box's drawing with the page's rotation undone, so that it reads upright
+    /// (§12.5.5: the viewer maps the box turned by `/Matrix` onto `/Rect`).
+    fn place(&self, width: f32, height: f32) -> ([f32; 4], [f32; 4]) {
+        let [x0, y0, x1, y1] = self.area;
+        let m = MARGIN;
+        // Shown turned clockwise by `rotate`, the lower left corner is the page's
+        // lower left (0), lower right (90), upper right (180) or upper left (270); the
+        // box lies across the page (height × width) when it is turned a quarter.
+        match self.rotate {
+            90 => ([x1 - m - height, y0 + m, x1 - m, y0 + m + width], [0.0, 1.0, -1.0, 0.0]),
+            180 => ([x1 - m - width, y1 - m - height, x1 - m, y1 - m], [-1.0, 0.0, 0.0, -1.0]),
+            270 => ([x0 + m, y1 - m - width, x0 + m + height, y1 - m], [0.0, -1.0, 1.0, 0.0]),
+            _ => ([x0 + m, y0 + m, x0 + m + width, y0 + m + height], [1.0, 0.0, 0.0, 1.0]),
+        }
+    }
+}
 
 /// A visible signature: on which page (1-based), and its lines of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +113,9 @@ fn number(x: f32) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// The appearance of `lines` in a box at the lower left of a page whose `/MediaBox` is
-/// `media_box`, as objects numbered from `first`.
-pub fn build(lines: &[String], media_box: [f32; 4], first: u32) -> Result<Appearance, FontError> {
+/// The appearance of `lines` in a box at the lower left of `page` as it is shown, upright,
+/// as objects numbered from `first`.
+pub fn build(lines: &[String], page: PageView, first: u32) -> Result<Appearance, FontError> {
     let face = ttf_parser::Face::parse(FONT, 0).map_err(font_error)?;
     let em = f32::from(face.units_per_em());
     let scale = |v: f32| v * 1000.0 / em;
@@ -110,8 +146,7 @@ pub fn build(lines: &[String], media_box: [f32; 4], first: u32) -> Result<Appear
     let size = if widest * FONT_SIZE / 1000.0 > room { (room * 1000.0 / widest).max(MIN_FONT_SIZE) } else { FONT_SIZE };
     let line_height = size * LINE;
     let height = 2.0 * PADDING + line_height * lines.len().max(1) as f32;
-    let (x, y) = (media_box[0] + MARGIN, media_box[1] + MARGIN);
-    let rect = [x, y, x + WIDTH, y + height];
+    let (rect, [a, b, c, d]) = page.place(WIDTH, height);
 
     // The form's content: a light box with a frame, then the lines.
     let mut content = format!(
@@ -190,9 +225,13 @@ pub fn build(lines: &[String], media_box: [f32; 4], first: u32) -> Result<Appear
         stream(
             form,
             &format!(
-                "/Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</F1 {font} 0 R>>>>",
+                "/Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Matrix[{} {} {} {} 0 0]/Resources<</Font<</F1 {font} 0 R>>>>",
                 number(WIDTH),
-                number(height)
+                number(height),
+                number(a),
+                number(b),
+                number(c),
+                number(d),
             ),
             content.as_bytes(),
         ),
@@ -223,7 +262,7 @@ mod tests {
     #[test]
     fn the_box_holds_every_letter_of_azerbaijani_and_armenian_in_a_subset_of_the_font() {
         let lines = ["Elektron imza: ƏLİYEVA GÜLŞƏN ÇİNGİZ QIZI".to_owned(), "Հայաստան 2026-12-07".to_owned()];
-        let a = build(&lines, [0.0, 0.0, 595.0, 842.0], 10).unwrap();
+        let a = build(&lines, PageView::upright([0.0, 0.0, 595.0, 842.0]), 10).unwrap();
         assert_eq!(a.form, 10);
         assert_eq!(a.objects.iter().map(|(n, _)| *n).collect::<Vec<_>>(), (10..16).collect::<Vec<_>>());
         assert_eq!(a.rect[0], MARGIN);
@@ -244,9 +283,53 @@ mod tests {
     #[test]
     fn a_long_name_shrinks_the_font_to_fit_the_box() {
         let long = "Ə".repeat(200);
-        let a = build(&[long], [0.0, 0.0, 612.0, 792.0], 1).unwrap();
+        let a = build(&[long], PageView::upright([0.0, 0.0, 612.0, 792.0]), 1).unwrap();
         let content = String::from_utf8_lossy(&a.objects[0].1).into_owned();
         assert!(content.contains(&format!("/F1 {} Tf", number(MIN_FONT_SIZE))), "{content}");
         assert!(a.rect[2] - a.rect[0] <= WIDTH + 0.01);
+    }
+
+    /// The box's corners as shown: the page's space turned clockwise by `rotate` and moved
+    /// so that the shown page starts at (0, 0).
+    fn shown(view: PageView, [x0, y0, x1, y1]: [f32; 4]) -> [f32; 4] {
+        let [a0, b0, a1, b1] = view.area;
+        let turn = |x: f32, y: f32| match view.rotate {
+            90 => (y - b0, a1 - x),
+            180 => (a1 - x, b1 - y),
+            270 => (b1 - y, x - a0),
+            _ => (x - a0, y - b0),
+        };
+        let (p, q) = (turn(x0, y0), turn(x1, y1));
+        [p.0.min(q.0), p.1.min(q.1), p.0.max(q.0), p.1.max(q.1)]
+    }
+
+    #[test]
+    fn on_a_turned_page_the_box_is_at_the_lower_left_as_shown_and_reads_upright() {
+        let lines = ["Elektron imza: ƏLİYEVA LEYLA".to_owned()];
+        // A cropped A4 page, not at the origin.
+        let area = [10.0, 20.0, 605.0, 862.0];
+        let upright = build(&lines, PageView::upright(area), 1).unwrap();
+        let height = upright.rect[3] - upright.rect[1];
+        for rotate in [0, 90, 180, 270] {
+            let view = PageView { area, rotate };
+            let a = build(&lines, view, 1).unwrap();
+            // As shown: MARGIN from the left and the bottom, WIDTH wide and as high as upright.
+            let [x0, y0, x1, y1] = shown(view, a.rect);
+            assert!((x0 - MARGIN).abs() < 0.01 && (y0 - MARGIN).abs() < 0.01, "{rotate}: {:?}", [x0, y0, x1, y1]);
+            assert!(
+                (x1 - x0 - WIDTH).abs() < 0.01 && (y1 - y0 - height).abs() < 0.01,
+                "{rotate}: {:?}",
+                [x0, y0, x1, y1]
+            );
+            // The form is turned back by the page's rotation (counter-clockwise).
+            let form = String::from_utf8_lossy(&a.objects[0].1).into_owned();
+            let matrix = match rotate {
+                90 => "/Matrix[0 1 -1 0 0 0]",
+                180 => "/Matrix[-1 0 0 -1 0 0]",
+                270 => "/Matrix[0 -1 1 0 0 0]",
+                _ => "/Matrix[1 0 0 1 0 0]",
+            };
+            assert!(form.contains(matrix), "{rotate}: {form}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The signature goes in an **incremental update** (ISO 32000-1 §7.5.6): the original
 //! bytes stay as they are, and appended to them are a signature dictionary, a signature
-//! field with its (invisible) widget on the first page, the rewritten objects that point
+//! field with its widget (invisible, on the first page; or a box on the chosen page, at
+//! its lower left as a reader shows it: [`super::appearance`]), the rewritten objects that point
 //! to them (the page's `/Annots`, the `/AcroForm` and its `/Fields`), a cross-reference
 //! section of the same kind as the file's last one (a table or a stream, §7.5.8) and a
 //! trailer whose `/Prev` points back. Earlier signatures cover the earlier bytes, so they
@@ -509,7 +510,7 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     let sig_id: ObjectId = (size, 0);
     let widget_id: ObjectId = (size + 1, 0);
     let appearance = match options.visible {
-        Some(v) => Some(super::appearance::build(&v.lines, media_box(&doc, first_page), size + 2)?),
+        Some(v) => Some(super::appearance::build(&v.lines, page_view(&doc, first_page), size + 2)?),
         None => None,
     };
     let next = size + 2 + appearance.as_ref().map_or(0, |a| a.objects.len() as u32);
@@ -674,20 +675,39 @@ pub fn prepare(mut pdf: Vec<u8>, options: &SignatureOptions) -> Result<Prepared,
     Ok(Prepared { bytes: pdf, contents, byte_range, field })
 }
 
-/// The page's `/MediaBox` (§7.7.3.3; inherited from its page tree), else US Letter.
-fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
-    let mut at = Some(page);
-    for _ in 0..32 {
-        let Some(dict) = at.and_then(|id| doc.get_object(id).and_then(Object::as_dict).ok()) else { break };
-        if let Ok(Object::Array(a)) = dict.get(b"MediaBox").map(|o| doc.dereference(o).map_or(o, |(_, o)| o)) {
-            let n: Vec<f32> = a.iter().filter_map(|o| o.as_float().ok()).collect();
-            if let [x0, y0, x1, y1] = n[..] {
-                return [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+/// What a reader sees of a page: its `/CropBox` within its `/MediaBox` (else the media
+/// box; US Letter without either) and its `/Rotate`, each inherited from the page tree
+/// where the page has none (ISO 32000-1 §7.7.3.3, §7.7.3.4).
+fn page_view(doc: &Document, page: ObjectId) -> super::appearance::PageView {
+    let inherited = |key: &[u8]| -> Option<&Object> {
+        let mut at = Some(page);
+        for _ in 0..32 {
+            let dict = at.and_then(|id| doc.get_object(id).and_then(Object::as_dict).ok())?;
+            if let Ok(o) = dict.get(key) {
+                return Some(doc.dereference(o).map_or(o, |(_, o)| o));
             }
+            at = dict.get(b"Parent").and_then(Object::as_reference).ok();
         }
-        at = dict.get(b"Parent").and_then(Object::as_reference).ok();
-    }
-    [0.0, 0.0, 612.0, 792.0]
+        None
+    };
+    let rectangle = |key: &[u8]| -> Option<[f32; 4]> {
+        let Object::Array(a) = inherited(key)? else { return None };
+        let n: Vec<f32> = a.iter().filter_map(|o| o.as_float().ok()).collect();
+        match n[..] {
+            [x0, y0, x1, y1] => Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]),
+            _ => None,
+        }
+    };
+    let media = rectangle(b"MediaBox").unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    // The crop box is clipped to the media box; one that misses it is ignored.
+    let area = rectangle(b"CropBox")
+        .map(|c| [c[0].max(media[0]), c[1].max(media[1]), c[2].min(media[2]), c[3].min(media[3])])
+        .filter(|c| c[0] < c[2] && c[1] < c[3])
+        .unwrap_or(media);
+    let rotate = inherited(b"Rotate").and_then(|r| r.as_i64().ok()).map_or(0, |r| r.rem_euclid(360));
+    // Not a multiple of 90 is not a rotation a reader applies (§7.7.3.3): upright.
+    let rotate = if rotate % 90 == 0 { rotate as u16 } else { 0 };
+    super::appearance::PageView { area, rotate }
 }
 
 /// Ends an incremental update: a cross-reference section for `offsets` (object number →
