@@ -67,8 +67,19 @@ pub struct Config {
     /// ships no TSA it has not verified; with one configured, documents are signed at
     /// B-T unless `--level B` is asked for.
     pub tsa_urls: Vec<String>,
-    /// Seconds one time-stamping authority may take to answer.
+    /// Seconds one time-stamping authority may take to answer (and one OCSP responder or
+    /// CRL distribution point).
     pub tsa_timeout_seconds: u64,
+    /// Where revocation data may be fetched from: `"ocsp"` (the certificate's responder,
+    /// asked about that one certificate) and `"crl"` (its CA's whole list); with both, the
+    /// responder is asked first (its answer is the fresher) and the list is the fallback.
+    /// Used for B-LT signatures and by `mohur verify --online`; empty: never fetched
+    /// (B-LT cannot be made). Default: both.
+    pub revocation_sources: Vec<String>,
+    /// Whether `mohur verify` and the tray's "Check a signature…" fetch revocation data
+    /// without being asked (`--online`). Off by default: the file itself is sent nowhere,
+    /// but an OCSP request tells the CA which certificate is being checked.
+    pub verify_online: bool,
     /// Serve `wss://` on the same port too, when `mohur-install install --loopback-tls`
     /// has set up the loopback CA ([`crate::server::tls`]).
     pub loopback_tls: bool,
@@ -98,6 +109,8 @@ impl Default for Config {
             loopback_tls: true,
             tsa_urls: Vec::new(),
             tsa_timeout_seconds: 15,
+            revocation_sources: vec!["ocsp".to_owned(), "crl".to_owned()],
+            verify_online: false,
         }
     }
 }
@@ -122,6 +135,9 @@ impl Config {
         }
         if self.max_connections == 0 || self.max_connections_per_site == 0 {
             return bad("max_connections and max_connections_per_site must be at least 1");
+        }
+        if let Some(other) = self.revocation_sources.iter().find(|s| !matches!(s.as_str(), "ocsp" | "crl")) {
+            return bad(&format!("revocation_sources: {other:?} is neither \"ocsp\" nor \"crl\""));
         }
         if let Some(url) = self.tsa_urls.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return bad(&format!("tsa_urls: {url:?} is not an http:// or https:// URL"));
@@ -155,6 +171,16 @@ impl Config {
             urls: self.tsa_urls.clone(),
             timeout: std::time::Duration::from_secs(self.tsa_timeout_seconds.max(1)),
         })
+    }
+
+    /// How revocation data are fetched: the allowed `revocation_sources`, each answer
+    /// within `tsa_timeout_seconds`.
+    pub fn fetching(&self) -> crate::documents::ltv::Fetching {
+        crate::documents::ltv::Fetching {
+            ocsp: self.revocation_sources.iter().any(|s| s == "ocsp"),
+            crl: self.revocation_sources.iter().any(|s| s == "crl"),
+            timeout: std::time::Duration::from_secs(self.tsa_timeout_seconds.max(1)),
+        }
     }
 
     /// The PKCS#11 modules to load: the configured ones, then the well-known vendor
@@ -216,6 +242,19 @@ mod tests {
         assert!(Config::parse("alowed_origins = []").is_err());
         assert!(Config::parse("port = \"x\"").is_err());
         assert!(Config::parse("port = 70000").is_err());
+    }
+
+    #[test]
+    fn revocation_sources_are_ocsp_and_crl_and_nothing_else() {
+        let d = Config::default().fetching();
+        assert!(d.ocsp && d.crl && !Config::default().verify_online);
+        let c = Config::parse("revocation_sources = [\"crl\"]\ntsa_timeout_seconds = 4\nverify_online = true").unwrap();
+        let f = c.fetching();
+        assert_eq!((f.ocsp, f.crl, f.timeout.as_secs(), c.verify_online), (false, true, 4, true));
+        let none = Config::parse("revocation_sources = []").unwrap().fetching();
+        assert!(!none.ocsp && !none.crl);
+        let e = Config::parse("revocation_sources = [\"ocsp\", \"ldap\"]").unwrap_err().to_string();
+        assert!(e.contains("\"ldap\" is neither"), "{e}");
     }
 
     #[test]

@@ -47,7 +47,7 @@ enum Command {
     Pin(cli::pin::Args),
     /// Sign a file with the card: a CAdES signature FILE.p7s.
     Sign(cli::sign::Args),
-    /// Verify a CAdES signature (.p7s).
+    /// Check the signatures of a PDF, a .p7s or an ASiC-E container.
     Verify(cli::verify::Args),
     /// Check everything mohur needs, and say how to fix what is wrong.
     Doctor(cli::doctor::Args),

@@ -1063,6 +1063,52 @@ fn a_pdf_signed_at_b_lt_carries_ocsp_answers_and_a_certificate_the_responder_rev
 }
 
 #[test]
+fn the_configuration_says_where_revocation_data_come_from_and_whether_verify_fetches_them() {
+    use std::sync::atomic::Ordering;
+    let w = LtvWorld::start("revocation-config", true);
+    let doc = w.dir.join("letter.pdf");
+    std::fs::write(&doc, mohur_tests::pdf::document(1, "Letter", false)).unwrap();
+    let config = |name: &str, text: &str| {
+        let p = w.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+
+    // CRLs only: the responder is never asked, and the PDF is B-LT with CRLs alone.
+    let crl_only = config("crl-only.toml", "revocation_sources = [\"crl\"]\n");
+    let asked = w.ocsp_asked.load(Ordering::SeqCst);
+    let out = w.sign(&doc, "LT", &["--config", &crl_only]);
+    assert_eq!((out.status.code(), json(&out)["level"].as_str()), (Some(0), Some("B-LT")), "{}", stdout(&out));
+    assert_eq!(w.ocsp_asked.load(Ordering::SeqCst), asked, "the responder was asked");
+    let bytes = std::fs::read(w.dir.join("letter.signed.pdf")).unwrap();
+    assert!(bytes.windows(6).any(|w| w == b"/CRLs ") && !bytes.windows(7).any(|w| w == b"/OCSPs "));
+
+    // Neither: B-LT is refused before the PIN is asked, nothing written.
+    let neither = config("neither.toml", "revocation_sources = []\n");
+    let before = w.listing();
+    let out = w.sign(&doc, "LT", &["--config", &neither]);
+    assert_eq!(out.status.code(), Some(11), "{}{}", stdout(&out), stderr(&out));
+    assert!(json(&out)["error"]["message"].as_str().unwrap().contains("revocation_sources"), "{}", stdout(&out));
+    assert_eq!(before, w.listing());
+
+    // verify_online: mohur verify asks without --online, and --offline overrides it.
+    let out = w.sign(&doc, "T", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let b_t = w.dir.join("letter.signed-2.pdf");
+    w.ocsp_revoked.lock().unwrap().push(w.signing_certificate());
+    let online = config("online.toml", "verify_online = true\n");
+    let verify = |more: &[&str]| {
+        let args = ["verify", b_t.to_str().unwrap(), "--json", "--ca-bundle", &w.bundle, "--config", &online];
+        let out = mohur(&w.dir, &[&args[..], more].concat(), &[]);
+        (out.status.code(), json(&out))
+    };
+    let (code, v) = verify(&[]);
+    assert_eq!((code, v["signatures"][0]["why"].as_str()), (Some(INVALID), Some("revoked")), "{v}");
+    let (code, v) = verify(&["--offline"]);
+    assert_eq!((code, v["signatures"][0]["revocation"].as_str()), (Some(0), Some("unknown")), "{v}");
+}
+
+#[test]
 fn a_file_signed_at_b_lt_carries_ocsp_answers_and_crls_in_its_signed_data_that_openssl_reads() {
     use std::sync::atomic::Ordering;
     let w = LtvWorld::start("cades-lt", true);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use mohur_agent::documents::ltv::{gather, LtvError};
+use mohur_agent::documents::ltv::{gather, Fetching, LtvError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,6 +29,11 @@ fn pki_with_crls_from(
     (mohur_certs::generate_with(&dir.join("pki"), &opts).unwrap(), server)
 }
 
+/// OCSP and CRLs allowed, `secs` for each answer.
+fn within(secs: u64) -> Fetching {
+    Fetching { timeout: Duration::from_secs(secs), ..Fetching::default() }
+}
+
 fn chain(pki: &mohur_certs::TestPki) -> Vec<Vec<u8>> {
     ["azedit/sign.der", "ica.der", "pca.der", "root-ca.der"]
         .iter()
@@ -45,7 +50,7 @@ fn a_crl_signed_by_a_forged_ca_of_the_same_name_is_not_embedded() {
 
     // The real CAs' CRLs: every certificate covered.
     source.set(pki.dir.clone()).unwrap();
-    let data = gather(&chain(&pki), Duration::from_secs(10)).unwrap();
+    let data = gather(&chain(&pki), &within(10)).unwrap();
     assert_eq!(data.crls.len(), 3, "a CRL of the ICA, the PCA and the root");
 
     // The same server now serving a forged CA's CRLs (same names, other keys).
@@ -54,12 +59,22 @@ fn a_crl_signed_by_a_forged_ca_of_the_same_name_is_not_embedded() {
     let source2 = Arc::new(std::sync::OnceLock::new());
     let (pki2, _server2) = pki_with_crls_from(&dir2, source2.clone(), up.clone());
     source2.set(forged.dir.clone()).unwrap();
-    match gather(&chain(&pki2), Duration::from_secs(10)) {
+    match gather(&chain(&pki2), &within(10)) {
         Err(LtvError::Unavailable { why, .. }) => assert!(why.contains("signature does not verify"), "{why}"),
         other => panic!("a forged CRL was accepted: {other:?}"),
     }
 
     // The distribution point down: no validation data, named as such.
     up.store(false, Ordering::SeqCst);
-    assert!(matches!(gather(&chain(&pki), Duration::from_secs(5)), Err(LtvError::Unavailable { .. })));
+    assert!(matches!(gather(&chain(&pki), &within(5)), Err(LtvError::Unavailable { .. })));
+
+    // The configuration's revocation_sources: OCSP only, and these certificates name no
+    // responder: their CRLs are not fetched, and B-LT is refused saying so. Neither
+    // source: refused before anything is asked.
+    up.store(true, Ordering::SeqCst);
+    let ocsp_only = Fetching { crl: false, ..within(5) };
+    assert!(matches!(gather(&chain(&pki), &ocsp_only), Err(LtvError::NoRevocationSource(_))));
+    let neither = Fetching { ocsp: false, crl: false, ..within(5) };
+    assert!(matches!(gather(&chain(&pki), &neither), Err(LtvError::FetchingOff)));
+    assert_eq!(gather(&chain(&pki), &Fetching { ocsp: false, ..within(5) }).unwrap().crls.len(), 3);
 }

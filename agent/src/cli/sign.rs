@@ -126,6 +126,8 @@ pub struct Signer<'a> {
     chain: Vec<Vec<u8>>,
     level: Level,
     tsa: Option<timestamp::Tsa>,
+    /// Where B-LT's revocation data come from (the configuration's `revocation_sources`).
+    fetching: crate::documents::ltv::Fetching,
     /// CA certificates known here (the bundle, the configured intermediates): where B-LT
     /// finds the issuers, up to the root, of the certificates it needs revocation data for.
     cas: Vec<Vec<u8>>,
@@ -142,7 +144,9 @@ impl<'a> Signer<'a> {
         let tsa = agent.config.tsa();
         let level = if tsa.is_some() { Level::T } else { Level::B };
         let cas = agent.known_cas();
-        Ok(Signer { slot, cert, chain, level, tsa, cas, prompts: Prompts::Agent(&*agent.prompter, &agent.gate) })
+        let fetching = agent.config.fetching();
+        let prompts = Prompts::Agent(&*agent.prompter, &agent.gate);
+        Ok(Signer { slot, cert, chain, level, tsa, fetching, cas, prompts })
     }
 
     fn new(args: &Args) -> Result<Signer<'a>, Failure> {
@@ -161,6 +165,10 @@ impl<'a> Signer<'a> {
         if level >= Level::T && tsa.is_none() {
             return Err(crate::Error::from(timestamp::TimestampError::NotConfigured).into());
         }
+        let fetching = scan.config.fetching();
+        if level >= Level::LT && !fetching.ocsp && !fetching.crl {
+            return Err(crate::Error::from(crate::documents::ltv::LtvError::FetchingOff).into());
+        }
         let slot = scan.one(KeyPurpose::Signing)?;
         let cert = slot.with(|t| t.certificate(KeyPurpose::Signing))?;
         let pool = match (&args.ca_bundle, &scan.config.intermediates) {
@@ -170,7 +178,8 @@ impl<'a> Signer<'a> {
         };
         let chain = crate::agent::chain_for(&pool, &cert);
         let prompter = crate::dialogs::from_environment(Duration::from_secs(scan.config.prompt_timeout_seconds));
-        Ok(Signer { slot, cert, chain, level, tsa, cas: pool, prompts: Prompts::Own(prompter, PromptGate::default()) })
+        let prompts = Prompts::Own(prompter, PromptGate::default());
+        Ok(Signer { slot, cert, chain, level, tsa, fetching, cas: pool, prompts })
     }
 
     /// A CAdES signature made after one PIN entry in a dialog showing `context`,
@@ -182,7 +191,7 @@ impl<'a> Signer<'a> {
             return Ok(der);
         }
         // B-LT (LTA was refused before any dialog: it is made for PDFs).
-        Ok(crate::documents::ltv::add_to_signed_data(&der, &self.known_cas(), self.fetch_timeout())?)
+        Ok(crate::documents::ltv::add_to_signed_data(&der, &self.known_cas(), &self.fetching)?)
     }
 
     /// Runs `f` with the card's signing callback after one PIN entry.
@@ -204,7 +213,7 @@ impl<'a> Signer<'a> {
     /// B-LT: the certificates of the signature and its time-stamp, an OCSP answer or a CRL for each,
     /// fetched now (after the time-stamp), added to the PDF's DSS.
     fn add_validation_data(&self, pdf: Vec<u8>, cms_der: &[u8]) -> Result<Vec<u8>, Failure> {
-        let data = crate::documents::ltv::signature_data(cms_der, &self.known_cas(), self.fetch_timeout())
+        let data = crate::documents::ltv::signature_data(cms_der, &self.known_cas(), &self.fetching)
             .map_err(crate::Error::from)?;
         Ok(pdf::add_dss(pdf, &data).map_err(crate::Error::from)?)
     }
@@ -213,11 +222,6 @@ impl<'a> Signer<'a> {
     /// the bundle's and the configured intermediates.
     fn known_cas(&self) -> Vec<Vec<u8>> {
         [self.chain.clone(), self.cas.clone()].concat()
-    }
-
-    /// How long one OCSP answer or CRL may take: the TSA's timeout.
-    fn fetch_timeout(&self) -> Duration {
-        self.tsa.as_ref().map_or(crate::documents::ltv::FETCH_TIMEOUT, |t| t.timeout)
     }
 
     /// The signature time-stamp at B-T; nothing at B-B.

@@ -41,12 +41,19 @@ pub struct Args {
     /// Trusted CA certificates: a PEM file or a directory (default: the bundle mohur installs).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Also ask the OCSP responders and fetch the CRLs the certificates name (requests to
-    /// the CAs' published addresses: an OCSP request names one certificate by its issuer
-    /// and serial number; the file itself is sent nowhere). Without it, only the
-    /// revocation data in the file are used.
-    #[arg(long)]
+    /// Also ask the OCSP responders and fetch the CRLs the certificates name, as the
+    /// configuration's revocation_sources allow (requests to the CAs' published addresses:
+    /// an OCSP request names one certificate by its issuer and serial number; the file
+    /// itself is sent nowhere). Without it, only the revocation data in the file are
+    /// used, unless the configuration says verify_online.
+    #[arg(long, conflicts_with = "offline")]
     pub online: bool,
+    /// Use only the revocation data in the file, whatever the configuration says.
+    #[arg(long)]
+    pub offline: bool,
+    /// The configuration file (default: the user's agent.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -54,25 +61,39 @@ pub struct Args {
 
 /// Runs `mohur verify`.
 pub fn run(args: Args) -> ExitCode {
-    super::finish(args.json, imp::verify(&args))
+    let result = crate::config::Config::load(args.config.as_deref())
+        .map_err(|e| Failure::usage(e.to_string()))
+        .and_then(|config| {
+            let online = !args.offline && (args.online || config.verify_online);
+            imp::verify(&args, online.then(|| config.fetching()).as_ref())
+        });
+    super::finish(args.json, result)
 }
 
-/// What `mohur verify FILE` finds, against `ca_bundle` or the installed CAs: the tray's
-/// "Check a signature…" shows its text.
-pub fn check(file: &std::path::Path, ca_bundle: Option<&std::path::Path>) -> Result<Outcome, Failure> {
+/// What `mohur verify FILE` finds, against `ca_bundle` or the installed CAs, fetching
+/// revocation data as `online` allows (`None`: only the file's): the tray's "Check a
+/// signature…" shows its text.
+pub fn check(
+    file: &std::path::Path,
+    ca_bundle: Option<&std::path::Path>,
+    online: Option<&crate::documents::ltv::Fetching>,
+) -> Result<Outcome, Failure> {
     let args = Args {
         file: file.to_path_buf(),
         content: None,
         ca_bundle: ca_bundle.map(Into::into),
-        online: false,
+        online: online.is_some(),
+        offline: online.is_none(),
+        config: None,
         json: false,
     };
-    imp::verify(&args)
+    imp::verify(&args, online)
 }
 
 mod imp {
     use super::*;
     use crate::cli::{exit, hex_lower, installed_ca_dir, load_ca_bundle};
+    use crate::documents::ltv::Fetching;
     use crate::documents::{validation, Level};
     use crate::signing::rejection::Rejection;
     use crate::signing::verify::{verify_cms, TrustStore};
@@ -115,7 +136,7 @@ mod imp {
         x509_cert::der::DateTime::from_system_time(t).map(|t| t.to_string()).unwrap_or_default()
     }
 
-    pub(super) fn verify(args: &Args) -> Result<Outcome, Failure> {
+    pub(super) fn verify(args: &Args, online: Option<&Fetching>) -> Result<Outcome, Failure> {
         let der = read(&args.file)?;
         let bundle = match &args.ca_bundle {
             Some(p) => p.clone(),
@@ -124,11 +145,11 @@ mod imp {
         let trust = trust_store(&bundle)?;
         // ISO 32000-1 §7.5.2: the header is in the first 1024 bytes.
         if der.windows(5).take(1024).any(|w| w == b"%PDF-") {
-            return verify_pdf(&der, &trust, args.online);
+            return verify_pdf(&der, &trust, online);
         }
         // A ZIP (local file header, APPNOTE §4.3.7): an ASiC container.
         if der.starts_with(b"PK\x03\x04") {
-            return verify_container(&der, &trust, args.online);
+            return verify_container(&der, &trust, online);
         }
         // A detached signature (no eContent, RFC 5652 §5.2) needs the signed file.
         let detached = ContentInfo::from_der(&crate::signing::validation_data::decodable(&der))
@@ -149,8 +170,7 @@ mod imp {
         let content = content_path.as_deref().map(read).transpose()?;
         let content_name = content_path.as_ref().map(|p| p.display().to_string());
         let verified = verify_cms(&der, content.as_deref(), &trust).and_then(|v| {
-            let (level, revocation) =
-                validation::cades_level(&der, &v, &trust, args.online).map_err(Error::Rejected)?;
+            let (level, revocation) = validation::cades_level(&der, &v, &trust, online).map_err(Error::Rejected)?;
             Ok((v, level, revocation))
         });
         match verified {
@@ -227,7 +247,7 @@ mod imp {
     }
 
     /// Every signature of a PDF, and whether the file changed after each.
-    fn verify_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Outcome, Failure> {
+    fn verify_pdf(pdf: &[u8], trust: &TrustStore, online: Option<&Fetching>) -> Result<Outcome, Failure> {
         let checks = validation::check_pdf(pdf, trust, online).map_err(Error::from)?;
         if checks.is_empty() {
             let reason = tr!("cli-verify-no-signature");
@@ -310,7 +330,7 @@ mod imp {
 
     /// An ASiC-E container: each signature over its manifest, each document's digest,
     /// no document unsigned.
-    fn verify_container(bytes: &[u8], trust: &TrustStore, online: bool) -> Result<Outcome, Failure> {
+    fn verify_container(bytes: &[u8], trust: &TrustStore, online: Option<&Fetching>) -> Result<Outcome, Failure> {
         let check = validation::check_container(bytes, trust, online).map_err(Error::from)?;
         let valid = check.valid();
         let mut text = format!("{}\n", if valid { tr!("cli-verify-valid") } else { tr!("cli-verify-invalid") });

@@ -169,7 +169,7 @@ pub fn routes(
             let Ok(pdf) = B64.decode(&body.pdf) else {
                 return reply_json(StatusCode::BAD_REQUEST, json!({"error": "pdf is not base64"}));
             };
-            match crate::documents::validation::check_pdf(&pdf, &p.trust, false) {
+            match crate::documents::validation::check_pdf(&pdf, &p.trust, None) {
                 Ok(checks) => {
                     let signatures: Vec<_> = checks
                         .iter()

@@ -26,12 +26,15 @@ const MAX_CRL_BYTES: u64 = 16 << 20;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LtvError {
-    /// A certificate names neither an OCSP responder nor a CRL distribution point, so
-    /// nothing says it is not revoked.
+    /// A certificate names neither an OCSP responder nor a CRL distribution point (of the
+    /// kinds the configuration allows), so nothing says it is not revoked.
     #[error(
-        "the certificate of {0} names no OCSP responder and no CRL distribution point: B-LT cannot be made for it"
+        "the certificate of {0} names no OCSP responder and no CRL distribution point that revocation_sources allow: B-LT cannot be made for it"
     )]
     NoRevocationSource(String),
+    /// The configuration allows no source of revocation data (`revocation_sources = []`).
+    #[error("the configuration's revocation_sources allow neither OCSP nor CRLs: B-LT cannot be made")]
+    FetchingOff,
     /// No distribution point of a certificate gave a usable CRL.
     #[error("no OCSP answer or CRL for the certificate of {subject} could be had: {why}")]
     Unavailable {
@@ -49,6 +52,26 @@ pub enum LtvError {
     /// The issuer of a certificate is not among those given.
     #[error("the issuer of {0} is not in the signature's chain")]
     NoIssuer(String),
+}
+
+/// Where revocation data may be fetched from, and how long one answer may take: the
+/// configuration's `revocation_sources` (an OCSP responder, RFC 6960; a CRL
+/// distribution point, RFC 5280 §4.2.1.13), in that order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fetching {
+    /// Ask the certificates' OCSP responders.
+    pub ocsp: bool,
+    /// Download the CRLs their distribution points name.
+    pub crl: bool,
+    /// How long one answer or CRL may take.
+    pub timeout: Duration,
+}
+
+impl Default for Fetching {
+    /// Both, OCSP first, [`FETCH_TIMEOUT`] each.
+    fn default() -> Fetching {
+        Fetching { ocsp: true, crl: true, timeout: FETCH_TIMEOUT }
+    }
 }
 
 /// The validation data of a signature: certificates, CRLs and OCSP responses (DER).
@@ -121,10 +144,15 @@ fn fetch_crl(url: &str, cert: &Certificate, issuer: &Certificate, timeout: Durat
 }
 
 /// Gathers the validation data for `certificates` (DER; the signer's, the TSA's and
-/// their CAs, in any order): a CRL for each that is not self-signed, from its
-/// distribution points, tried in turn. A revoked certificate, or one for which no CRL
-/// can be had, is an error: B-LT is then not made.
-pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationData, LtvError> {
+/// their CAs, in any order): for each that is not self-signed, an OCSP answer from its
+/// responders, else a CRL from its distribution points, tried in turn, as `fetching`
+/// allows. A revoked certificate, or one for which nothing can be had, is an error:
+/// B-LT is then not made.
+pub fn gather(certificates: &[Vec<u8>], fetching: &Fetching) -> Result<ValidationData, LtvError> {
+    if !fetching.ocsp && !fetching.crl {
+        return Err(LtvError::FetchingOff);
+    }
+    let timeout = fetching.timeout;
     let mut unique: Vec<Vec<u8>> = Vec::new();
     for c in certificates {
         if !unique.contains(c) {
@@ -146,7 +174,8 @@ pub fn gather(certificates: &[Vec<u8>], timeout: Duration) -> Result<ValidationD
             .iter()
             .find(|i| i.tbs_certificate.subject == cert.tbs_certificate.issuer)
             .ok_or_else(|| LtvError::NoIssuer(subject.clone()))?;
-        let (ocsp_urls, crl_urls) = (super::ocsp::urls(cert), crl_urls(cert));
+        let ocsp_urls = if fetching.ocsp { super::ocsp::urls(cert) } else { Vec::new() };
+        let crl_urls = if fetching.crl { crl_urls(cert) } else { Vec::new() };
         if ocsp_urls.is_empty() && crl_urls.is_empty() {
             return Err(LtvError::NoRevocationSource(subject));
         }
@@ -205,16 +234,16 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 /// signer's and the TSA's paths (completed from `known`, the CA certificates at hand)
 /// and an OCSP answer or a CRL for each, gathered now ([`gather`]). What B-LT puts in a
 /// PDF's DSS or in the signed data.
-pub fn signature_data(cms_der: &[u8], known: &[Vec<u8>], timeout: Duration) -> Result<ValidationData, LtvError> {
-    gather(&[certificates_of(cms_der), known.to_vec()].concat(), timeout)
+pub fn signature_data(cms_der: &[u8], known: &[Vec<u8>], fetching: &Fetching) -> Result<ValidationData, LtvError> {
+    gather(&[certificates_of(cms_der), known.to_vec()].concat(), fetching)
 }
 
 /// CAdES B-LT (ETSI EN 319 122-1 §6.3): `cms_der`, a time-stamped signature, with its
 /// [`signature_data`] in the signed data's `certificates` and `crls`
 /// ([`crate::signing::validation_data`]).
-pub fn add_to_signed_data(cms_der: &[u8], known: &[Vec<u8>], timeout: Duration) -> crate::Result<Vec<u8>> {
+pub fn add_to_signed_data(cms_der: &[u8], known: &[Vec<u8>], fetching: &Fetching) -> crate::Result<Vec<u8>> {
     use crate::signing::validation_data::{self, RevocationValues};
-    let data = signature_data(cms_der, known, timeout)?;
+    let data = signature_data(cms_der, known, fetching)?;
     let values = RevocationValues { crls: data.crls, ocsps: data.ocsps };
     validation_data::add(cms_der, &data.certificates, &values)
         .map_err(|e| crate::Error::Internal(format!("B-LT: the signed data cannot take its validation data: {e}")))

@@ -77,7 +77,12 @@ impl SignatureCheck {
 
 /// Checks every signature of `pdf` against `trust`. A PDF that cannot be read, or whose
 /// signature dictionaries are malformed, is a [`PdfError`].
-pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<SignatureCheck>, PdfError> {
+/// Revocation data are fetched as `online` allows (`None`: only what the file carries).
+pub fn check_pdf(
+    pdf: &[u8],
+    trust: &TrustStore,
+    online: Option<&ltv::Fetching>,
+) -> Result<Vec<SignatureCheck>, PdfError> {
     use super::ltv::Revocation;
     let (found, has_dss) = pdf::read_signed(pdf)?;
     // The DSS's streams need a second, full parse: only when there is one.
@@ -156,14 +161,15 @@ pub fn check_pdf(pdf: &[u8], trust: &TrustStore, online: bool) -> Result<Vec<Sig
 /// the signer's, its chain's and its time-stamp's, as of the time-stamp (or now). The
 /// data the file `carries` (a PDF's DSS, a CAdES signature's signed data), and, when
 /// `online`, fresh answers of the certificates' OCSP responders and CRLs of their
-/// distribution points (the responders first: they answer for one certificate).
+/// distribution points, as it allows (the responders first: they answer for one
+/// certificate).
 pub fn signature_revocation(
     signer_certificate: &[u8],
     timestamp: Option<&VerifiedTimestamp>,
     cms_der: &[u8],
     carries: &ltv::ValidationData,
     trust: &TrustStore,
-    online: bool,
+    online: Option<&ltv::Fetching>,
 ) -> ltv::Revocation {
     let mut certs = vec![signer_certificate.to_vec()];
     certs.extend(ltv::certificates_of(cms_der));
@@ -171,14 +177,17 @@ pub fn signature_revocation(
     certs.extend(trust.certificates());
     certs.retain(|c| !c.is_empty());
     let (mut crls, mut ocsps) = (carries.crls.clone(), carries.ocsps.clone());
-    if online {
-        let timeout = ltv::FETCH_TIMEOUT;
-        let fresh = ltv::fetch_ocsps(&certs, timeout);
-        for der in &fresh {
-            certs.extend(super::ocsp::certificates(der));
+    if let Some(fetching) = online {
+        if fetching.ocsp {
+            let fresh = ltv::fetch_ocsps(&certs, fetching.timeout);
+            for der in &fresh {
+                certs.extend(super::ocsp::certificates(der));
+            }
+            ocsps.splice(0..0, fresh);
         }
-        ocsps.splice(0..0, fresh);
-        crls.extend(ltv::fetch_crls(&certs, timeout));
+        if fetching.crl {
+            crls.extend(ltv::fetch_crls(&certs, fetching.timeout));
+        }
     }
     let at = timestamp.map_or_else(std::time::SystemTime::now, |t| t.time);
     ltv::check_revocation(&certs, &crls, &ocsps, at)
@@ -192,7 +201,7 @@ pub fn cades_level(
     cms_der: &[u8],
     v: &crate::signing::verify::VerifiedSignature,
     trust: &TrustStore,
-    online: bool,
+    online: Option<&ltv::Fetching>,
 ) -> Result<(Level, ltv::Revocation), Rejection> {
     use ltv::Revocation;
     let values = crate::signing::validation_data::revocation_values(cms_der).unwrap_or_default();
@@ -363,7 +372,7 @@ impl ContainerCheck {
 pub fn check_container(
     bytes: &[u8],
     trust: &TrustStore,
-    online: bool,
+    online: Option<&ltv::Fetching>,
 ) -> Result<ContainerCheck, super::asic::AsicError> {
     use super::asic;
     let opened = asic::open(bytes)?;

@@ -179,7 +179,8 @@ pub fn perform(agent: &Agent, hooks: &Hooks, action: &Action) -> Result<Outcome>
             let Some(file) = (hooks.choose_file)(&tr!("tray-choose-to-check")).map_err(Error::NoPrompter)? else {
                 return Ok(Outcome::Quiet);
             };
-            match crate::cli::verify::check(&file, hooks.ca_bundle.as_deref()) {
+            let online = agent.config.verify_online.then(|| agent.config.fetching());
+            match crate::cli::verify::check(&file, hooks.ca_bundle.as_deref(), online.as_ref()) {
                 Ok(report) => Ok(Outcome::Done(report.text)),
                 Err(f) => failure(f),
             }

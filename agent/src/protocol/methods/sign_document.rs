@@ -118,6 +118,10 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     if level >= Level::T && tsa.is_none() {
         return Err(TimestampError::NotConfigured.into());
     }
+    let fetching = agent.config.fetching();
+    if level >= Level::LT && !fetching.ocsp && !fetching.crl {
+        return Err(ltv::LtvError::FetchingOff.into());
+    }
     if level == Level::LTA && format != Format::Pades {
         return Err(Error::BadRequest(
             "level \"LTA\" is made for \"pades\" (a document time-stamp over the PDF)".into(),
@@ -192,7 +196,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
             der = timestamp::stamp(&der, tsa)?;
         }
         if level >= Level::LT {
-            der = cades_validation_data(agent, &der, &chain, tsa.as_ref())?;
+            der = cades_validation_data(agent, &der, &chain)?;
         }
         let container = asic::build(&documents, &manifest, &der)?;
         let name = match str_param(p, "containerName")? {
@@ -238,7 +242,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
                 if level >= Level::LT {
                     // B-LT: the certificates and their CRLs, fetched after the time-stamp.
                     let known = [chain.clone(), agent.known_cas()].concat();
-                    signed = pdf::add_dss(signed, &ltv::signature_data(&der, &known, fetch_timeout(tsa.as_ref()))?)?;
+                    signed = pdf::add_dss(signed, &ltv::signature_data(&der, &known, &fetching)?)?;
                 }
                 if let (Level::LTA, Some(tsa)) = (level, &tsa) {
                     signed = crate::documents::add_document_timestamp(signed, tsa)?;
@@ -247,7 +251,7 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
             }
             None => {
                 if level >= Level::LT {
-                    der = cades_validation_data(agent, &der, &chain, tsa.as_ref())?;
+                    der = cades_validation_data(agent, &der, &chain)?;
                 }
                 json!({"name": d.name, "cms": B64.encode(der), "level": level.name()})
             }
@@ -256,18 +260,9 @@ pub(crate) fn sign_document(agent: &Agent, ctx: &Ctx, origin: &str, p: &Map<Stri
     Ok(json!({"signatures": results}))
 }
 
-/// CAdES B-LT: the validation data in the signed data, fetched after the time-stamp.
-fn cades_validation_data(
-    agent: &Agent,
-    der: &[u8],
-    chain: &[Vec<u8>],
-    tsa: Option<&timestamp::Tsa>,
-) -> Result<Vec<u8>> {
+/// CAdES B-LT: the validation data in the signed data, fetched after the time-stamp as
+/// the configuration's `revocation_sources` allow.
+fn cades_validation_data(agent: &Agent, der: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>> {
     let known = [chain.to_vec(), agent.known_cas()].concat();
-    ltv::add_to_signed_data(der, &known, fetch_timeout(tsa))
-}
-
-/// How long one OCSP answer or CRL may take: the TSA's timeout.
-fn fetch_timeout(tsa: Option<&timestamp::Tsa>) -> std::time::Duration {
-    tsa.map_or(ltv::FETCH_TIMEOUT, |t| t.timeout)
+    ltv::add_to_signed_data(der, &known, &agent.config.fetching())
 }
