@@ -108,13 +108,25 @@ pub fn issue_cert(
     to_days: i64,
     auth: bool,
 ) -> openssl::x509::X509 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    issue_cert_between(cn, key, issuer, now + from_days * 86_400, now + to_days * 86_400, auth)
+}
+
+/// [`issue_cert`], valid from `not_before` to `not_after` (seconds since 1970).
+pub fn issue_cert_between(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&openssl::x509::X509, &PKey<Private>)>,
+    not_before: i64,
+    not_after: i64,
+    auth: bool,
+) -> openssl::x509::X509 {
     use openssl::asn1::{Asn1Integer, Asn1Time};
     use openssl::bn::{BigNum, MsbOption};
     use openssl::hash::MessageDigest;
     use openssl::x509::extension::{BasicConstraints, KeyUsage};
     use openssl::x509::{X509Builder, X509NameBuilder};
 
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_text("C", "AZ").unwrap();
     name.append_entry_by_text("CN", cn).unwrap();
@@ -127,8 +139,8 @@ pub fn issue_cert(
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(issuer.map_or(&*name, |(c, _)| c.subject_name())).unwrap();
     b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(not_before).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::from_unix(not_after).unwrap()).unwrap();
     if issuer.is_none() {
         b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
         b.append_extension(KeyUsage::new().critical().key_cert_sign().digital_signature().build().unwrap()).unwrap();

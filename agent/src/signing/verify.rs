@@ -695,7 +695,15 @@ fn verify_signed_data(
             .collect();
         let timestamp = match (usage, tokens.as_slice()) {
             (Usage::Document, [token]) => {
-                Some(verify_timestamp(&token.to_der().map_err(parse)?, si.signature.as_bytes(), trust, now)?)
+                match verify_timestamp(&token.to_der().map_err(parse)?, si.signature.as_bytes(), trust, now) {
+                    Ok(t) => Some(t),
+                    // A signer from a CA nobody here trusts is that first, whatever its
+                    // time-stamp (which, from the same stranger, fails too) says.
+                    Err(e) => match trust.verify_path(cert, &untrusted, now) {
+                        Err(Error::Rejected(r)) if r.why == Why::UntrustedIssuer => return Err(Error::Rejected(r)),
+                        _ => return Err(e),
+                    },
+                }
             }
             (Usage::Document, []) | (Usage::TimeStamping, _) => None,
             (Usage::Document, _) => return Err(rejected(Why::BadTimestamp, "more than one signature time-stamp")),
