@@ -458,6 +458,98 @@ fn append_update(pdf: &[u8], number: u32, body: &str) -> Vec<u8> {
     out
 }
 
+/// An incremental update that gives object `number` new content from inside a new
+/// object stream (ISO 32000-1 §7.5.7), with a cross-reference stream (§7.5.8): the same
+/// forgery as [`append_update`], written as modern writers write.
+fn append_object_stream_update(pdf: &[u8], number: u32, body: &str) -> Vec<u8> {
+    let prev = lopdf::Document::load_mem(pdf).unwrap();
+    let text = String::from_utf8_lossy(pdf);
+    let start: usize = text.rsplit("startxref").next().unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let size = prev.trailer.get(b"Size").unwrap().as_i64().unwrap() as u32;
+    let root = prev.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let (container, xref_id) = (size, size + 1);
+    let mut out = pdf.to_vec();
+    let header = format!("{number} 0 ");
+    let at = out.len();
+    out.extend_from_slice(
+        format!(
+            "{container} 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n{header}{body}\nendstream\nendobj\n",
+            header.len(),
+            header.len() + body.len()
+        )
+        .as_bytes(),
+    );
+    let xref_at = out.len();
+    // /W [1 4 2]: the changed object in the container, the container, this stream.
+    let mut rows = Vec::new();
+    for (kind, a, b) in [(2u8, container, 0u16), (1, at as u32, 0), (1, xref_at as u32, 0)] {
+        rows.push(kind);
+        rows.extend_from_slice(&a.to_be_bytes());
+        rows.extend_from_slice(&b.to_be_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "{xref_id} 0 obj\n<< /Type /XRef /Size {} /Root {} {} R /Prev {start} /Index [{number} 1 {container} 2] /W [1 4 2] /Length {} >>\nstream\n",
+            xref_id + 1,
+            root.0,
+            root.1,
+            rows.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&rows);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn a_pdf_written_with_object_streams_signs_and_a_change_hidden_in_a_new_object_stream_is_found() {
+    let dir = temp_dir("pades-object-streams");
+    let card = PluggedCard::new(card_state(Profile::Azedit, |_| {}));
+    let reader = card.reader.name.clone();
+    let chain = pki().chain_pem.to_str().unwrap();
+    let bundle = pki().bundle_pem.to_str().unwrap();
+    // lopdf rewrites a two-page PDF with its objects in object streams and a compressed
+    // cross-reference stream, as PDF 1.5 writers do.
+    let mut doc = lopdf::Document::load_mem(&mohur_tests::pdf::document(2, "Modern", false)).unwrap();
+    let mut modern = Vec::new();
+    doc.save_modern(&mut modern).unwrap();
+    assert!(modern.windows(7).any(|w| w == b"/ObjStm"));
+    let page = *doc.get_pages().get(&1).unwrap();
+    let file = dir.join("modern.pdf");
+    std::fs::write(&file, &modern).unwrap();
+
+    std::fs::write(dir.join("queue"), SIGN_PIN).unwrap();
+    let out = mohur(
+        &dir,
+        &["sign", file.to_str().unwrap(), "--reader", &reader, "--ca-bundle", chain, "--visible", "2"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let signed = dir.join("modern.signed.pdf");
+    let report = pyhanko_validate(&signed);
+    assert!(text(&report).contains("The signature is judged VALID"), "{}", text(&report));
+    let out = mohur(&dir, &["verify", signed.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+
+    // A forger rewrites page 1 (its media box) inside a new object stream: mohur and
+    // pyHanko both see the change after the signature.
+    let body = format!(
+        "<< /Type /Page /Parent {} 0 R /MediaBox [0 0 842 595] /Contents {} 0 R >>",
+        doc.get_object(page).unwrap().as_dict().unwrap().get(b"Parent").unwrap().as_reference().unwrap().0,
+        doc.get_object(page).unwrap().as_dict().unwrap().get(b"Contents").unwrap().as_reference().unwrap().0,
+    );
+    let forged = dir.join("forged.pdf");
+    std::fs::write(&forged, append_object_stream_update(&std::fs::read(&signed).unwrap(), page.0, &body)).unwrap();
+    let out = mohur(&dir, &["verify", forged.to_str().unwrap(), "--json", "--ca-bundle", bundle], &[]);
+    assert_eq!(out.status.code(), Some(INVALID), "{}{}", stdout(&out), stderr(&out));
+    let v = json(&out);
+    let what = v["signatures"][0]["changedAfter"].as_str().unwrap_or_default().to_owned();
+    assert!(what.contains(&format!("object {} 0", page.0)), "{v}");
+    let report = pyhanko_validate(&forged);
+    assert!(!text(&report).contains("judged VALID"), "{}", text(&report));
+}
+
 #[test]
 fn mohur_verify_checks_pyhanko_signatures_and_pyhanko_countersigns_mohur() {
     let dir = temp_dir("verify-peers");

@@ -387,8 +387,9 @@ pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
                 stream.content = sha2::Sha256::digest(&stream.content).to_vec();
             }
         }
-        // lopdf keeps the object as the filter left it; what is returned only says "keep".
-        Some((id, Object::Null))
+        // lopdf keeps a top-level object as the filter left it, but takes an object
+        // stream's members from what the filter returns: the object itself, both ways.
+        Some((id, object.clone()))
     }
     let options = LoadOptions { filter: Some(digest_stream_data), ..LoadOptions::default() };
     let doc = Document::load_mem_with_options(pdf, options).map_err(|e| match e {
