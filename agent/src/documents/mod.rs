@@ -4,7 +4,8 @@
 //! - [`timestamp`]: RFC 3161 time-stamps from a configured time-stamping authority, and
 //!   the CAdES/PAdES signature time-stamp (level B-T) built on them.
 //! - [`pdf`]: PAdES — the incremental update that carries a signature in a PDF, and the
-//!   signatures found in one.
+//!   signatures found in one; [`structure`] reads a PDF's objects for it without copying
+//!   its streams' data.
 //! - [`asic`]: ASiC-E containers (CAdES): several files signed together.
 //! - [`validation`]: checking each signature of a PDF or a container, and what changed
 //!   after it.
@@ -16,6 +17,7 @@ pub mod asic;
 pub mod ltv;
 pub mod ocsp;
 pub mod pdf;
+mod structure;
 pub mod timestamp;
 pub mod validation;
 

@@ -370,13 +370,28 @@ fn hash_ranges(alg: HashAlg, parts: [&[u8]; 2]) -> Result<Vec<u8>, crate::Error>
 /// Loads the structure of a PDF: every object, with each stream's data replaced by its
 /// SHA-256 (object and cross-reference streams keep theirs: lopdf reads objects out of
 /// them). Nothing here reads a stream's data, and two streams' digests are equal when
-/// their data are, which is what [`super::validation`] compares revisions by; a PDF is so
-/// held about once (the file), not twice. [`stream_data`] reads one stream's data when it
-/// is needed (the DSS's).
+/// their data are, which is what [`super::validation`] compares revisions by.
+/// [`stream_data`] reads one stream's data when it is needed (the DSS's).
 ///
-/// lopdf copies a stream's data out of the file as it parses the object and reads it again
-/// afterwards when the filter left it empty; a digest is neither.
+/// [`super::structure`] reads it without copying any stream's data, so that a PDF is held
+/// once (the file); a file it does not expect, lopdf reads, which copies each stream's
+/// data for a moment while it parses the object and keeps its digest.
 pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
+    let doc = match super::structure::read(pdf) {
+        Ok(doc) => doc,
+        Err(why) => {
+            tracing::debug!(why = why.0, "PDF structure: read by lopdf");
+            load_with_lopdf(pdf)?
+        }
+    };
+    if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
+        return Err(PdfError::Encrypted);
+    }
+    Ok(doc)
+}
+
+/// [`load`] by lopdf, which repairs what it can (a repaired file is [`PdfError::Damaged`]).
+pub(super) fn load_with_lopdf(pdf: &[u8]) -> Result<Document, PdfError> {
     fn digest_stream_data(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
         if let Object::Stream(stream) = object {
             let kind = stream.dict.get(b"Type").and_then(Object::as_name).unwrap_or_default();
@@ -396,10 +411,7 @@ pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
         lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => PdfError::Encrypted,
         e => PdfError::Unreadable(e),
     })?;
-    if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
-        return Err(PdfError::Encrypted);
-    }
-    if doc.xref_recovery.is_some() {
+    if doc.xref_recovery.is_some() && !(doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted()) {
         return Err(PdfError::Damaged);
     }
     Ok(doc)
