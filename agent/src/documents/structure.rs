@@ -364,11 +364,9 @@ impl<'a> Lexer<'a> {
                         return unread("a dictionary key that is not a name");
                     }
                     let key = self.name()?;
+                    // A null value is kept, as lopdf keeps it (§7.3.7 reads it as absent).
                     let value = self.object(depth + 1)?;
-                    // §7.3.7: a null value is as if the entry were not there.
-                    if value != Object::Null {
-                        dict.set(key, value);
-                    }
+                    dict.set(key, value);
                 }
             }
             Some(b'<') => self.hex_string(),
@@ -542,6 +540,26 @@ impl<'a> Lexer<'a> {
 mod tests {
     use super::*;
 
+    /// A PDF of `objects` (numbered from 1, the first the catalogue), a classic table.
+    fn pdf_of(objects: &[&[u8]]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        let n = objects.len() + 1;
+        out.extend_from_slice(format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    }
+
     /// The structure read here and lopdf's (with its streams' data digested the same way)
     /// agree on every object, the trailer and where the last cross-reference section is.
     fn agrees_with_lopdf(pdf: &[u8], what: &str) {
@@ -583,6 +601,16 @@ mod tests {
             };
             agrees_with_lopdf(&add_dss(twice, &data).unwrap(), &format!("{what}, with a DSS"));
         }
+        // PDF syntax of every kind (§7.3): nulls, booleans, reals, escapes in strings and
+        // names, hex strings, comments, nesting, an indirect /Length, CRLF after `stream`.
+        let zoo: [&[u8]; 4] = [
+            b"<< /Type /Catalog /Pages 2 0 R /N null /T true /F false /R [-.5 +3 4. 0.25] % a comment\n\
+              /S (a \\(b\\) \\n\\101\\\r\n(c)) /H <48 65 6c6c 6> /Na#20me /A#42 /D << /E [[1 2 R] << >>] >> >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+            b"<< /Length 4 0 R >>\r\nstream\r\nBT ET\r\nendstream",
+            b"5",
+        ];
+        agrees_with_lopdf(&pdf_of(&zoo), "syntax");
         // Written by lopdf with object streams and a compressed cross-reference stream.
         let mut doc = lopdf::Document::load_mem(&mohur_tests::pdf::document(3, "Obyektlər", false)).unwrap();
         let mut modern = Vec::new();
