@@ -536,7 +536,8 @@ impl<'a> Lexer<'a> {
     }
 }
 
-#[cfg(test)]
+// The samples come from mohur-tests, a Unix dev-dependency.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -574,7 +575,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(unix)]
     fn it_reads_what_lopdf_reads_of_tables_streams_updates_and_object_streams() {
         use crate::documents::pdf::{add_dss, prepare, SignatureOptions};
         let options = |visible| SignatureOptions {
