@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::time::SystemTime;
 
+use super::structure::Unread;
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, StringFormat};
 use mohur_apdu::HashAlg;
 
@@ -38,6 +39,11 @@ pub enum PdfError {
     /// Encrypted PDFs are not signed (their strings would have to be encrypted too).
     #[error("the PDF is encrypted (password-protected); mohur does not sign encrypted PDFs")]
     Encrypted,
+    /// Written so that PDF programs can show different documents in it (an object listed
+    /// twice, an object stream whose member is not the object its entry names): neither
+    /// signed nor checked.
+    #[error("the PDF is written ambiguously (programs may show different documents): {0}")]
+    Ambiguous(String),
     /// A structure the signature needs is missing or malformed.
     #[error("the PDF's structure is not as the standard has it: {0}")]
     Structure(String),
@@ -379,11 +385,30 @@ fn hash_ranges(alg: HashAlg, parts: [&[u8]; 2]) -> Result<Vec<u8>, crate::Error>
 pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
     let doc = match super::structure::read(pdf) {
         Ok(doc) => doc,
-        Err(why) => {
-            tracing::debug!(why = why.0, "PDF structure: read by lopdf");
+        Err(Unread::Ambiguous(why)) => return Err(PdfError::Ambiguous(why)),
+        Err(Unread::Unexpected(why)) => {
+            tracing::debug!(why, "PDF structure: read by lopdf");
             load_with_lopdf(pdf)?
         }
     };
+    not_encrypted(doc)
+}
+
+/// [`load`] of the revision that ends at `end` and of the whole file, by the same reader:
+/// what [`super::validation`] compares object by object. (Two readers could read the same
+/// bytes into objects that compare unequal, or different bytes into equal ones.)
+pub(crate) fn load_revisions(pdf: &[u8], end: usize) -> Result<(Document, Document), PdfError> {
+    use super::structure::read;
+    let before = &pdf[..end.min(pdf.len())];
+    let (before, after) = match (read(before), read(pdf)) {
+        (Err(Unread::Ambiguous(why)), _) | (_, Err(Unread::Ambiguous(why))) => return Err(PdfError::Ambiguous(why)),
+        (Ok(b), Ok(a)) => (b, a),
+        _ => (load_with_lopdf(before)?, load_with_lopdf(pdf)?),
+    };
+    Ok((not_encrypted(before)?, not_encrypted(after)?))
+}
+
+fn not_encrypted(doc: Document) -> Result<Document, PdfError> {
     if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
         return Err(PdfError::Encrypted);
     }

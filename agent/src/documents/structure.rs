@@ -20,12 +20,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Stream, StringFormat};
 
-/// Why this reader gave up on a file (lopdf reads it then).
+/// Why this reader gave no document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unread(pub String);
+pub(crate) enum Unread {
+    /// Not what it expects: lopdf, which is lenient, reads the file instead.
+    Unexpected(String),
+    /// Written so that readers can see different documents in it: an object listed twice
+    /// in one cross-reference section or object stream, or an object stream whose member
+    /// is not the object its entry names. No reader should be trusted with it.
+    Ambiguous(String),
+}
 
 fn unread<T>(why: impl Into<String>) -> Result<T, Unread> {
-    Err(Unread(why.into()))
+    Err(Unread::Unexpected(why.into()))
+}
+
+fn ambiguous<T>(why: impl Into<String>) -> Result<T, Unread> {
+    Err(Unread::Ambiguous(why.into()))
 }
 
 /// Arrays and dictionaries nested deeper than this are refused (a file of `[[[[…` must
@@ -46,37 +57,50 @@ pub(crate) fn read(pdf: &[u8]) -> Result<Document, Unread> {
     let xref_start = start_xref(pdf)?;
     let (reference_table, trailer) = cross_references(pdf, xref_start)?;
 
+    // Each object is read within its place: up to the next object's offset (a file whose
+    // objects run into each other is not read here, and cannot make this reader copy or
+    // hash the same bytes once per object).
+    let places = Places::of(pdf, &reference_table);
+
     let mut objects: BTreeMap<ObjectId, Object> = BTreeMap::new();
-    let mut containers: BTreeSet<u32> = BTreeSet::new();
+    let mut members: BTreeMap<u32, Vec<(u32, u16)>> = BTreeMap::new();
     for (&number, entry) in &reference_table.entries {
         match *entry {
             XrefEntry::Normal { offset, generation } => {
-                let (id, object) = indirect_object(pdf, offset as usize, &reference_table)?;
+                let at = offset as usize;
+                let (id, object) = indirect_object(&places, at, &reference_table)?;
                 if id != (number, generation) {
                     return unread(format!("the entry of object {number} points at object {} {}", id.0, id.1));
                 }
                 objects.insert(id, object);
             }
-            XrefEntry::Compressed { container, .. } => {
-                containers.insert(container);
-            }
+            XrefEntry::Compressed { container, index } => members.entry(container).or_default().push((number, index)),
             XrefEntry::Free | XrefEntry::UnusableFree => {}
         }
     }
-    for container in containers {
+    for (container, wanted) in members {
         let Some(Object::Stream(stream)) = objects.get(&(container, 0)) else {
             return unread(format!("object stream {container} is not a stream"));
         };
-        let inside = ObjectStream::new_with_limit(stream, Some(MAX_DECODED))
-            .map_err(|e| Unread(format!("object stream {container}: {e}")))?;
-        for (id, object) in inside.objects {
-            // Only what the cross-reference table says is in this container (an object
-            // rewritten by a later update lives elsewhere).
-            let here = matches!(reference_table.get(id.0), Some(XrefEntry::Compressed { container: c, .. }) if *c == container);
-            if here && id.1 == 0 {
-                objects.insert(id, object);
+        let listed = object_stream_numbers(stream, container)?;
+        for &(number, index) in &wanted {
+            // The member the entry points at must be the object it names (§7.5.8.3):
+            // readers that go by the index and readers that go by the number then agree.
+            if listed.get(usize::from(index)) != Some(&number) {
+                return ambiguous(format!("object stream {container}: member {index} is not object {number}"));
             }
         }
+        let inside = ObjectStream::new_with_limit(stream, Some(MAX_DECODED))
+            .map_err(|e| Unread::Unexpected(format!("object stream {container}: {e}")))?;
+        for (number, _) in wanted {
+            match inside.objects.get(&(number, 0)) {
+                Some(object) => objects.insert((number, 0), object.clone()),
+                None => return unread(format!("object stream {container}: object {number} cannot be read")),
+            };
+        }
+    }
+    if !trailer.get(b"Root").and_then(Object::as_reference).is_ok_and(|root| objects.contains_key(&root)) {
+        return unread("the trailer's /Root is not an object of the file");
     }
 
     let mut doc = Document::new();
@@ -89,7 +113,42 @@ pub(crate) fn read(pdf: &[u8]) -> Result<Document, Unread> {
     Ok(doc)
 }
 
-/// The offset `startxref` gives, in the file's last 1024 bytes (§7.5.5).
+/// The object numbers an object stream's header lists, in order (§7.5.7: pairs of an
+/// object number and an offset before `/First`); a number listed twice is ambiguous.
+fn object_stream_numbers(stream: &Stream, container: u32) -> Result<Vec<u32>, Unread> {
+    let content = stream
+        .get_plain_content_with_limit(MAX_DECODED)
+        .map_err(|e| Unread::Unexpected(format!("object stream {container}: {e}")))?;
+    let first = stream.dict.get(b"First").and_then(Object::as_i64).ok().and_then(|f| usize::try_from(f).ok());
+    let Some(header) = first.and_then(|f| content.get(..f)) else {
+        return unread(format!("object stream {container}: no header before /First"));
+    };
+    let mut lexer = Lexer { bytes: header, at: 0 };
+    let mut numbers = Vec::new();
+    loop {
+        lexer.skip_space();
+        if lexer.at >= header.len() {
+            break;
+        }
+        let (number, offset) = (lexer.token(), {
+            lexer.skip_space();
+            lexer.token()
+        });
+        let parse = |t: &[u8]| std::str::from_utf8(t).ok().and_then(|t| t.parse::<u32>().ok());
+        match (parse(number), parse(offset)) {
+            (Some(n), Some(_)) => numbers.push(n),
+            _ => return unread(format!("object stream {container}: a header that is not pairs of numbers")),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(twice) = numbers.iter().find(|n| !seen.insert(**n)) {
+        return ambiguous(format!("object stream {container} lists object {twice} twice"));
+    }
+    Ok(numbers)
+}
+
+/// The offset `startxref` gives at the file's end: `startxref`, the offset, `%%EOF`, and
+/// nothing after it but white space (§7.5.5).
 fn start_xref(pdf: &[u8]) -> Result<usize, Unread> {
     let tail_from = pdf.len().saturating_sub(1024);
     let tail = &pdf[tail_from..];
@@ -97,10 +156,20 @@ fn start_xref(pdf: &[u8]) -> Result<usize, Unread> {
         return unread("no startxref");
     };
     let mut lexer = Lexer { bytes: pdf, at: tail_from + at + 9 };
-    match lexer.object(0)? {
-        Object::Integer(n) if n >= 0 && (n as usize) < pdf.len() => Ok(n as usize),
-        _ => unread("startxref is not an offset in the file"),
+    let Object::Integer(offset) = lexer.object(0)? else { return unread("startxref is not followed by an offset") };
+    // White space only: `%%EOF` is itself a comment to the lexer.
+    while lexer.peek().is_some_and(is_space) {
+        lexer.at += 1;
     }
+    let rest =
+        lexer.rest().strip_prefix(b"%%EOF").ok_or_else(|| Unread::Unexpected("no %%EOF after startxref".into()))?;
+    if !rest.iter().all(|&b| is_space(b)) {
+        return unread("something after %%EOF");
+    }
+    usize::try_from(offset)
+        .ok()
+        .filter(|&o| o < pdf.len())
+        .ok_or_else(|| Unread::Unexpected("startxref is not an offset in the file".into()))
 }
 
 /// Every cross-reference section from `start` back through `/Prev` (and hybrid files'
@@ -109,22 +178,37 @@ fn cross_references(pdf: &[u8], start: usize) -> Result<(Xref, Dictionary), Unre
     let mut merged: Option<Xref> = None;
     let mut newest_trailer = None;
     let mut seen = BTreeSet::new();
+    // Every section's entries together may not outnumber what the file could hold (a
+    // small file must not make this reader build a huge table).
+    let mut budget = pdf.len() / 8 + 1024;
     let mut next = Some(start);
     while let Some(at) = next {
         if !seen.insert(at) || seen.len() > MAX_SECTIONS {
             return unread("the cross-reference sections loop");
         }
-        let (section, trailer) = section_at(pdf, at)?;
-        let mut section = section;
-        // A hybrid file (§7.5.8.4): the stream's entries for objects the table lacks.
+        let (mut section, trailer) = section_at(pdf, at)?;
+        // A hybrid file (§7.5.8.4): the stream's entries for objects the table lacks or
+        // lists as free (writers mark objects in object streams free for old readers).
         if let Some(stream_at) = trailer.get(b"XRefStm").ok().and_then(|o| o.as_i64().ok()) {
-            let (hidden, _) = section_at(pdf, usize::try_from(stream_at).map_err(|_| Unread("/XRefStm".into()))?)?;
+            let stream_at = usize::try_from(stream_at).map_err(|_| Unread::Unexpected("/XRefStm".into()))?;
+            if !seen.insert(stream_at) {
+                return unread("a cross-reference stream read twice");
+            }
+            let (hidden, _) = section_at(pdf, stream_at)?;
             for (number, entry) in hidden.entries {
-                section.entries.entry(number).or_insert(entry);
+                match section.entries.get(&number) {
+                    None | Some(XrefEntry::Free | XrefEntry::UnusableFree) => {
+                        section.entries.insert(number, entry);
+                    }
+                    Some(_) => {}
+                }
             }
         }
+        budget = budget
+            .checked_sub(section.entries.len())
+            .ok_or_else(|| Unread::Unexpected("more cross-reference entries than the file can hold".into()))?;
         next = match trailer.get(b"Prev") {
-            Ok(Object::Integer(p)) => Some(usize::try_from(*p).map_err(|_| Unread("/Prev".into()))?),
+            Ok(Object::Integer(p)) => Some(usize::try_from(*p).map_err(|_| Unread::Unexpected("/Prev".into()))?),
             Ok(_) => return unread("/Prev is not an offset"),
             Err(_) => None,
         };
@@ -143,8 +227,9 @@ fn cross_references(pdf: &[u8], start: usize) -> Result<(Xref, Dictionary), Unre
             }
         }
     }
-    let (mut xref, trailer) = (merged.ok_or_else(|| Unread("no cross-reference section".into()))?, newest_trailer);
-    let mut trailer = trailer.ok_or_else(|| Unread("no trailer".into()))?;
+    let (mut xref, trailer) =
+        (merged.ok_or_else(|| Unread::Unexpected("no cross-reference section".into()))?, newest_trailer);
+    let mut trailer = trailer.ok_or_else(|| Unread::Unexpected("no trailer".into()))?;
     // As lopdf: what links the sections is not the document's.
     trailer.remove(b"Prev");
     trailer.remove(b"XRefStm");
@@ -169,9 +254,20 @@ fn section_at(pdf: &[u8], at: usize) -> Result<(Xref, Dictionary), Unread> {
     if dict.get(b"Type").and_then(Object::as_name).ok() != Some(b"XRef") {
         return unread("a cross-reference stream without /Type /XRef");
     }
+    // Its subsections (/Index: first number, count) may not overlap: an object listed
+    // twice is read as one or the other depending on the reader.
+    if let Ok(index) = dict.get(b"Index").and_then(Object::as_array) {
+        let numbers: Vec<i64> = index.iter().filter_map(|n| n.as_i64().ok()).collect();
+        let mut ranges: Vec<(i64, i64)> =
+            numbers.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[0].saturating_add(c[1]))).collect();
+        ranges.sort_unstable();
+        if ranges.windows(2).any(|w| w[1].0 < w[0].1) {
+            return ambiguous(format!("the cross-reference stream at {at} lists an object twice"));
+        }
+    }
     let stream = Stream::new(dict, data.to_vec());
     let (xref, dict) = lopdf::xref::decode_xref_stream_with_limit(stream, Some(MAX_DECODED))
-        .map_err(|e| Unread(format!("cross-reference stream at {at}: {e}")))?;
+        .map_err(|e| Unread::Unexpected(format!("cross-reference stream at {at}: {e}")))?;
     Ok((xref, dict))
 }
 
@@ -203,25 +299,59 @@ fn table(lexer: &mut Lexer) -> Result<(Xref, Dictionary), Unread> {
             lexer.skip_space();
             let kind = lexer.rest().first().copied();
             lexer.at += 1;
-            let number = first.checked_add(i).ok_or_else(|| Unread("object numbers overflow".into()))?;
+            let number = first.checked_add(i).ok_or_else(|| Unread::Unexpected("object numbers overflow".into()))?;
             let entry = match kind {
                 Some(b'n') => XrefEntry::Normal {
-                    offset: u32::try_from(offset).map_err(|_| Unread("an offset out of range".into()))?,
-                    generation: u16::try_from(generation).map_err(|_| Unread("a generation out of range".into()))?,
+                    offset: u32::try_from(offset).map_err(|_| Unread::Unexpected("an offset out of range".into()))?,
+                    generation: u16::try_from(generation)
+                        .map_err(|_| Unread::Unexpected("a generation out of range".into()))?,
                 },
                 Some(b'f') => XrefEntry::Free,
                 _ => return unread("a cross-reference entry neither in use nor free"),
             };
-            // The first entry of a subsection wins over a repeated one (a writer's slip).
-            xref.entries.entry(number).or_insert(entry);
+            // An object listed twice in one section is read as one or the other
+            // depending on the reader (lopdf takes the last, others the first).
+            if xref.entries.insert(number, entry).is_some() {
+                return ambiguous(format!("a cross-reference table lists object {number} twice"));
+            }
             xref.size = xref.size.max(number.saturating_add(1));
         }
     }
 }
 
+/// Where each object of a file may be: from its offset up to the next object's.
+struct Places<'a> {
+    pdf: &'a [u8],
+    /// The offsets of the objects in use, in order.
+    starts: Vec<usize>,
+}
+
+impl<'a> Places<'a> {
+    fn of(pdf: &'a [u8], xref: &Xref) -> Places<'a> {
+        let mut starts: Vec<usize> = xref
+            .entries
+            .values()
+            .filter_map(|e| match e {
+                XrefEntry::Normal { offset, .. } => Some(*offset as usize),
+                _ => None,
+            })
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        Places { pdf, starts }
+    }
+
+    /// The file up to where the object at `at` must end.
+    fn up_to_next(&self, at: usize) -> &'a [u8] {
+        let next = self.starts.partition_point(|&s| s <= at);
+        let end = self.starts.get(next).copied().unwrap_or(self.pdf.len()).min(self.pdf.len());
+        &self.pdf[..end]
+    }
+}
+
 /// The object at `at` (`N G obj …`), with a stream's data replaced by its digest.
-fn indirect_object(pdf: &[u8], at: usize, xref: &Xref) -> Result<(ObjectId, Object), Unread> {
-    let (id, object, data) = indirect_parts(pdf, at, Some(xref))?;
+fn indirect_object(places: &Places, at: usize, xref: &Xref) -> Result<(ObjectId, Object), Unread> {
+    let (id, object, data) = indirect_parts(places.up_to_next(at), at, Some((xref, places)))?;
     let (Object::Dictionary(mut dict), Some(data)) = (object.clone(), data) else { return Ok((id, object)) };
     let kind = dict.get(b"Type").and_then(Object::as_name).unwrap_or_default();
     let content = if kind == b"ObjStm" || kind == b"XRef" {
@@ -237,12 +367,13 @@ fn indirect_object(pdf: &[u8], at: usize, xref: &Xref) -> Result<(ObjectId, Obje
     Ok((id, Object::Stream(stream)))
 }
 
-/// `N G obj`, the object, and a stream's data (a slice of the file) if it is one. An
-/// indirect `/Length` is looked up in `xref` (without one, only a direct length is read).
+/// `N G obj`, the object, and a stream's data (a slice of the file) if it is one, all
+/// within `pdf` (the file up to where the object must end). An indirect `/Length` is
+/// looked up in `lengths`' table (without one, only a direct length is read).
 fn indirect_parts<'a>(
     pdf: &'a [u8],
     at: usize,
-    xref: Option<&Xref>,
+    lengths: Option<(&Xref, &Places)>,
 ) -> Result<(ObjectId, Object, Option<&'a [u8]>), Unread> {
     let mut lexer = Lexer { bytes: pdf, at };
     let (Object::Integer(number), Object::Integer(generation)) = (lexer.object(0)?, lexer.object(0)?) else {
@@ -254,8 +385,8 @@ fn indirect_parts<'a>(
     }
     lexer.at += 3;
     let id = (
-        u32::try_from(number).map_err(|_| Unread("an object number out of range".into()))?,
-        u16::try_from(generation).map_err(|_| Unread("a generation out of range".into()))?,
+        u32::try_from(number).map_err(|_| Unread::Unexpected("an object number out of range".into()))?,
+        u16::try_from(generation).map_err(|_| Unread::Unexpected("a generation out of range".into()))?,
     );
     let object = lexer.object(0)?;
     let Object::Dictionary(dict) = &object else { return Ok((id, object, None)) };
@@ -266,24 +397,28 @@ fn indirect_parts<'a>(
     lexer.at += 6;
     // `stream` ends with CRLF or LF (§7.3.8.1).
     let eol = [&b"\r\n"[..], b"\n"].into_iter().find(|e| lexer.rest().starts_with(e));
-    lexer.at += eol.ok_or_else(|| Unread(format!("object {number}: `stream` without an end of line")))?.len();
+    lexer.at +=
+        eol.ok_or_else(|| Unread::Unexpected(format!("object {number}: `stream` without an end of line")))?.len();
     let length = match dict.get(b"Length") {
         Ok(Object::Integer(n)) => *n,
-        Ok(Object::Reference(r)) => match xref.and_then(|x| x.get(r.0)) {
-            Some(XrefEntry::Normal { offset, .. }) if *offset as usize != at => {
-                match indirect_parts(pdf, *offset as usize, None)?.1 {
-                    Object::Integer(n) => n,
-                    _ => return unread(format!("object {number}: its /Length is not a number")),
+        Ok(Object::Reference(r)) => match lengths.and_then(|(x, places)| Some((x.get(r.0)?, places))) {
+            Some((XrefEntry::Normal { offset, generation }, places)) if *offset as usize != at => {
+                let offset = *offset as usize;
+                match indirect_parts(places.up_to_next(offset), offset, None)? {
+                    (id, Object::Integer(n), None) if id == *r && *generation == r.1 => n,
+                    _ => return unread(format!("object {number}: its /Length is not the number it names")),
                 }
             }
             _ => return unread(format!("object {number}: its /Length cannot be read here")),
         },
         _ => return unread(format!("object {number}: a stream without /Length")),
     };
-    let length = usize::try_from(length).map_err(|_| Unread(format!("object {number}: a negative /Length")))?;
+    let length =
+        usize::try_from(length).map_err(|_| Unread::Unexpected(format!("object {number}: a negative /Length")))?;
     let start = lexer.at;
     let end = start.checked_add(length).filter(|&e| e <= pdf.len());
-    let data = end.map(|e| &pdf[start..e]).ok_or_else(|| Unread(format!("object {number}: data past the end")))?;
+    let data =
+        end.map(|e| &pdf[start..e]).ok_or_else(|| Unread::Unexpected(format!("object {number}: data past the end")))?;
     let mut after = Lexer { bytes: pdf, at: start + length };
     after.skip_space();
     if !after.rest().starts_with(b"endstream") {
@@ -396,7 +531,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn number_or_reference(&mut self, token: &[u8]) -> Result<Object, Unread> {
-        let text = std::str::from_utf8(token).map_err(|_| Unread("a token that is not text".into()))?;
+        let text = std::str::from_utf8(token).map_err(|_| Unread::Unexpected("a token that is not text".into()))?;
         if let Ok(n) = text.parse::<i64>() {
             // `N G R`: two non-negative integers and R.
             if n >= 0 {
@@ -462,6 +597,9 @@ impl<'a> Lexer<'a> {
             match b {
                 b'(' => {
                     depth += 1;
+                    if depth > MAX_DEPTH {
+                        return unread("parentheses nested too deep in a string");
+                    }
                     out.push(b);
                 }
                 b')' if depth == 0 => return Ok(Object::String(out, StringFormat::Literal)),
@@ -564,7 +702,7 @@ mod tests {
     /// The structure read here and lopdf's (with its streams' data digested the same way)
     /// agree on every object, the trailer and where the last cross-reference section is.
     fn agrees_with_lopdf(pdf: &[u8], what: &str) {
-        let ours = read(pdf).unwrap_or_else(|e| panic!("{what}: {}", e.0));
+        let ours = read(pdf).unwrap_or_else(|e| panic!("{what}: {e:?}"));
         let theirs = super::super::pdf::load_with_lopdf(pdf).unwrap();
         assert_eq!(ours.objects.len(), theirs.objects.len(), "{what}");
         for (id, object) in &theirs.objects {
@@ -635,6 +773,20 @@ mod tests {
         assert!(read(&replaced(b"0000000015 00000 n", b"0000000016 00000 n")).is_err());
         // A /Length that does not end at `endstream`.
         assert!(read(&replaced(b"/Length 42", b"/Length 41")).is_err());
+        // Something after %%EOF.
+        assert!(read(&[&pdf[..], b"junk"].concat()).is_err());
+        // Objects that run into each other (each a string holding the next): refused at
+        // the first, not read once per object.
+        let nested = (1..=3).map(|n| format!("{n} 0 obj\n(")).collect::<String>() + ")))";
+        let mut text = format!("%PDF-1.7\n{nested}\n");
+        let offsets: Vec<usize> = (1..=3).map(|n| text.find(&format!("{n} 0 obj")).unwrap()).collect();
+        let xref = text.len();
+        text += "xref\n0 4\n0000000000 65535 f \n";
+        for o in offsets {
+            text += &format!("{o:010} 00000 n \n");
+        }
+        text += &format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n");
+        assert!(matches!(read(text.as_bytes()), Err(Unread::Unexpected(_))));
         // Nested too deep: refused, not a stack overflow.
         let deep = format!("%PDF-1.7\n1 0 obj\n{}\nendobj\n", "[".repeat(100_000));
         assert!(read(deep.as_bytes()).is_err());
@@ -662,5 +814,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A file of objects `(number, body)` and what follows them (a table, a trailer),
+    /// built by `tail` from the objects' offsets.
+    fn assemble(objects: &[(u32, Vec<u8>)], tail: impl Fn(&BTreeMap<u32, usize>, usize) -> String) -> Vec<u8> {
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let mut offsets = BTreeMap::new();
+        for (n, body) in objects {
+            offsets.insert(*n, out.len());
+            out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let end = out.len();
+        out.extend_from_slice(tail(&offsets, end).as_bytes());
+        out
+    }
+
+    fn stream_object(dict: &str, data: &[u8]) -> Vec<u8> {
+        [format!("<< {dict} /Length {} >>\nstream\n", data.len()).as_bytes(), data, b"\nendstream"].concat()
+    }
+
+    /// A hybrid file (§7.5.8.4) as Word writes one: the catalogue and the page tree in an
+    /// object stream, listed as free in the table and as compressed in the stream that
+    /// `/XRefStm` names. `header` is the object stream's header; `index` the members the
+    /// stream's entries point at.
+    fn hybrid(header: &str, index: [u8; 2]) -> Vec<u8> {
+        let bodies = "<< /Type /Catalog /Pages 2 0 R >> << /Type /Pages /Kids [3 0 R] /Count 1 >>";
+        let objstm = format!("{header} {bodies}");
+        let first = header.len() + 1;
+        let rows = [2, 0, 4, index[0], 2, 0, 4, index[1]];
+        let objects = [
+            (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>".to_vec()),
+            (4, stream_object(&format!("/Type /ObjStm /N 2 /First {first}"), objstm.as_bytes())),
+            (5, stream_object("/Type /XRef /Size 6 /Index [1 2] /W [1 2 1]", &rows)),
+        ];
+        assemble(&objects, |at, xref| {
+            let mut t = String::from("xref\n0 6\n0000000000 65535 f \n0000000000 00000 f \n0000000000 00000 f \n");
+            for n in 3..=5 {
+                t += &format!("{:010} 00000 n \n", at[&n]);
+            }
+            t + &format!("trailer\n<< /Size 6 /Root 1 0 R /XRefStm {} >>\nstartxref\n{xref}\n%%EOF\n", at[&5])
+        })
+    }
+
+    #[test]
+    fn a_hybrid_file_s_objects_in_object_streams_are_read_where_its_table_lists_them_free() {
+        let pdf = hybrid("1 0 2 34", [0, 1]);
+        let doc = read(&pdf).unwrap();
+        let catalog = doc.get_object((1, 0)).unwrap().as_dict().unwrap();
+        assert_eq!(catalog.get(b"Type").unwrap().as_name().unwrap(), b"Catalog");
+        assert_eq!(doc.get_pages().len(), 1);
+        agrees_with_lopdf(&pdf, "hybrid");
+    }
+
+    #[test]
+    fn an_object_listed_twice_or_a_member_that_is_not_its_object_is_ambiguous() {
+        let ambiguous = |pdf: &[u8], what: &str| {
+            assert!(matches!(read(pdf), Err(Unread::Ambiguous(_))), "{what}: {:?}", read(pdf).map(|_| ()));
+            let refused = crate::documents::pdf::load(pdf).map(|_| ());
+            assert!(matches!(refused, Err(crate::documents::pdf::PdfError::Ambiguous(_))), "{what}: {refused:?}");
+        };
+        // The stream's entries point at members 1 and 0: swapped.
+        ambiguous(&hybrid("1 0 2 34", [1, 0]), "members swapped");
+        // The object stream lists object 1 twice.
+        ambiguous(&hybrid("1 0 1 34", [0, 1]), "a member listed twice");
+        // A table that lists object 1 twice.
+        let pdf = mohur_tests::pdf::document(1, "t", false);
+        let at = pdf.windows(8).rposition(|w| w == b"trailer\n").unwrap();
+        let twice = [&pdf[..at], b"1 1\n0000000015 00000 n \n", &pdf[at..]].concat();
+        ambiguous(&twice, "a table entry twice");
     }
 }

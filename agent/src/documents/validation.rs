@@ -224,9 +224,9 @@ fn revoked(who: &str) -> Rejection {
 
 /// What the updates after byte `end` change beyond signing and form filling, if anything.
 fn changes_after(pdf: &[u8], end: usize) -> Result<Option<String>, PdfError> {
-    // Streams are compared by their data's digests (pdf::load).
-    let before = pdf::load(&pdf[..end])?;
-    let after = pdf::load(pdf)?;
+    // Streams are compared by their data's digests (pdf::load), both revisions read by
+    // the same reader.
+    let (before, after) = pdf::load_revisions(pdf, end)?;
     let info = before.trailer.get(b"Info").and_then(Object::as_reference).ok();
     for (id, old) in &before.objects {
         let what = |why: &str| Some(format!("object {} {} {why}", id.0, id.1));
