@@ -9,6 +9,27 @@ pub fn document(pages: usize, title: &str, xref_stream: bool) -> Vec<u8> {
     build(pages, title, xref_stream, 0, "")
 }
 
+/// A PDF of `objects`, given whole (numbered from 1, the first the catalogue), with a
+/// classic cross-reference table: for tests of PDF syntax itself.
+pub fn of_objects(objects: &[&[u8]]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    let n = objects.len() + 1;
+    out.extend_from_slice(format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out
+}
+
 /// A one-page PDF whose page is shown turned clockwise by `rotate` degrees (`/Rotate`,
 /// ISO 32000-1 §7.7.3.3).
 pub fn turned_document(rotate: u16) -> Vec<u8> {

@@ -679,26 +679,6 @@ impl<'a> Lexer<'a> {
 mod tests {
     use super::*;
 
-    /// A PDF of `objects` (numbered from 1, the first the catalogue), a classic table.
-    fn pdf_of(objects: &[&[u8]]) -> Vec<u8> {
-        let mut out = b"%PDF-1.7\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\nendobj\n");
-        }
-        let xref = out.len();
-        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-        for o in offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        let n = objects.len() + 1;
-        out.extend_from_slice(format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
-        out
-    }
-
     /// The structure read here and lopdf's (with its streams' data digested the same way)
     /// agree on every object, the trailer and where the last cross-reference section is.
     fn agrees_with_lopdf(pdf: &[u8], what: &str) {
@@ -748,7 +728,7 @@ mod tests {
             b"<< /Length 4 0 R >>\r\nstream\r\nBT ET\r\nendstream",
             b"5",
         ];
-        agrees_with_lopdf(&pdf_of(&zoo), "syntax");
+        agrees_with_lopdf(&mohur_tests::pdf::of_objects(&zoo), "syntax");
         // Written by lopdf with object streams and a compressed cross-reference stream.
         let mut doc = lopdf::Document::load_mem(&mohur_tests::pdf::document(3, "Obyektlər", false)).unwrap();
         let mut modern = Vec::new();
