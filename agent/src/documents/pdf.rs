@@ -1072,6 +1072,81 @@ mod tests {
         }
     }
 
+    /// The structure [`super::super::structure`] reads and lopdf's (with its streams' data digested the same way)
+    /// agree on every object, the trailer and where the last cross-reference section is.
+    #[cfg(unix)]
+    fn agrees_with_lopdf(pdf: &[u8], what: &str) {
+        let ours = super::super::structure::read(pdf).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        let theirs = load_with_lopdf(pdf).unwrap();
+        assert_eq!(ours.objects.len(), theirs.objects.len(), "{what}");
+        for (id, object) in &theirs.objects {
+            assert_eq!(ours.objects.get(id), Some(object), "{what}: object {id:?}");
+        }
+        assert_eq!(ours.trailer, theirs.trailer, "{what}: trailer");
+        assert_eq!((ours.xref_start, ours.max_id), (theirs.xref_start, theirs.max_id), "{what}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_structure_reader_reads_what_lopdf_reads_of_tables_streams_updates_and_object_streams() {
+        let options = |visible| SignatureOptions {
+            signing_time: std::time::SystemTime::UNIX_EPOCH,
+            name: Some("ƏLİYEVA (Leyla) \\ test"),
+            reason: Some("Razıyam"),
+            reserve: 64,
+            document_timestamp: false,
+            visible,
+        };
+        let visible = crate::documents::appearance::Visible { page: 2, lines: vec!["Ə ş".into()] };
+        for xref_stream in [false, true] {
+            let what = if xref_stream { "cross-reference stream" } else { "table" };
+            let plain = mohur_tests::pdf::document(2, "Müqavilə", xref_stream);
+            agrees_with_lopdf(&plain, what);
+            let once = prepare(plain, &options(None)).unwrap().finish(&[0x30, 0x00]).unwrap();
+            agrees_with_lopdf(&once, &format!("{what}, signed"));
+            let twice = prepare(once, &options(Some(&visible))).unwrap().finish(&[0x30, 0x00]).unwrap();
+            agrees_with_lopdf(&twice, &format!("{what}, signed twice, visibly"));
+            let data = crate::documents::ltv::ValidationData {
+                certificates: vec![vec![0x30, 0x03, 2, 1, 1]],
+                crls: vec![vec![0x30, 0x03, 2, 1, 2]],
+                ocsps: vec![],
+            };
+            agrees_with_lopdf(&add_dss(twice, &data).unwrap(), &format!("{what}, with a DSS"));
+        }
+        // PDF syntax of every kind (§7.3): nulls, booleans, reals, escapes in strings and
+        // names, hex strings, comments, nesting, an indirect /Length, CRLF after `stream`.
+        let zoo: [&[u8]; 4] = [
+            b"<< /Type /Catalog /Pages 2 0 R /N null /T true /F false /R [-.5 +3 4. 0.25] % a comment\n\
+              /S (a \\(b\\) \\n\\101\\\r\n(c)) /H <48 65 6c6c 6> /Na#20me /A#42 /D << /E [[1 2 R] << >>] >> >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+            b"<< /Length 4 0 R >>\r\nstream\r\nBT ET\r\nendstream",
+            b"5",
+        ];
+        agrees_with_lopdf(&mohur_tests::pdf::of_objects(&zoo), "syntax");
+        // Written by lopdf with object streams and a compressed cross-reference stream.
+        let mut doc = lopdf::Document::load_mem(&mohur_tests::pdf::document(3, "Obyektlər", false)).unwrap();
+        let mut modern = Vec::new();
+        doc.save_modern(&mut modern).unwrap();
+        assert!(modern.windows(7).any(|w| w == b"/ObjStm"), "no object stream");
+        agrees_with_lopdf(&modern, "object streams");
+        let signed = prepare(modern, &options(Some(&visible))).unwrap().finish(&[0x30, 0x00]).unwrap();
+        agrees_with_lopdf(&signed, "object streams, signed");
+        // A hybrid file as Word writes one.
+        agrees_with_lopdf(&super::super::structure::tests::hybrid("1 0 2 34", [0, 1]), "hybrid");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_ambiguous_pdf_is_refused_and_not_left_to_lopdf() {
+        use super::super::structure::tests::hybrid;
+        for (pdf, what) in
+            [(hybrid("1 0 2 34", [1, 0]), "members swapped"), (hybrid("1 0 1 34", [0, 1]), "a member twice")]
+        {
+            let refused = load(&pdf).map(|_| ());
+            assert!(matches!(refused, Err(PdfError::Ambiguous(_))), "{what}: {refused:?}");
+        }
+    }
+
     #[test]
     #[cfg(unix)]
     fn a_loaded_stream_holds_the_digest_of_its_data_which_is_read_from_the_file_when_needed() {
