@@ -443,28 +443,10 @@ pub(super) fn load_with_lopdf(pdf: &[u8]) -> Result<Document, PdfError> {
 }
 
 /// The data of stream `id` of `doc` (as [`load`]ed from `pdf`), decoded, read from the
-/// file: `None` if it is not a stream written where the cross-reference table says, with
-/// `/Length` bytes of data between `stream` and `endstream` (ISO 32000-1 §7.3.8.1).
+/// file where its cross-reference table says ([`super::structure::stream_data`]).
 fn stream_data(pdf: &[u8], doc: &Document, id: ObjectId) -> Option<Vec<u8>> {
-    let dict = &doc.get_object(id).ok()?.as_stream().ok()?.dict;
-    // lopdf sets /Length to the length of the data it read (resolving an indirect one).
-    let length = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
-    let lopdf::xref::XrefEntry::Normal { offset, .. } = *doc.reference_table.get(id.0)? else { return None };
-    let object = pdf.get(offset as usize..)?;
-    // The keyword `stream` after the dictionary, then CRLF or LF, the data and `endstream`
-    // (§7.3.8.1); the first such place, as a string in the dictionary may say "stream" too.
-    let data = (1..object.len().min(64 * 1024)).find_map(|i| {
-        if !object[i..].starts_with(b"stream") || !b">\r\n \t\x0c".contains(&object[i - 1]) {
-            return None;
-        }
-        let after = &object[i + 6..];
-        let eol = [&b"\r\n"[..], b"\n"].into_iter().find(|e| after.starts_with(e))?.len();
-        let data = after.get(eol..eol.checked_add(length)?)?;
-        let rest = &after[eol + length..];
-        let rest = [&b"\r\n"[..], b"\n", b"\r"].into_iter().find_map(|e| rest.strip_prefix(e)).unwrap_or(rest);
-        rest.starts_with(b"endstream").then_some(data)
-    })?;
-    let stream = lopdf::Stream::new(dict.clone(), data.to_vec());
+    let (dict, data) = super::structure::stream_data(pdf, &doc.reference_table, id)?;
+    let stream = lopdf::Stream::new(dict, data.to_vec());
     Some(stream.decompressed_content().unwrap_or(stream.content))
 }
 

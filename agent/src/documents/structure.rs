@@ -319,6 +319,18 @@ fn table(lexer: &mut Lexer) -> Result<(Xref, Dictionary), Unread> {
     }
 }
 
+/// The dictionary and the data (as the file holds them) of stream `id`, read where
+/// `xref` says and checked as [`read`] checks every stream; `None` if it is not one.
+/// Any reader's table will do: this reads the file itself.
+pub(super) fn stream_data<'a>(pdf: &'a [u8], xref: &Xref, id: ObjectId) -> Option<(Dictionary, &'a [u8])> {
+    let XrefEntry::Normal { offset, generation } = *xref.get(id.0)? else { return None };
+    let places = Places::of(pdf, xref);
+    let at = offset as usize;
+    let (found, object, data) = indirect_parts(places.up_to_next(at), at, Some((xref, &places))).ok()?;
+    let Object::Dictionary(dict) = object else { return None };
+    (found == id && generation == id.1).then_some((dict, data?))
+}
+
 /// Where each object of a file may be: from its offset up to the next object's.
 struct Places<'a> {
     pdf: &'a [u8],
