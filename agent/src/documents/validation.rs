@@ -84,9 +84,10 @@ pub fn check_pdf(
     online: Option<&ltv::Fetching>,
 ) -> Result<Vec<SignatureCheck>, PdfError> {
     use super::ltv::Revocation;
-    let (found, has_dss) = pdf::read_signed(pdf)?;
-    // The DSS's streams need a second, full parse: only when there is one.
-    let dss = if has_dss { pdf::dss_contents(pdf)? } else { Default::default() };
+    // The file is read once; each earlier revision by the same reader (changes_after).
+    let whole = pdf::Loaded::of(pdf)?;
+    let (found, has_dss) = pdf::signatures_in(&whole.doc, pdf)?;
+    let dss = if has_dss { pdf::dss_contents(&whole.doc, pdf) } else { Default::default() };
     // The DSS comes in an update after the signatures it serves (approximately: the
     // file's end; what matters is that it is after a signature's revision).
     let dss_at = has_dss.then_some(pdf.len());
@@ -122,7 +123,7 @@ pub fn check_pdf(
             revocation = Some(r);
         }
         let end = f.covers_until();
-        let changed_after = if end == pdf.len() { None } else { changes_after(pdf, end)? };
+        let changed_after = if end == pdf.len() { None } else { changes_after(pdf, end, &whole)? };
         let validation_data = dss_at.is_some_and(|at| at > end);
         checks.push(SignatureCheck {
             covers_whole_file: end == pdf.len(),
@@ -223,10 +224,11 @@ fn revoked(who: &str) -> Rejection {
 }
 
 /// What the updates after byte `end` change beyond signing and form filling, if anything.
-fn changes_after(pdf: &[u8], end: usize) -> Result<Option<String>, PdfError> {
+fn changes_after(pdf: &[u8], end: usize, whole: &pdf::Loaded) -> Result<Option<String>, PdfError> {
     // Streams are compared by their data's digests (pdf::load), both revisions read by
     // the same reader.
-    let (before, after) = pdf::load_revisions(pdf, end)?;
+    let (before, reread) = whole.revision(pdf, end)?;
+    let after = reread.as_ref().unwrap_or(&whole.doc);
     let info = before.trailer.get(b"Info").and_then(Object::as_reference).ok();
     for (id, old) in &before.objects {
         let what = |why: &str| Some(format!("object {} {} {why}", id.0, id.1));
@@ -234,7 +236,7 @@ fn changes_after(pdf: &[u8], end: usize) -> Result<Option<String>, PdfError> {
         if old == new {
             continue;
         }
-        if let Some(why) = disallowed(&after, Some(*id) == info, old, new) {
+        if let Some(why) = disallowed(after, Some(*id) == info, old, new) {
             return Ok(what(&why));
         }
     }
